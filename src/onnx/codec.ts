@@ -1,0 +1,369 @@
+import protoPkg from 'onnx-proto';
+import type { onnx as ProtoTypes } from 'onnx-proto';
+import { GraftError } from '../errors.js';
+import { dtypeCode, dtypeFromCode, dtypeSize, type DType } from './dtype.js';
+import { Graph, Model, Node, type Attr, type Dim, type ValueInfo } from './graph.js';
+import { Tensor, type ExternalDataLoader, type ExternalRef } from './tensor.js';
+
+// onnx-proto ships protobufjs static code generated from onnx.proto (CommonJS).
+const { onnx } = protoPkg;
+type P = typeof onnx;
+type LongLike = { low: number; high: number; unsigned: boolean; toString(): string };
+type Int64 = number | LongLike;
+
+export interface DecodeOptions {
+  /** reads external data files named by tensors (paths relative to the model file) */
+  externalData?: ExternalDataLoader;
+  /** file name used in error messages */
+  file?: string;
+}
+
+/** Decodes ModelProto bytes into the Graph IR. Initializer bytes are views into `bytes`, not copies. */
+export function decodeModel(bytes: Uint8Array, opts: DecodeOptions = {}): Model {
+  let proto: ReturnType<P['ModelProto']['decode']>;
+  try {
+    proto = onnx.ModelProto.decode(bytes);
+  } catch (e) {
+    throw new GraftError('BAD_MODEL', 'Not a valid ONNX model (protobuf decoding failed)', {
+      file: opts.file,
+      expected: 'an ONNX ModelProto (.onnx file)',
+      found: `${bytes.byteLength} bytes that do not decode: ${(e as Error).message}`,
+      fix: 'check the file is an .onnx model and was copied completely',
+      cause: e,
+    });
+  }
+  if (!proto.graph) {
+    throw new GraftError('BAD_MODEL', 'The ONNX model has no graph', { file: opts.file, fix: 're-export the model' });
+  }
+  const graph = decodeGraph(proto.graph, opts);
+  const model = new Model(graph, {
+    irVersion: int(proto.irVersion),
+    opsetImports: proto.opsetImport.map((o) => ({ domain: o.domain ?? '', version: int(o.version ?? 1) })),
+    producerName: proto.producerName ?? '',
+    producerVersion: proto.producerVersion ?? '',
+    domain: proto.domain ?? '',
+    modelVersion: int(proto.modelVersion),
+    docString: proto.docString ?? '',
+    metadata: new Map(proto.metadataProps.map((p) => [p.key ?? '', p.value ?? ''])),
+  });
+  const functions = proto.functions.map((f) => onnx.FunctionProto.encode(f).finish());
+  const trainingInfo = proto.trainingInfo.map((t) => onnx.TrainingInfoProto.encode(t).finish());
+  if (functions.length || trainingInfo.length) model.opaque = { functions, trainingInfo };
+  return model;
+}
+
+/** Encodes a Model to ModelProto bytes. Tensor data is written inline as raw_data unless `keepExternal`. */
+export function encodeModel(model: Model, opts: { keepExternal?: boolean } = {}): Uint8Array {
+  const proto = onnx.ModelProto.create({
+    irVersion: model.irVersion,
+    opsetImport: model.opsetImports.map((o) =>
+      onnx.OperatorSetIdProto.create({ domain: o.domain, version: o.version }),
+    ),
+    producerName: model.producerName,
+    producerVersion: model.producerVersion,
+    domain: model.domain,
+    modelVersion: model.modelVersion,
+    docString: model.docString,
+    graph: encodeGraph(model.graph, opts),
+    metadataProps: [...model.metadata].map(([key, value]) => onnx.StringStringEntryProto.create({ key, value })),
+    functions: (model.opaque?.functions ?? []).map((b) => onnx.FunctionProto.decode(b)),
+    trainingInfo: (model.opaque?.trainingInfo ?? []).map((b) => onnx.TrainingInfoProto.decode(b)),
+  });
+  return onnx.ModelProto.encode(proto).finish();
+}
+
+function int(v: Int64 | null | undefined): number {
+  if (v === null || v === undefined) return 0;
+  if (typeof v === 'number') return v;
+  const big = int64(v);
+  return typeof big === 'number' ? big : Number(big);
+}
+
+/** int64 as a number when it is exactly representable, else as a bigint. */
+function int64(v: Int64): number | bigint {
+  if (typeof v === 'number') return v;
+  const big = (BigInt(v.high >>> 0) << 32n) | BigInt(v.low >>> 0);
+  const signed = v.unsigned ? big : BigInt.asIntN(64, big);
+  return signed >= BigInt(Number.MIN_SAFE_INTEGER) && signed <= BigInt(Number.MAX_SAFE_INTEGER)
+    ? Number(signed)
+    : signed;
+}
+
+function decodeGraph(g: ProtoTypes.IGraphProto, opts: DecodeOptions): Graph {
+  const graph = new Graph({
+    name: g.name ?? '',
+    docString: g.docString || undefined,
+    inputs: (g.input ?? []).map(decodeValueInfo),
+    outputs: (g.output ?? []).map(decodeValueInfo),
+    valueInfo: new Map((g.valueInfo ?? []).map((v) => [v.name ?? '', decodeValueInfo(v)])),
+    initializers: new Map((g.initializer ?? []).map((t) => [t.name ?? '', decodeTensor(t, opts)])),
+  });
+  for (const n of g.node ?? []) {
+    const attrs: Record<string, Attr> = {};
+    for (const a of n.attribute ?? []) attrs[a.name ?? ''] = decodeAttr(a, opts, n.name ?? n.opType ?? '');
+    graph.nodes.push(
+      new Node({
+        name: n.name ?? '',
+        opType: n.opType ?? '',
+        domain: n.domain ?? '',
+        inputs: [...(n.input ?? [])],
+        outputs: [...(n.output ?? [])],
+        attrs,
+        docString: n.docString || undefined,
+      }),
+    );
+  }
+  const sparse = (g.sparseInitializer ?? []).map((s) => onnx.SparseTensorProto.encode(s).finish());
+  const quant = (g.quantizationAnnotation ?? []).map((q) => onnx.TensorAnnotation.encode(q).finish());
+  if (sparse.length || quant.length) graph.opaque = { sparseInitializers: sparse, quantizationAnnotation: quant };
+  return graph;
+}
+
+function encodeGraph(graph: Graph, opts: { keepExternal?: boolean }): ProtoTypes.IGraphProto {
+  return onnx.GraphProto.create({
+    name: graph.name,
+    docString: graph.docString ?? '',
+    input: graph.inputs.map(encodeValueInfo),
+    output: graph.outputs.map(encodeValueInfo),
+    valueInfo: [...graph.valueInfo.values()].map(encodeValueInfo),
+    initializer: [...graph.initializers.values()].map((t) => encodeTensor(t, opts)),
+    node: graph.nodes.map((n) =>
+      onnx.NodeProto.create({
+        name: n.name,
+        opType: n.opType,
+        domain: n.domain,
+        input: n.inputs,
+        output: n.outputs,
+        docString: n.docString ?? '',
+        attribute: Object.entries(n.attrs).map(([name, a]) => encodeAttr(name, a, opts)),
+      }),
+    ),
+    sparseInitializer: (graph.opaque?.sparseInitializers ?? []).map((b) => onnx.SparseTensorProto.decode(b)),
+    quantizationAnnotation: (graph.opaque?.quantizationAnnotation ?? []).map((b) => onnx.TensorAnnotation.decode(b)),
+  });
+}
+
+function decodeValueInfo(v: ProtoTypes.IValueInfoProto): ValueInfo {
+  const info: ValueInfo = { name: v.name ?? '' };
+  if (v.docString) info.docString = v.docString;
+  const tt = v.type?.tensorType;
+  if (tt) {
+    if (tt.elemType) info.dtype = dtypeFromCode(tt.elemType);
+    if (tt.shape) {
+      info.shape = (tt.shape.dim ?? []).map((d): Dim => {
+        // `value` is protobufjs's virtual oneof field: which of dimValue/dimParam is set
+        const which = (d as { value?: string }).value;
+        if (which === 'dimValue') return int(d.dimValue);
+        if (which === 'dimParam') return d.dimParam ?? undefined;
+        return undefined;
+      });
+    }
+  }
+  return info;
+}
+
+function encodeValueInfo(v: ValueInfo): ProtoTypes.IValueInfoProto {
+  const vi = onnx.ValueInfoProto.create({ name: v.name, docString: v.docString ?? '' });
+  if (v.dtype !== undefined || v.shape !== undefined) {
+    vi.type = onnx.TypeProto.create({
+      tensorType: onnx.TypeProto.Tensor.create({
+        elemType: v.dtype ? dtypeCode(v.dtype) : 0,
+        shape: v.shape
+          ? onnx.TensorShapeProto.create({
+              dim: v.shape.map((d) =>
+                typeof d === 'number'
+                  ? onnx.TensorShapeProto.Dimension.create({ dimValue: d })
+                  : typeof d === 'string'
+                    ? onnx.TensorShapeProto.Dimension.create({ dimParam: d })
+                    : onnx.TensorShapeProto.Dimension.create({}),
+              ),
+            })
+          : undefined,
+      }),
+    });
+  }
+  return vi;
+}
+
+export function decodeTensor(t: ProtoTypes.ITensorProto, opts: DecodeOptions = {}): Tensor {
+  const name = t.name ?? '';
+  const dtype = dtypeFromCode(t.dataType ?? 0);
+  const dims = (t.dims ?? []).map((d) => int(d));
+  const size = dims.reduce((a, b) => a * b, 1);
+  const docString = t.docString || undefined;
+  let tensor: Tensor;
+  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
+    const kv = new Map((t.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
+    const location = kv.get('location');
+    if (!location) {
+      throw new GraftError('BAD_MODEL', `Tensor '${name}' says its data is external but names no file`, {
+        file: opts.file,
+        value: name,
+        fix: 're-export the model with its external data files',
+      });
+    }
+    const extra = Object.fromEntries([...kv].filter(([k]) => !['location', 'offset', 'length'].includes(k)));
+    const ext: ExternalRef = {
+      location,
+      offset: Number(kv.get('offset') ?? 0),
+      length: kv.has('length') ? Number(kv.get('length')) : undefined,
+      extra: Object.keys(extra).length ? extra : undefined,
+    };
+    tensor = new Tensor(name, dtype, dims, { external: ext, loader: opts.externalData });
+  } else if (dtype === 'string') {
+    tensor = new Tensor(name, dtype, dims, { strings: [...(t.stringData ?? [])] });
+  } else if (t.rawData && t.rawData.byteLength > 0) {
+    tensor = new Tensor(name, dtype, dims, { bytes: t.rawData });
+  } else {
+    tensor = new Tensor(name, dtype, dims, { bytes: typedFieldsToBytes(t, dtype, size) });
+  }
+  tensor.docString = docString;
+  return tensor;
+}
+
+/** Converts the typed repeated fields (float_data, int32_data, ...) to little-endian raw bytes. */
+function typedFieldsToBytes(t: ProtoTypes.ITensorProto, dtype: DType, size: number): Uint8Array {
+  const out = new Uint8Array(size * dtypeSize(dtype));
+  const view = new DataView(out.buffer);
+  const fill = <T>(src: ArrayLike<T>, put: (i: number, v: T) => void) => {
+    if (src.length !== size && size > 0) {
+      throw new GraftError('BAD_MODEL', `Tensor '${t.name}' holds ${src.length} values but its shape needs ${size}`, {
+        value: t.name ?? '',
+        fix: 're-export the model',
+      });
+    }
+    for (let i = 0; i < src.length; i++) put(i, src[i]!);
+  };
+  switch (dtype) {
+    case 'float32':
+      fill(t.floatData ?? [], (i, v) => view.setFloat32(i * 4, v, true));
+      break;
+    case 'float64':
+      fill(t.doubleData ?? [], (i, v) => view.setFloat64(i * 8, v, true));
+      break;
+    case 'int32':
+      fill(t.int32Data ?? [], (i, v) => view.setInt32(i * 4, v, true));
+      break;
+    case 'int16':
+    case 'uint16':
+    case 'float16':
+    case 'bfloat16':
+      fill(t.int32Data ?? [], (i, v) => view.setUint16(i * 2, v & 0xffff, true));
+      break;
+    case 'int8':
+    case 'uint8':
+    case 'bool':
+      fill(t.int32Data ?? [], (i, v) => view.setUint8(i, v & 0xff));
+      break;
+    case 'int64':
+      fill(t.int64Data ?? [], (i, v) => view.setBigInt64(i * 8, BigInt(int64(v as Int64)), true));
+      break;
+    case 'uint32':
+      fill(t.uint64Data ?? [], (i, v) => view.setUint32(i * 4, Number(int64(v as Int64)), true));
+      break;
+    case 'uint64':
+      fill(t.uint64Data ?? [], (i, v) => view.setBigUint64(i * 8, BigInt.asUintN(64, BigInt(int64(v as Int64))), true));
+      break;
+    default:
+      break;
+  }
+  return out;
+}
+
+export function encodeTensor(t: Tensor, opts: { keepExternal?: boolean } = {}): ProtoTypes.ITensorProto {
+  const proto = onnx.TensorProto.create({
+    name: t.name,
+    dataType: dtypeCode(t.dtype),
+    dims: [...t.dims],
+    docString: t.docString ?? '',
+  });
+  if (t.external && opts.keepExternal && !t.isLoaded) {
+    proto.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
+    const kv: Record<string, string> = { location: t.external.location, offset: String(t.external.offset) };
+    if (t.external.length !== undefined) kv.length = String(t.external.length);
+    Object.assign(kv, t.external.extra ?? {});
+    proto.externalData = Object.entries(kv).map(([key, value]) => onnx.StringStringEntryProto.create({ key, value }));
+  } else if (t.dtype === 'string') {
+    proto.stringData = t.stringData;
+  } else {
+    proto.rawData = t.bytes;
+  }
+  return proto;
+}
+
+function decodeAttr(a: ProtoTypes.IAttributeProto, opts: DecodeOptions, nodeName: string): Attr {
+  const T = onnx.AttributeProto.AttributeType;
+  const text = new TextDecoder();
+  switch (a.type) {
+    case T.FLOAT:
+      return { type: 'float', value: a.f ?? 0 };
+    case T.INT:
+      return { type: 'int', value: int64(a.i ?? 0) };
+    case T.STRING:
+      return { type: 'string', value: text.decode(a.s ?? new Uint8Array()) };
+    case T.TENSOR:
+      return { type: 'tensor', value: decodeTensor(a.t!, opts) };
+    case T.GRAPH:
+      return { type: 'graph', value: decodeGraph(a.g!, opts) };
+    case T.FLOATS:
+      return { type: 'floats', value: [...(a.floats ?? [])] };
+    case T.INTS:
+      return { type: 'ints', value: (a.ints ?? []).map((v) => int64(v)) };
+    case T.STRINGS:
+      return { type: 'strings', value: (a.strings ?? []).map((s) => text.decode(s)) };
+    case T.TENSORS:
+      return { type: 'tensors', value: (a.tensors ?? []).map((t) => decodeTensor(t, opts)) };
+    case T.GRAPHS:
+      return { type: 'graphs', value: (a.graphs ?? []).map((g) => decodeGraph(g, opts)) };
+    default:
+      if (a.type === T.UNDEFINED || a.type === undefined || a.type === null) {
+        throw new GraftError('BAD_MODEL', `Attribute '${a.name}' has no type`, {
+          file: opts.file,
+          node: nodeName,
+          fix: 're-export the model with a current exporter',
+        });
+      }
+      return { type: 'opaque', value: onnx.AttributeProto.encode(a).finish() };
+  }
+}
+
+function encodeAttr(name: string, a: Attr, opts: { keepExternal?: boolean }): ProtoTypes.IAttributeProto {
+  const T = onnx.AttributeProto.AttributeType;
+  const enc = new TextEncoder();
+  switch (a.type) {
+    case 'float':
+      return onnx.AttributeProto.create({ name, type: T.FLOAT, f: a.value });
+    case 'int':
+      return onnx.AttributeProto.create({ name, type: T.INT, i: longOf(a.value) });
+    case 'string':
+      return onnx.AttributeProto.create({ name, type: T.STRING, s: enc.encode(a.value) });
+    case 'tensor':
+      return onnx.AttributeProto.create({ name, type: T.TENSOR, t: encodeTensor(a.value, opts) });
+    case 'graph':
+      return onnx.AttributeProto.create({ name, type: T.GRAPH, g: encodeGraph(a.value, opts) });
+    case 'floats':
+      return onnx.AttributeProto.create({ name, type: T.FLOATS, floats: a.value });
+    case 'ints':
+      return onnx.AttributeProto.create({ name, type: T.INTS, ints: a.value.map(longOf) });
+    case 'strings':
+      return onnx.AttributeProto.create({ name, type: T.STRINGS, strings: a.value.map((s) => enc.encode(s)) });
+    case 'tensors':
+      return onnx.AttributeProto.create({ name, type: T.TENSORS, tensors: a.value.map((t) => encodeTensor(t, opts)) });
+    case 'graphs':
+      return onnx.AttributeProto.create({ name, type: T.GRAPHS, graphs: a.value.map((g) => encodeGraph(g, opts)) });
+    case 'opaque': {
+      const p = onnx.AttributeProto.decode(a.value);
+      p.name = name;
+      return p;
+    }
+  }
+}
+
+/** protobufjs accepts numbers for int64 fields; values beyond 2^53 go through a Long-shaped object. */
+function longOf(v: number | bigint): number | LongLike {
+  if (typeof v === 'number') return v;
+  const u = BigInt.asUintN(64, v);
+  const low = Number(u & 0xffffffffn) | 0;
+  const high = Number(u >> 32n) | 0;
+  return { low, high, unsigned: false, toString: () => v.toString() };
+}

@@ -1,0 +1,7 @@
+export * from './dtype.js';
+export * from './tensor.js';
+export * from './graph.js';
+export * from './attrs.js';
+export * from './builder.js';
+export * from './check.js';
+export { decodeModel, encodeModel, type DecodeOptions } from './codec.js';
