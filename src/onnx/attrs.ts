@@ -27,6 +27,11 @@ const FLOAT_ATTRS = new Set([
   'scale',
   'scales',
   'threshold',
+  // RandomNormal/RandomUniform(Like)
+  'mean',
+  'high',
+  'low',
+  'seed',
 ]);
 
 export function toAttr(name: string, v: AttrInput): Attr {

@@ -34,6 +34,7 @@ export function checkGraph<G extends Graph>(graph: G, opts: CheckOptions = {}): 
     defined.add(name);
   }
   const produced = new Set<string>();
+  const producedAnywhere = new Set(graph.nodes.flatMap((n) => n.outputs));
   const nodeNames = new Set<string>();
   for (const n of graph.nodes) {
     if (!n.opType) fail('a node has no op type', { node: n.label });
@@ -48,17 +49,20 @@ export function checkGraph<G extends Graph>(graph: G, opts: CheckOptions = {}): 
           node: n.label,
           op: n.opType,
           value: v,
-          found: produced.has(v)
+          found: producedAnywhere.has(v)
             ? 'it is produced later (not topologically sorted)'
             : 'no producer, graph input or initializer',
-          fix: produced.has(v) ? 'call graph.toposort()' : `connect input #${i} to an existing value`,
+          fix: producedAnywhere.has(v) ? 'call graph.toposort()' : `connect input #${i} to an existing value`,
         });
       }
     });
-    const outer = new Set(defined);
     for (const v of subgraphFreeNames(n)) {
-      if (!outer.has(v))
+      if (!defined.has(v))
         fail(`a subgraph of the node reads '${v}', which is not defined in scope`, { node: n.label, value: v });
+    }
+    for (const a of Object.values(n.attrs)) {
+      const subgraphs = a.type === 'graph' ? [a.value] : a.type === 'graphs' ? a.value : [];
+      for (const g of subgraphs) checkGraph(g, { outerScope: defined, file: opts.file });
     }
     for (const o of n.outputs) {
       if (!o) continue;

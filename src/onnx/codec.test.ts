@@ -1,7 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GraphBuilder } from './builder.js';
-import { decodeModel, encodeModel } from './codec.js';
+import protoPkg from 'onnx-proto';
+import { GraftError } from '../errors.js';
+import { decodeModel, decodeTensor, encodeModel } from './codec.js';
+import type { Graph } from './graph.js';
+import { Tensor } from './tensor.js';
+import { modelDiff } from './test-utils/graph-diff.js';
 import { Session, f32 } from '../runtime/session.js';
 
 test('MLP built in code runs in onnxruntime and round-trips losslessly', async () => {
@@ -38,4 +43,122 @@ test('MLP built in code runs in onnxruntime and round-trips losslessly', async (
   assert.deepEqual(o1.logits!.data, o2.logits!.data);
   await s1.dispose();
   await s2.dispose();
+});
+
+test('int64 attributes beyond 2^53 round-trip exactly', () => {
+  const b = new GraphBuilder('big');
+  const x = b.input('x', 'float32', [1]);
+  const huge = [-(2n ** 63n), 2n ** 63n - 1n, 2n ** 53n + 1n, 5, -7];
+  b.output(
+    b.op('Identity', [x], {
+      one: 2n ** 62n + 3n,
+      neg: -(2n ** 60n) - 1n,
+      small: 12,
+      many: { type: 'ints', value: huge },
+    }),
+  );
+  const back = decodeModel(encodeModel(b.build()));
+  const n = back.graph.nodes[0]!;
+  assert.deepEqual(n.attrs.one, { type: 'int', value: 2n ** 62n + 3n });
+  assert.deepEqual(n.attrs.neg, { type: 'int', value: -(2n ** 60n) - 1n });
+  assert.deepEqual(n.attrs.small, { type: 'int', value: 12 });
+  assert.deepEqual(n.attrs.many, { type: 'ints', value: huge });
+  assert.deepEqual(modelDiff(b.build(), back), []);
+});
+
+test('tensors stored in typed fields (int64_data, float_data) decode to the same values', () => {
+  const { onnx } = protoPkg;
+  const big = 2n ** 60n + 1n;
+  const bigLong = { low: Number(big & 0xffffffffn), high: Number(big >> 32n), unsigned: false };
+  const i64 = decodeTensor(
+    onnx.TensorProto.create({ name: 'i', dataType: 7, dims: [3], int64Data: [bigLong, -2, 3] as never }),
+  );
+  assert.deepEqual([...(i64.toArray() as BigInt64Array)], [big, -2n, 3n]);
+  const f = decodeTensor(onnx.TensorProto.create({ name: 'f', dataType: 1, dims: [2], floatData: [1.5, -2] }));
+  assert.deepEqual([...f.toArray()], [1.5, -2]);
+  assert.throws(
+    () => decodeTensor(onnx.TensorProto.create({ name: 'short', dataType: 1, dims: [3], floatData: [1] })),
+    (e: unknown) => e instanceof GraftError && e.code === 'BAD_MODEL',
+  );
+});
+
+test('an If node with subgraphs round-trips and runs the same in onnxruntime', async () => {
+  const thenB = new GraphBuilder('then');
+  const k = thenB.initializer('k', Float32Array.of(10, 20), [2]);
+  const t = thenB.op('Add', ['x', k], undefined, { outputs: ['then_out'] });
+  thenB.output(t, 'float32', [2]);
+  const elseB = new GraphBuilder('else');
+  elseB.output(elseB.op('Neg', ['x'], undefined, { outputs: ['else_out'] }), 'float32', [2]);
+
+  const b = new GraphBuilder('with_if');
+  b.input('x', 'float32', [2]);
+  b.input('c', 'bool', []);
+  const y = b.op('If', ['c'], { then_branch: thenB.graph, else_branch: elseB.graph }, { outputs: ['y'] });
+  b.output(y, 'float32', [2]);
+  const model = b.build();
+
+  const bytes = encodeModel(model);
+  const back = decodeModel(bytes);
+  assert.deepEqual(modelDiff(model, back), []);
+  assert.deepEqual(encodeModel(back), bytes);
+  const thenBack = back.graph.nodes[0]!.attrs.then_branch!.value as Graph;
+  assert.deepEqual([...thenBack.initializers.get('k')!.toArray()], [10, 20]);
+
+  const s = await Session.create(back);
+  const x = f32([1, 2], [2]);
+  const yes = await s.run({ x, c: { dtype: 'bool', dims: [], data: Uint8Array.of(1) } });
+  const no = await s.run({ x, c: { dtype: 'bool', dims: [], data: Uint8Array.of(0) } });
+  await s.dispose();
+  assert.deepEqual([...yes.y!.data], [11, 22]);
+  assert.deepEqual([...no.y!.data], [-1, -2]);
+});
+
+test('external initializer data is read lazily through the loader', () => {
+  const file = new Uint8Array(new Float32Array([0, 1.5, 2.5, -3]).buffer);
+  const b = new GraphBuilder('ext');
+  const x = b.input('x', 'float32', [2]);
+  b.graph.initializers.set(
+    'w',
+    new Tensor('w', 'float32', [2], { external: { location: 'sub/w.bin', offset: 4, length: 8, extra: { k: 'v' } } }),
+  );
+  b.output(b.op('Add', [x, 'w']));
+  const bytes = encodeModel(b.build(), { keepExternal: true });
+
+  const asked: string[] = [];
+  const m = decodeModel(bytes, {
+    externalData: (loc) => {
+      asked.push(loc);
+      return file;
+    },
+  });
+  const w = m.graph.initializers.get('w')!;
+  assert.equal(w.isLoaded, false);
+  assert.deepEqual(w.external, { location: 'sub/w.bin', offset: 4, length: 8, extra: { k: 'v' } });
+  assert.deepEqual(asked, []);
+  assert.deepEqual([...w.toArray()], [1.5, 2.5]);
+  assert.deepEqual(asked, ['sub/w.bin']);
+  // untouched external tensors are written back as references; loaded ones inline
+  const again = decodeModel(encodeModel(decodeModel(bytes), { keepExternal: true }));
+  assert.deepEqual(again.graph.initializers.get('w')!.external?.location, 'sub/w.bin');
+  const inline = decodeModel(encodeModel(m));
+  assert.equal(inline.graph.initializers.get('w')!.external, undefined);
+  assert.deepEqual([...inline.graph.initializers.get('w')!.toArray()], [1.5, 2.5]);
+
+  const noLoader = decodeModel(bytes, { file: 'm.onnx' });
+  assert.throws(
+    () => noLoader.graph.initializers.get('w')!.bytes,
+    (e: unknown) => e instanceof GraftError && e.code === 'BAD_MODEL' && /loadOnnxFile/.test(e.fields.fix ?? ''),
+  );
+  const short = decodeModel(bytes, { externalData: () => file.subarray(0, 8) });
+  assert.throws(
+    () => short.graph.initializers.get('w')!.bytes,
+    (e: unknown) => e instanceof GraftError && /runs past the end/.test(e.message),
+  );
+});
+
+test('bytes that are not a model give BAD_MODEL naming the file', () => {
+  assert.throws(
+    () => decodeModel(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0x0f), { file: 'junk.onnx' }),
+    (e: unknown) => e instanceof GraftError && e.code === 'BAD_MODEL' && e.fields.file === 'junk.onnx',
+  );
 });

@@ -233,13 +233,15 @@ export class Graph {
     return this;
   }
 
-  /** Sorts nodes so every node comes after the producers of its inputs (stable for already-sorted graphs). */
-  toposort(): this {
+  /**
+   * Sorts nodes so every node comes after the producers of its inputs (stable for already-sorted graphs).
+   * A subgraph (If/Loop body) sorted on its own needs the names its enclosing graphs define: `outerScope`.
+   */
+  toposort(outerScope: Iterable<string> = this.outerScopeNames()): this {
     const available = new Set<string>(['']);
     for (const i of this.inputs) available.add(i.name);
     for (const k of this.initializers.keys()) available.add(k);
-    const outer = this.outerScopeNames();
-    for (const n of outer) available.add(n);
+    for (const n of outerScope) available.add(n);
     const pending = [...this.nodes];
     const sorted: Node[] = [];
     // Kahn's algorithm keyed on value names, preferring original order.
@@ -324,12 +326,12 @@ export class Graph {
     return this;
   }
 
-  /** Names a subgraph may read from enclosing graphs; overridden by the codec for nested graphs. */
+  /** Names this graph may read from enclosing graphs: none for a top-level graph (subclasses may say more). */
   outerScopeNames(): string[] {
     return [];
   }
 
-  /** A deep copy: nodes, value infos and tensors are new objects (tensor bytes are copied lazily on write). */
+  /** A deep copy: nodes, value infos and tensors are new objects (external data not read yet stays lazy). */
   clone(): Graph {
     const g = new Graph({
       name: this.name,
@@ -337,7 +339,7 @@ export class Graph {
       inputs: this.inputs.map(copyInfo),
       outputs: this.outputs.map(copyInfo),
       valueInfo: new Map([...this.valueInfo].map(([k, v]) => [k, copyInfo(v)])),
-      initializers: new Map([...this.initializers].map(([k, t]) => [k, t.isLoaded ? t.clone() : t])),
+      initializers: new Map([...this.initializers].map(([k, t]) => [k, t.clone()])),
       nodes: this.nodes.map(
         (n) =>
           new Node({
@@ -390,6 +392,10 @@ function cloneAttr(a: Attr): Attr {
       return { type: 'ints', value: [...a.value] };
     case 'strings':
       return { type: 'strings', value: [...a.value] };
+    case 'tensor':
+      return { type: 'tensor', value: a.value.clone() };
+    case 'tensors':
+      return { type: 'tensors', value: a.value.map((t) => t.clone()) };
     default:
       return { ...a };
   }

@@ -117,9 +117,19 @@ export class Tensor {
     this.loader = undefined;
   }
 
+  /** An independent copy; external data not read yet stays lazy (the copy reads it from the same file). */
   clone(name = this.name): Tensor {
-    if (this.dtype === 'string') return new Tensor(name, 'string', [...this.dims], { strings: [...this.stringData] });
-    return new Tensor(name, this.dtype, [...this.dims], { bytes: new Uint8Array(this.bytes) });
+    let t: Tensor;
+    if (this.dtype === 'string') t = new Tensor(name, 'string', [...this.dims], { strings: [...this.stringData] });
+    else if (!this.raw && this.external && this.loader) {
+      const external = { ...this.external, extra: this.external.extra && { ...this.external.extra } };
+      t = new Tensor(name, this.dtype, [...this.dims], { external, loader: this.loader });
+    } else {
+      t = new Tensor(name, this.dtype, [...this.dims], { bytes: new Uint8Array(this.bytes) });
+      if (this.external) t.external = { ...this.external };
+    }
+    t.docString = this.docString;
+    return t;
   }
 
   private loadExternal(): Uint8Array {
