@@ -59,17 +59,26 @@ export function encodeModel(model: Model, opts: { keepExternal?: boolean } = {})
     opsetImport: model.opsetImports.map((o) =>
       onnx.OperatorSetIdProto.create({ domain: o.domain, version: o.version }),
     ),
-    producerName: model.producerName,
-    producerVersion: model.producerVersion,
-    domain: model.domain,
-    modelVersion: model.modelVersion,
-    docString: model.docString,
+    producerName: set(model.producerName),
+    producerVersion: set(model.producerVersion),
+    domain: set(model.domain),
+    modelVersion: set(model.modelVersion),
+    docString: set(model.docString),
     graph: encodeGraph(model.graph, opts),
     metadataProps: [...model.metadata].map(([key, value]) => onnx.StringStringEntryProto.create({ key, value })),
     functions: (model.opaque?.functions ?? []).map((b) => onnx.FunctionProto.decode(b)),
     trainingInfo: (model.opaque?.trainingInfo ?? []).map((b) => onnx.TrainingInfoProto.decode(b)),
   });
   return onnx.ModelProto.encode(proto).finish();
+}
+
+/**
+ * Empty strings and zeros are left out rather than written as present-but-default fields, as the
+ * reference (C++) serialiser does for exporters that never set them: files stay small and a decoded
+ * PyTorch export re-encodes to the very same bytes.
+ */
+function set<T extends string | number>(v: T | undefined): T | undefined {
+  return v === '' || v === 0 ? undefined : v;
 }
 
 function int(v: Int64 | null | undefined): number {
@@ -121,20 +130,20 @@ function decodeGraph(g: ProtoTypes.IGraphProto, opts: DecodeOptions): Graph {
 
 function encodeGraph(graph: Graph, opts: { keepExternal?: boolean }): ProtoTypes.IGraphProto {
   return onnx.GraphProto.create({
-    name: graph.name,
-    docString: graph.docString ?? '',
+    name: set(graph.name),
+    docString: set(graph.docString),
     input: graph.inputs.map(encodeValueInfo),
     output: graph.outputs.map(encodeValueInfo),
     valueInfo: [...graph.valueInfo.values()].map(encodeValueInfo),
     initializer: [...graph.initializers.values()].map((t) => encodeTensor(t, opts)),
     node: graph.nodes.map((n) =>
       onnx.NodeProto.create({
-        name: n.name,
+        name: set(n.name),
         opType: n.opType,
-        domain: n.domain,
+        domain: set(n.domain),
         input: n.inputs,
         output: n.outputs,
-        docString: n.docString ?? '',
+        docString: set(n.docString),
         attribute: Object.entries(n.attrs).map(([name, a]) => encodeAttr(name, a, opts)),
       }),
     ),
@@ -163,7 +172,7 @@ function decodeValueInfo(v: ProtoTypes.IValueInfoProto): ValueInfo {
 }
 
 function encodeValueInfo(v: ValueInfo): ProtoTypes.IValueInfoProto {
-  const vi = onnx.ValueInfoProto.create({ name: v.name, docString: v.docString ?? '' });
+  const vi = onnx.ValueInfoProto.create({ name: v.name, docString: set(v.docString) });
   if (v.dtype !== undefined || v.shape !== undefined) {
     vi.type = onnx.TypeProto.create({
       tensorType: onnx.TypeProto.Tensor.create({
@@ -272,10 +281,10 @@ function typedFieldsToBytes(t: ProtoTypes.ITensorProto, dtype: DType, size: numb
 
 export function encodeTensor(t: Tensor, opts: { keepExternal?: boolean } = {}): ProtoTypes.ITensorProto {
   const proto = onnx.TensorProto.create({
-    name: t.name,
+    name: set(t.name),
     dataType: dtypeCode(t.dtype),
     dims: [...t.dims],
-    docString: t.docString ?? '',
+    docString: set(t.docString),
   });
   if (t.external && opts.keepExternal && !t.isLoaded) {
     proto.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
