@@ -1,0 +1,120 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { dirname, extname, resolve } from 'node:path';
+import { type Candidate, type ResolveOptions, countItems, resolveCandidates } from '../dataset.js';
+import type { LabelMap } from '../labels.js';
+import type { DatasetIssue, DatasetReport, Split } from '../report.js';
+import { type TextExample, type TextFields, recordsToExamples } from '../text.js';
+import { type FileFilter, discoverFolder, readTable, statKind, toId } from './files.js';
+import { mapLimit } from './pool.js';
+
+export interface TextItem extends Candidate {
+  text: string;
+  split: Split;
+}
+
+export type TextLayout = 'table' | 'class-folders' | 'split-folders';
+
+export interface TextDataset {
+  root: string;
+  layout: TextLayout;
+  labels: LabelMap;
+  items: TextItem[];
+  report: DatasetReport;
+}
+
+export interface LoadTextOptions extends ResolveOptions {
+  /** table column / JSON field names (defaults text, label, split) */
+  fields?: TextFields;
+  /** file extensions taken from class folders (default .txt); other files are reported as unsupported */
+  extensions?: readonly string[];
+  /** renames or drops (null) classes, e.g. 'easy-ham-1' -> 'ham' */
+  mapLabel?: (label: string) => string | null;
+  onIssue?: (issue: DatasetIssue) => void;
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Loads a text classification data set: a CSV/TSV (header row; fields may be quoted and span lines) or
+ * JSON Lines file of text,label[,split], or a folder with one sub-folder per class (or train/ val/ test/
+ * folders of class folders) holding one example per file. Files that are not UTF-8 are reported as
+ * corrupt; empty texts, bad rows and duplicates (same text) are reported and skipped.
+ */
+export async function loadTextDataset(source: string, opts: LoadTextOptions = {}): Promise<TextDataset> {
+  const root = resolve(source);
+  const kind = await statKind(root, 'Text data set');
+  const issues: DatasetIssue[] = [];
+  let examples: TextExample[];
+  let layout: TextLayout;
+  let declaredClasses: string[] = [];
+  if (kind === 'file') {
+    layout = 'table';
+    const id = toId(dirname(root), root);
+    const { records, lines } = await readTable(root, issues, id);
+    examples = recordsToExamples(records, id, opts.fields ?? {}, issues, (i) => lines[i]!);
+  } else {
+    const exts = new Set((opts.extensions ?? ['.txt']).map((e) => e.toLowerCase()));
+    const filter: FileFilter = (name) => (exts.has(extname(name).toLowerCase()) ? 'take' : 'unsupported');
+    const d = await discoverFolder(root, filter, issues);
+    layout = d.layout;
+    declaredClasses = d.declaredClasses;
+    const read = await mapLimit(d.files, 16, async (f) => {
+      let bytes: Buffer;
+      try {
+        bytes = await readFile(f.abs);
+      } catch (e) {
+        return { error: 'unreadable' as const, detail: (e as NodeJS.ErrnoException).code ?? String(e) };
+      }
+      if (bytes.length === 0) return { error: 'empty-file' as const, detail: '0 bytes' };
+      try {
+        return { text: UTF8.decode(bytes) };
+      } catch {
+        return { error: 'corrupt' as const, detail: 'not valid UTF-8 text' };
+      }
+    });
+    examples = [];
+    d.files.forEach((f, i) => {
+      const r = read[i]!;
+      const base = { files: [f.rel], skipped: true, label: f.label, ...(f.split ? { split: f.split } : {}) };
+      if (r.error !== undefined) issues.push({ kind: r.error, detail: r.detail, ...base });
+      else if (r.text.trim() === '') issues.push({ kind: 'empty-text', detail: 'file holds no text', ...base });
+      else examples.push({ id: f.rel, text: r.text, label: f.label, ...(f.split ? { split: f.split } : {}) });
+    });
+  }
+  if (opts.mapLabel) {
+    const map = opts.mapLabel;
+    examples = examples.flatMap((e) => {
+      const l = map(e.label);
+      return l === null ? [] : [{ ...e, label: l }];
+    });
+    declaredClasses = declaredClasses.flatMap((c) => map(c) ?? []);
+  }
+  for (const i of issues) opts.onIssue?.(i);
+  const candidates = examples.map((e) => ({ ...e, hash: createHash('sha256').update(e.text, 'utf8').digest('hex') }));
+  const before = issues.length;
+  const found = candidates.length + issues.filter((i) => i.skipped).reduce((n, i) => n + i.files.length, 0);
+  const resolved = resolveCandidates(candidates, issues, { ...opts, declaredClasses });
+  for (const i of issues.slice(before)) opts.onIssue?.(i);
+  const items = resolved.items as TextItem[];
+  const classes = [...resolved.labels.names];
+  return {
+    root,
+    layout,
+    labels: resolved.labels,
+    items,
+    report: {
+      source: root,
+      kind: 'text',
+      layout,
+      classes,
+      counts: {
+        found,
+        usable: items.length,
+        skipped: issues.filter((i) => i.skipped).reduce((n, i) => n + i.files.length, 0),
+        ...countItems(items, classes),
+      },
+      issues,
+    },
+  };
+}
