@@ -171,8 +171,10 @@ export function decodeRecord(bytes: Uint8Array, expectKind: string, file?: strin
       const start = blobStart + offset;
       const end = start + length * ctor.BYTES_PER_ELEMENT;
       if (end > at) return fail('has an array past its data area', `<= ${at}`, String(end), restart);
-      // copy: the source may be unaligned and the caller may reuse its buffer
-      return new ctor(bytes.slice(start, end).buffer);
+      // copy into a fresh buffer: the source may be unaligned, and Node's Buffer.slice would not copy
+      const copy = new Uint8Array(end - start);
+      copy.set(bytes.subarray(start, end));
+      return new ctor(copy.buffer);
     }
     const wrapped = typeof o.$object === 'object' && o.$object !== null && Object.keys(o).length === 1;
     const src = wrapped ? (o.$object as Record<string, unknown>) : o;

@@ -77,6 +77,7 @@ export class Trainer implements TrainerView {
     batchesPerEpoch: 0,
     totalSteps: 0,
     batchSize: 0,
+    batchIndices: new Uint32Array(0) as Uint32Array,
     loss: undefined as number | undefined,
     lrScale: 1,
     cancelled: undefined as CancelLevel | undefined,
@@ -132,6 +133,9 @@ export class Trainer implements TrainerView {
   }
   get batchSize(): number {
     return this.state.batchSize;
+  }
+  get batchIndices(): Uint32Array {
+    return this.state.batchIndices;
   }
   get loss(): number | undefined {
     return this.state.loss;
@@ -316,6 +320,7 @@ export class Trainer implements TrainerView {
           const batch = gatherBatch(trainSet, indices);
           this.state.batch = b;
           this.state.batchSize = indices.length;
+          this.state.batchIndices = indices;
           this.state.loss = undefined;
           this.state.lrScale = this.schedule(this.state.step / this.state.totalSteps);
           this.state.cancelled = undefined;

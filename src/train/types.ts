@@ -84,6 +84,8 @@ export interface TrainerView {
   readonly batchesPerEpoch: number;
   /** samples in the current batch (the last one may be smaller) */
   readonly batchSize: number;
+  /** dataset indices of the current batch's samples (the shuffled order) */
+  readonly batchIndices: Uint32Array;
   /** loss of the current batch (set before afterLoss) */
   readonly loss: number | undefined;
   readonly history: readonly EpochRecord[];
