@@ -1,0 +1,223 @@
+import { GraftError } from '../errors.js';
+import type { DType } from '../onnx/dtype.js';
+import { checkGraph } from '../onnx/check.js';
+import { Node, type Dim, type Model } from '../onnx/graph.js';
+import { Tensor } from '../onnx/tensor.js';
+import { appendBackward } from './backward.js';
+import { Emitter, floatArray } from './emitter.js';
+import { emitLoss, labelsInfo, type LossSpec } from './losses.js';
+import { TypeEnv } from './shapes.js';
+
+export interface TrainingSpec {
+  /** value name in the forward graph holding the model's output (the loss input) */
+  logits: string;
+  loss: LossSpec;
+  /** initializer names to train; every other initializer stays frozen inside the graph */
+  trainable: string[];
+}
+
+/**
+ * A model that computes, in one onnxruntime run, the loss, the logits and the gradient of the loss with
+ * respect to every trainable parameter. Feed: the data inputs, the labels, and the current parameter values.
+ */
+export interface TrainingGraph {
+  model: Model;
+  /** forward graph inputs the caller feeds with data (batch) */
+  dataInputs: string[];
+  /** labels input: int64 class indices [N] for softmax-cross-entropy, float targets shaped like the logits otherwise */
+  labels: { name: string; dtype: DType; shape: Dim[] };
+  /** trainable parameters, now graph inputs (same names as the initializers they were) */
+  params: string[];
+  /** parameter -> graph output holding dLoss/dparam (exactly the parameter's shape and type) */
+  gradOf: Record<string, string>;
+  /** scalar loss output */
+  loss: string;
+  /** logits output */
+  logits: string;
+}
+
+const FLOAT_PARAM_TYPES: ReadonlySet<DType> = new Set(['float32', 'float64']);
+
+/**
+ * Compiles a forward model and a loss into a training graph of standard ONNX ops (reverse-mode autodiff
+ * over the graph). The backward pass covers only the path from the loss to the trainable parameters.
+ */
+export function buildTrainingGraph(model: Model, spec: TrainingSpec): TrainingGraph {
+  const m = model.clone();
+  const g = m.graph;
+  const opset = m.opset;
+  validate(m, spec);
+  const env = TypeEnv.fromGraph(g, opset);
+  const dataInputs = g.dataInputs.map((i) => i.name);
+
+  for (const p of spec.trainable) {
+    const t = g.initializers.get(p)!;
+    g.initializers.delete(p);
+    if (!g.isGraphInput(p)) g.inputs.push({ name: p, dtype: t.dtype, shape: [...t.dims] });
+  }
+  g.touch();
+
+  const logitsType = env.type(spec.logits);
+  const logitsDtype = logitsType?.dtype ?? 'float32';
+  const logitsShape = logitsType?.shape;
+  if (!logitsShape) {
+    throw new GraftError('CONFIG', 'The shape of the logits is not known', {
+      value: spec.logits,
+      expected: 'a value whose rank (and class dimension) can be inferred from the model inputs',
+      fix: 'give the model inputs static ranks, or choose a logits value after a Gemm/MatMul/Flatten',
+    });
+  }
+  const e = new Emitter(g, env);
+  const labelsName = e.freshName('labels');
+  const labels = { name: labelsName, ...labelsInfo(spec.loss, logitsShape, logitsDtype) };
+  g.inputs.push({ name: labels.name, dtype: labels.dtype, shape: [...labels.shape] });
+  env.declare(labels.name, { dtype: labels.dtype, shape: labels.shape });
+
+  e.prefix = 'loss';
+  const { loss, gradLogits } = emitLoss(e, spec.logits, labels.name, spec.loss, e.freshName('loss'));
+  const { grads } = appendBackward(e, { seeds: new Map([[spec.logits, gradLogits]]), wrt: spec.trainable });
+
+  const gradOf: Record<string, string> = {};
+  const outputNames = new Set<string>([loss, spec.logits]);
+  const renamed = new Map<string, string>();
+  const emittedBy = new Map<string, Node>();
+  for (const n of e.emitted) for (const o of n.outputs) emittedBy.set(o, n);
+  e.prefix = 'grad';
+  for (const p of spec.trainable) {
+    const t = env.type(p)!;
+    let v = grads.get(p) ?? null;
+    // A parameter that cannot influence the loss still gets its (zero) gradient, so the trainer's
+    // bookkeeping needs no special case.
+    if (v === null) v = e.emit('ConstantOfShape', [e.ints(t.shape as number[])], { value: zeroTensor(t.dtype!) });
+    v = renamed.get(v) ?? v;
+    checkGradShape(env.shape(v), t.shape as number[], p);
+    const want = e.freshName(`${p}_grad`);
+    const producer = emittedBy.get(v);
+    if (producer && !outputNames.has(v) && !g.isGraphInput(v)) {
+      // Name the gradient's producing node output directly instead of adding an Identity.
+      producer.outputs = producer.outputs.map((o) => (o === v ? want : o));
+      for (const n of e.emitted) n.inputs = n.inputs.map((i) => (i === v ? want : i));
+      renamed.set(v, want);
+      emittedBy.set(want, producer);
+    } else {
+      e.emit('Identity', [v], undefined, { outputs: [want] });
+    }
+    outputNames.add(want);
+    gradOf[p] = want;
+  }
+  g.touch();
+
+  g.outputs = [
+    { name: loss, dtype: logitsDtype, shape: [] },
+    { name: spec.logits, dtype: logitsDtype, shape: [...logitsShape] },
+    ...spec.trainable.map((p) => {
+      const t = env.type(p)!;
+      return { name: gradOf[p]!, dtype: t.dtype, shape: [...(t.shape ?? [])] };
+    }),
+  ];
+  g.cleanup();
+  checkGraph(g);
+  return {
+    model: m,
+    dataInputs,
+    labels,
+    params: [...spec.trainable],
+    gradOf,
+    loss,
+    logits: spec.logits,
+  };
+}
+
+function zeroTensor(dtype: DType): Tensor {
+  return Tensor.from('value', floatArray(dtype, [0]), [1], dtype);
+}
+
+function checkGradShape(found: Dim[] | undefined, want: number[], param: string): void {
+  if (!found) return;
+  const ok =
+    found.length === want.length && found.every((d, i) => d === undefined || typeof d === 'string' || d === want[i]);
+  if (!ok) {
+    throw new GraftError('BAD_GRAPH', 'A gradient rule produced a gradient of the wrong shape', {
+      value: param,
+      expected: `[${want.join(', ')}]`,
+      found: `[${found.join(', ')}]`,
+      fix: 'this is a bug in a Graft gradient rule; please report it with the model',
+    });
+  }
+}
+
+function validate(m: Model, spec: TrainingSpec): void {
+  const g = m.graph;
+  if (!g.producer(spec.logits) && !g.isGraphInput(spec.logits)) {
+    const candidates = g.nodes.flatMap((n) => n.outputs).filter((o) => o);
+    throw new GraftError('NOT_FOUND', 'The logits value is not in the model', {
+      value: spec.logits,
+      expected: 'the name of a value produced by a node',
+      found: 'no node produces it',
+      choices: candidates.slice(-20),
+      fix: 'pass the output name of the classifier (see `graft inspect`)',
+    });
+  }
+  const seen = new Set<string>();
+  for (const p of spec.trainable) {
+    if (seen.has(p)) {
+      throw new GraftError('CONFIG', 'A trainable parameter is listed twice', { value: p, fix: 'list it once' });
+    }
+    seen.add(p);
+    const t = g.initializers.get(p);
+    if (!t) {
+      const choices = [...g.initializers.values()].filter((x) => FLOAT_PARAM_TYPES.has(x.dtype)).map((x) => x.name);
+      throw new GraftError('NOT_FOUND', 'A trainable parameter is not an initializer of the model', {
+        value: p,
+        expected: 'the name of a float initializer',
+        found: g.isGraphInput(p) ? 'a graph input' : 'nothing of that name',
+        choices: choices.length > 40 ? [...choices.slice(0, 40), `... ${choices.length - 40} more`] : choices,
+        fix: 'use the initializer names shown by `graft inspect` (or surgery parameter discovery)',
+      });
+    }
+    if (!FLOAT_PARAM_TYPES.has(t.dtype)) {
+      throw new GraftError('CONFIG', 'Only float32/float64 parameters can be trained', {
+        value: p,
+        expected: 'float32 or float64',
+        found: t.dtype,
+        fix: 'freeze this parameter, or dequantize the model first',
+      });
+    }
+  }
+}
+
+/**
+ * The inference model with trained parameter values written into its initializers. `model` is the forward
+ * model the training graph was built from; it is not modified.
+ */
+export function applyTrainedParams(model: Model, params: Readonly<Record<string, Float32Array | Float64Array>>): Model {
+  const m = model.clone();
+  for (const [name, data] of Object.entries(params)) {
+    const t = m.graph.initializers.get(name);
+    if (!t) {
+      throw new GraftError('NOT_FOUND', 'A trained parameter is not an initializer of the model', {
+        value: name,
+        fix: 'pass the forward model the training graph was built from',
+      });
+    }
+    const given: DType = data instanceof Float64Array ? 'float64' : 'float32';
+    if (given !== t.dtype) {
+      throw new GraftError('BAD_INPUT', 'A trained parameter has the wrong element type', {
+        value: name,
+        expected: t.dtype,
+        found: given,
+      });
+    }
+    if (data.length !== t.size) {
+      throw new GraftError('SHAPE_MISMATCH', 'A trained parameter has the wrong number of elements', {
+        value: name,
+        expected: `${t.size} (shape [${t.dims.join(', ')}])`,
+        found: String(data.length),
+      });
+    }
+    const fresh = Tensor.from(name, data.slice(), t.dims, t.dtype);
+    m.graph.initializers.set(name, fresh);
+  }
+  m.graph.touch();
+  return m;
+}

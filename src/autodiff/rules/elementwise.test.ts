@@ -1,0 +1,80 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { gradCheck, type GradCheckCase, type GradCheckInput } from '../gradcheck.js';
+import { BROADCAST_PAIRS, gradCheckTable } from '../test-utils/cases.js';
+import { ortRunner } from '../test-utils/ort-runner.js';
+import { defElementwise } from './helpers.js';
+
+type Sampling = Omit<GradCheckInput, 'shape'>;
+const binary = (op: string, second: Sampling = {}, first: Sampling = {}): GradCheckCase[] =>
+  BROADCAST_PAIRS.map(([a, b]) => ({
+    op,
+    inputs: [
+      { ...first, shape: a },
+      { ...second, shape: b },
+    ],
+  }));
+
+gradCheckTable('elementwise', [
+  ...binary('Add'),
+  ...binary('Sub'),
+  ...binary('Mul'),
+  ...binary('Div', { sample: 'positive' }),
+  ...binary('Pow', {}, { sample: 'positive' }),
+  // constant exponents: the folded special cases and the general constant tensor
+  ...[2, 3, 0.5, -1.5, 1].map((p) => ({
+    op: 'Pow',
+    inputs: [
+      { shape: [3, 4], sample: 'positive' as const },
+      { shape: [], values: [p], as: 'constant' as const },
+    ],
+  })),
+  {
+    op: 'Pow',
+    inputs: [
+      { shape: [3, 4], sample: 'positive' },
+      { shape: [4], values: [2, 0.5, 3, -1], as: 'constant' },
+    ],
+  },
+  {
+    op: 'Pow',
+    opset: 11,
+    inputs: [
+      { shape: [3, 4], sample: 'positive' },
+      { shape: [], values: [3], as: 'constant' },
+    ],
+  },
+  { op: 'Sum', inputs: [{ shape: [2, 3] }, { shape: [3] }, { shape: [2, 1] }] },
+  { op: 'Mean', dtype: 'float32', inputs: [{ shape: [2, 3] }, { shape: [3] }] },
+  { op: 'Neg', inputs: [{ shape: [3, 4] }] },
+  { op: 'Exp', inputs: [{ shape: [3, 4] }] },
+  { op: 'Log', inputs: [{ shape: [3, 4], sample: 'positive' }] },
+  { op: 'Sqrt', inputs: [{ shape: [3, 4], sample: 'positive' }] },
+  { op: 'Reciprocal', inputs: [{ shape: [3, 4], sample: 'positive' }] },
+  { op: 'Abs', inputs: [{ shape: [3, 4], sample: 'awayFromZero' }] },
+  // onnxruntime has no float64 Erf kernel
+  { op: 'Erf', dtype: 'float32', inputs: [{ shape: [3, 4] }] },
+  { op: 'Cast', dtype: 'float32', attrs: { to: 11 }, inputs: [{ shape: [3, 4] }] },
+  // the same value on both inputs, and fan-out into two consumers: contributions must add up
+  { op: 'Mul', name: 'x * x', inputs: [{ shape: [3] }], graph: (b, [x]) => [b.op('Mul', [x!, x!])] },
+  {
+    op: 'fan-out',
+    name: 'exp(x) * x + tanh(x)',
+    inputs: [{ shape: [2, 3] }],
+    graph: (b, [x]) => [b.op('Add', [b.op('Mul', [b.op('Exp', [x!]), x!]), b.op('Tanh', [x!])])],
+  },
+]);
+
+test('the checker reports a wrong rule (negative control)', async () => {
+  // Mul whose gradient for input 0 forgets the other factor: must be caught, with seed and shapes printed.
+  const wrong = defElementwise([(_, a) => a.go, (c, a) => c.emit('Mul', [a.go, a.in[0]!])]);
+  const report = await gradCheck(
+    { op: 'Mul', inputs: [{ shape: [3, 4] }, { shape: [4] }], overrides: { Mul: wrong }, seed: 7 },
+    ortRunner,
+  );
+  assert.equal(report.ok, false);
+  assert.ok(report.checks.some((k) => k.input === 0 && k.error > 1e-3));
+  assert.ok(report.checks.filter((k) => k.input === 1).every((k) => k.error < 1e-6));
+  assert.match(report.describe(), /seed 7/);
+  assert.match(report.describe(), /\[3,4\] \[4\]/);
+});

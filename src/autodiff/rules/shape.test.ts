@@ -1,0 +1,55 @@
+import type { GradCheckCase } from '../gradcheck.js';
+import { gradCheckTable } from '../test-utils/cases.js';
+
+const shapeOf = (values: number[]) => ({
+  shape: [values.length],
+  values,
+  dtype: 'int64' as const,
+  as: 'constant' as const,
+});
+const axes = (values: number[]) => shapeOf(values);
+
+gradCheckTable('shape', [
+  { op: 'Identity', inputs: [{ shape: [3, 4] }] },
+  { op: 'Reshape', inputs: [{ shape: [2, 3, 4] }, shapeOf([6, 4])] },
+  { op: 'Reshape', inputs: [{ shape: [2, 3, 4] }, shapeOf([0, -1])] },
+  { op: 'Reshape', inputs: [{ shape: [2, 3, 4] }, shapeOf([4, 1, 6])] },
+  // the target shape fed at run time: the gradient reshapes with Shape(x)
+  { op: 'Reshape', inputs: [{ shape: [2, 3, 4] }, { shape: [2], values: [3, 8], dtype: 'int64' }] },
+  ...[0, 1, 2, 3, -1].map((axis): GradCheckCase => ({
+    op: 'Flatten',
+    attrs: { axis },
+    inputs: [{ shape: [2, 3, 4] }],
+  })),
+  { op: 'Transpose', inputs: [{ shape: [2, 3, 4] }] },
+  { op: 'Transpose', attrs: { perm: [1, 0, 2] }, inputs: [{ shape: [2, 3, 4] }] },
+  { op: 'Transpose', attrs: { perm: [2, 0, 1] }, inputs: [{ shape: [2, 3, 4] }] },
+  { op: 'Transpose', attrs: { perm: [0, 2, 3, 1] }, inputs: [{ shape: [2, 3, 4, 5] }] },
+  { op: 'Concat', attrs: { axis: 0 }, inputs: [{ shape: [2, 3] }, { shape: [1, 3] }, { shape: [4, 3] }] },
+  { op: 'Concat', attrs: { axis: 1 }, inputs: [{ shape: [2, 3] }, { shape: [2, 1] }] },
+  { op: 'Concat', attrs: { axis: -1 }, inputs: [{ shape: [2, 2, 3] }, { shape: [2, 2, 2] }] },
+  { op: 'Concat', attrs: { axis: 0 }, inputs: [{ shape: [2, 3] }] },
+  // an input that needs no gradient (a constant) between two that do
+  {
+    op: 'Concat',
+    attrs: { axis: 1 },
+    inputs: [{ shape: [2, 3] }, { shape: [2, 2], as: 'constant' }, { shape: [2, 1] }],
+  },
+  { op: 'Concat', opset: 11, attrs: { axis: 0 }, inputs: [{ shape: [2, 3] }, { shape: [1, 3] }] },
+  { op: 'Squeeze', opset: 11, attrs: { axes: [1] }, inputs: [{ shape: [3, 1, 4] }] },
+  { op: 'Squeeze', opset: 13, inputs: [{ shape: [3, 1, 4] }, axes([1])] },
+  { op: 'Squeeze', opset: 13, inputs: [{ shape: [1, 3, 1] }] },
+  { op: 'Unsqueeze', opset: 11, attrs: { axes: [0, 3] }, inputs: [{ shape: [3, 4] }] },
+  { op: 'Unsqueeze', opset: 13, inputs: [{ shape: [3, 4] }, axes([-1])] },
+  { op: 'Expand', inputs: [{ shape: [3, 1] }, shapeOf([2, 3, 4])] },
+  { op: 'Expand', inputs: [{ shape: [4] }, shapeOf([3, 1])] },
+  // a Concat whose sizes are only known at run time (behind a Reshape fed its shape as data)
+  {
+    op: 'Concat',
+    name: 'Concat of run-time-shaped parts',
+    inputs: [{ shape: [2, 3] }, { shape: [2, 4] }, { shape: [2], values: [3, 2], dtype: 'int64' }],
+    graph: (b, [a, c, s]) => [
+      b.op('Concat', [b.op('Reshape', [a!, s!]), b.op('Reshape', [c!, b.ints([-1, 2])])], { axis: 0 }),
+    ],
+  },
+]);
