@@ -178,9 +178,10 @@ export async function readTable(
       return { records: rows.map((r) => r.record), lines: rows.map((r) => r.info.lines) };
     } catch (e) {
       const line = (e as { lines?: number }).lines;
+      const msg = (e as Error).message;
       throw new GraftError('BAD_INPUT', 'Malformed CSV', {
         file,
-        found: `${(e as Error).message}${line ? ` (near line ${line})` : ''}`,
+        found: line && !/line \d/.test(msg) ? `${msg} (near line ${line})` : msg,
         fix: 'quote fields that contain commas, quotes or newlines ("" inside quotes for a quote)',
         cause: e,
       });
