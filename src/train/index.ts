@@ -1,6 +1,6 @@
 // Public, browser-safe API of the trainer. File-system helpers live in ./checkpoint-node.ts (Node only).
 export * from './types.js';
-export { Trainer, type TrainerOptions, type FitResult, type EvalResult } from './trainer.js';
+export { Trainer, paramsFromModel, type TrainerOptions, type FitResult, type EvalResult } from './trainer.js';
 export * from './optim/index.js';
 export * from './schedules.js';
 export {

@@ -1,4 +1,5 @@
 import { GraftError } from '../errors.js';
+import type { Model } from '../onnx/graph.js';
 import { Session, type HostTensor, type SessionOptions } from '../runtime/session.js';
 import { gatherBatch, prepareDataset, type PreparedDataset } from './batches.js';
 import { CallbackList, type Callback, type CancelFit } from './events.js';
@@ -472,10 +473,28 @@ function initializerValue(g: TrainerGraph, name: string): Float32Array {
       value: name,
       expected: 'params[name] in the trainer options, or an initializer of that name in the training graph',
       found: 'neither',
-      fix: 'pass the original model initializers as `params`',
+      fix: "pass the forward model's values: `params: paramsFromModel(model, graph.params)`",
     });
   }
   return t.toArray() as Float32Array;
+}
+
+/** Initial values of trainable parameters, read (as float32 copies) from the forward model's initializers. */
+export function paramsFromModel(model: Model, names: readonly string[]): Record<string, Float32Array> {
+  const out: Record<string, Float32Array> = {};
+  for (const name of names) {
+    const t = model.graph.initializers.get(name);
+    if (!t || (t.dtype !== 'float32' && t.dtype !== 'float64')) {
+      throw new GraftError('NOT_FOUND', `The model has no float initializer '${name}'`, {
+        value: name,
+        expected: 'a float32 initializer of the forward model',
+        found: t ? t.dtype : 'nothing of that name',
+        fix: 'pass the forward model the training graph was built from',
+      });
+    }
+    out[name] = Float32Array.from(t.toArray() as Float32Array | Float64Array);
+  }
+  return out;
 }
 
 function paramDims(g: TrainerGraph, name: string, size: number): number[] {
