@@ -97,6 +97,17 @@ test('PyTorch-style dynamic reshape: Shape -> Gather -> Unsqueeze -> Concat -> R
   assert.deepEqual(shapeOf(b.graph, r2), ['N', 4, 32]);
 });
 
+test('Reshape reads its target from a Constant node', () => {
+  const b = new GraphBuilder('cr');
+  const x = b.input('x', 'float32', ['N', 2, 3]);
+  const target = b.op('Constant', [], { value_ints: [0, 3, -1] });
+  const r = b.op('Reshape', [x, target]);
+  b.output(r);
+  inferShapes(b.graph);
+  assert.deepEqual(shapeOf(b.graph, target), [3]);
+  assert.deepEqual(shapeOf(b.graph, r), ['N', 3, 2]);
+});
+
 test('Expand, ConstantOfShape, Tile and Range read constant shapes', () => {
   const b = new GraphBuilder('gen');
   const x = b.input('x', 'float32', ['N', 1]);

@@ -35,10 +35,11 @@ function inferGraph(graph: Graph, outer: ReadonlyMap<string, ValueFacts>, opts: 
   const opset = opts.opset ?? DEFAULT_OPSET;
   const facts = new Map(outer);
   for (const i of graph.inputs) facts.set(i.name, { dtype: i.dtype, shape: i.shape && [...i.shape] });
+  const inputNames = new Set(graph.inputs.map((i) => i.name));
   for (const [name, t] of graph.initializers) {
     // an initializer that is also a graph input is only a default: its values may be overridden
     const f = tensorFacts(t);
-    facts.set(name, graph.isGraphInput(name) ? { dtype: f.dtype, shape: f.shape } : f);
+    facts.set(name, inputNames.has(name) ? { dtype: f.dtype, shape: f.shape } : f);
   }
   if (opts.reset) graph.valueInfo.clear();
   const outputs = new Map(graph.outputs.map((o) => [o.name, o]));

@@ -125,8 +125,23 @@ for (const name of TORCHVISION_FIXTURES) {
     assert.ok(Math.abs(loss - g.loss.value) <= 1e-4 * Math.max(1, g.loss.value), `loss ${loss} vs ${g.loss.value}`);
     assert.equal(g.params.length, { mobilenet_v2: 158, resnet18: 62 }[name], 'one entry per torchvision parameter');
     for (const p of g.params) {
-      assert.ok(model.graph.initializers.has(p.name), `gradient for ${p.name} names an initializer`);
+      const t = model.graph.initializers.get(p.name);
+      assert.ok(t, `gradient for ${p.name} names an initializer`);
+      assert.deepEqual(p.dims, t.dims, p.name);
       assert.ok(p.l2 > 0 && Number.isFinite(p.l2), `${p.name} has a finite non-zero gradient`);
+      // norms must be mutually consistent, or the stored summary is corrupt
+      const n = t.size;
+      assert.ok(p.maxAbs <= p.l2 * (1 + 1e-9) && p.l2 <= p.l1 * (1 + 1e-9), p.name);
+      assert.ok(p.l1 <= p.maxAbs * n * (1 + 1e-9) && Math.abs(p.sum) <= p.l1 * (1 + 1e-9), p.name);
+      assert.equal(p.first.length, Math.min(16, n), p.name);
+      assert.ok(
+        p.first.every((v) => Math.abs(v) <= p.maxAbs),
+        p.name,
+      );
+      assert.ok(
+        p.dots.every((d) => Math.abs(d) <= p.l1 * (1 + 1e-9)),
+        `${p.name}: |dot| <= l1 for |r| <= 1`,
+      );
     }
   });
 }

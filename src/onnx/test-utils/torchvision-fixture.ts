@@ -44,7 +44,17 @@ export interface GradientReference {
   loss: { kind: string; value: number };
   logits: { dims: number[]; values: number[] };
   dotVectors: string;
-  params: { name: string; dims: number[]; sum: number; l2: number; first: number[]; dots: [number, number] }[];
+  params: {
+    name: string;
+    dims: number[];
+    sum: number;
+    /** sum of |g|: the scale to compare `sum` and `dots` against, since both may cancel to near zero */
+    l1: number;
+    maxAbs: number;
+    l2: number;
+    first: number[];
+    dots: [number, number];
+  }[];
 }
 
 type Kinds = { weights: WeightRecipe; reference: ForwardReference; grads: GradientReference };
