@@ -4,7 +4,7 @@ export { LOSS_KINDS, labelsInfo, type LossSpec, type LabelsInfo } from './losses
 export { appendBackward, MIN_TRAINING_OPSET, type BackwardSpec, type BackwardResult } from './backward.js';
 export { Emitter } from './emitter.js';
 export { gradientEntry, supportedOps, isDifferentiableInput, NON_DIFFERENTIABLE_INPUTS } from './registry.js';
-export { TypeEnv, SHAPE_RULES, broadcastShapes, type ValueType, type ShapeRule } from './shapes.js';
+export { TypeEnv, type ValueType } from './shapes.js';
 export {
   reduceSum,
   reduceMean,

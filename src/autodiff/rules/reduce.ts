@@ -10,7 +10,7 @@ import { nulls, requireRank, rule, unsupported } from './helpers.js';
 function spreadBack(c: GradContext, go: string, scale?: (go: string) => string): string {
   const x = c.I(0);
   const keep = c.node.intAttr('keepdims', 1) === 1;
-  const axes = reduceAxes(c.node, { opset: c.opset, type: (v) => ({ shape: c.shape(v) }), contents: c.constant });
+  const axes = reduceAxes(c.node, c.opset, (v) => c.constant(v));
   let g = scale ? scale(go) : go;
   if (!keep && axes) {
     const rank = requireRank(c, x);
