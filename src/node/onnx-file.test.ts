@@ -141,8 +141,10 @@ test('locations escaping the model folder and missing files are reported, not re
       () => loadOnnxFile(join(dir, 'nope.onnx')),
       (e: unknown) => e instanceof GraftError && e.code === 'IO' && e.fields.file === join(dir, 'nope.onnx'),
     );
+    saveOnnxFile(join(dir, 'new', 'sub', 'm.onnx'), mlp());
+    assert.ok(statSync(join(dir, 'new', 'sub', 'm.onnx')).isFile(), 'missing folders are created');
     assert.throws(
-      () => saveOnnxFile(join(dir, 'no-such-dir', 'm.onnx'), mlp()),
+      () => saveOnnxFile(join(dir, 'new'), mlp()), // a folder is in the way
       (e: unknown) => e instanceof GraftError && e.code === 'IO',
     );
   } finally {

@@ -1,11 +1,11 @@
-import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
 import { GraftError } from '../errors.js';
 import { decodeModel, encodeModel } from '../onnx/codec.js';
 import { Graph, Model } from '../onnx/graph.js';
 import { dtypeSize } from '../onnx/dtype.js';
 import { Tensor } from '../onnx/tensor.js';
+import { writeFileAtomic } from './atomic.js';
 
 /**
  * Reads an .onnx file. Initializers stored in external data files (paths relative to the model file)
@@ -72,8 +72,8 @@ const INLINE_LIMIT = 2 ** 31 - 64 * 2 ** 20;
 const ALIGN = 64;
 
 /**
- * Writes a model to `path` atomically (a temporary file renamed over the target, so a crash never
- * leaves a half-written model). The model object is not changed.
+ * Writes a model to `path` atomically (a crash never leaves a half-written model; missing folders are
+ * created). The model object is not changed.
  */
 export function saveOnnxFile(path: string, model: Model, opts: SaveOnnxOptions = {}): void {
   const threshold = opts.externalDataThreshold;
@@ -90,7 +90,7 @@ export function saveOnnxFile(path: string, model: Model, opts: SaveOnnxOptions =
     const dataPath = resolve(dirname(resolve(path)), location);
     const { model: external, chunks } = externalize(model, threshold, location);
     // Data first: a model file must never name data that is not there yet.
-    if (chunks.length) writeAtomic(dataPath, chunks);
+    if (chunks.length) writeFileAtomic(dataPath, chunks);
     toWrite = external;
   } else {
     let inline = 0;
@@ -105,7 +105,7 @@ export function saveOnnxFile(path: string, model: Model, opts: SaveOnnxOptions =
     }
   }
   // Only tensors externalized above stay external: an old data file may not sit beside the new path.
-  writeAtomic(path, [encodeModel(toWrite, { keepExternal: threshold !== undefined })]);
+  writeFileAtomic(path, [encodeModel(toWrite, { keepExternal: threshold !== undefined })]);
 }
 
 /**
@@ -177,25 +177,6 @@ function detached(t: Tensor): Tensor {
   const c = new Tensor(t.name, t.dtype, t.dims, { bytes: t.bytes });
   c.docString = t.docString;
   return c;
-}
-
-function writeAtomic(path: string, chunks: readonly Uint8Array[]): void {
-  const tmp = join(dirname(resolve(path)), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  let fd: number | undefined;
-  try {
-    fd = openSync(tmp, 'w');
-    for (const c of chunks) {
-      let done = 0;
-      while (done < c.byteLength) done += writeSync(fd, c, done, c.byteLength - done);
-    }
-    closeSync(fd);
-    fd = undefined;
-    renameSync(tmp, path);
-  } catch (e) {
-    if (fd !== undefined) closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw ioError('Cannot write the ONNX model file', path, e, 'check the folder exists and is writable');
-  }
 }
 
 function ioError(what: string, file: string, e: unknown, fix: string): GraftError {
