@@ -76,34 +76,47 @@ export function sampleAffine(src: RawImage, m: Affine, outW: number, outH: numbe
   const { width: W, height: H, channels: C, data } = src;
   const out = new Float32Array(outW * outH * C);
   const useFill = fill !== undefined;
+  const maxX = W - 1;
+  const maxY = H - 1;
   for (let y = 0; y < outH; y++) {
-    const v = y + 0.5;
-    for (let x = 0; x < outW; x++) {
-      const u = x + 0.5;
-      // continuous coordinates -> index space where sample k sits at k
-      let sx = m.a * u + m.b * v + m.c - 0.5;
-      let sy = m.d * u + m.e * v + m.f - 0.5;
-      const o = (y * outW + x) * C;
+    // continuous coordinates -> index space where sample k sits at k; stepped along the row
+    let sx = m.a * 0.5 + m.b * (y + 0.5) + m.c - 0.5;
+    let sy = m.d * 0.5 + m.e * (y + 0.5) + m.f - 0.5;
+    let o = y * outW * C;
+    for (let x = 0; x < outW; x++, sx += m.a, sy += m.d, o += C) {
       if (useFill && (sx < -0.5 || sy < -0.5 || sx > W - 0.5 || sy > H - 0.5)) {
         for (let k = 0; k < C; k++) out[o + k] = fill;
         continue;
       }
-      sx = sx < 0 ? 0 : sx > W - 1 ? W - 1 : sx;
-      sy = sy < 0 ? 0 : sy > H - 1 ? H - 1 : sy;
-      const x0 = Math.floor(sx);
-      const y0 = Math.floor(sy);
-      const x1 = x0 + 1 < W ? x0 + 1 : x0;
-      const y1 = y0 + 1 < H ? y0 + 1 : y0;
-      const fx = sx - x0;
-      const fy = sy - y0;
+      const cx = sx < 0 ? 0 : sx > maxX ? maxX : sx;
+      const cy = sy < 0 ? 0 : sy > maxY ? maxY : sy;
+      const x0 = cx | 0;
+      const y0 = cy | 0;
+      const fx = cx - x0;
+      const fy = cy - y0;
+      const dx = x0 < maxX ? C : 0;
+      const dy = y0 < maxY ? W * C : 0;
       const i00 = (y0 * W + x0) * C;
-      const i01 = (y0 * W + x1) * C;
-      const i10 = (y1 * W + x0) * C;
-      const i11 = (y1 * W + x1) * C;
-      for (let k = 0; k < C; k++) {
-        const top = data[i00 + k]! + (data[i01 + k]! - data[i00 + k]!) * fx;
-        const bot = data[i10 + k]! + (data[i11 + k]! - data[i10 + k]!) * fx;
-        out[o + k] = top + (bot - top) * fy;
+      if (C === 3) {
+        const w00 = (1 - fx) * (1 - fy);
+        const w01 = fx * (1 - fy);
+        const w10 = (1 - fx) * fy;
+        const w11 = fx * fy;
+        const i01 = i00 + dx;
+        const i10 = i00 + dy;
+        const i11 = i10 + dx;
+        out[o] = data[i00]! * w00 + data[i01]! * w01 + data[i10]! * w10 + data[i11]! * w11;
+        out[o + 1] = data[i00 + 1]! * w00 + data[i01 + 1]! * w01 + data[i10 + 1]! * w10 + data[i11 + 1]! * w11;
+        out[o + 2] = data[i00 + 2]! * w00 + data[i01 + 2]! * w01 + data[i10 + 2]! * w10 + data[i11 + 2]! * w11;
+      } else {
+        for (let k = 0; k < C; k++) {
+          const a = data[i00 + k]!;
+          const b = data[i00 + dx + k]!;
+          const c = data[i00 + dy + k]!;
+          const d = data[i00 + dy + dx + k]!;
+          const top = a + (b - a) * fx;
+          out[o + k] = top + (c + (d - c) * fx - top) * fy;
+        }
       }
     }
   }

@@ -104,3 +104,24 @@ test('class folders of text files: non-UTF-8, empty and non-.txt files are repor
   assert.deepEqual(merged.labels.names, ['ok', 'spam']);
   assert.equal(merged.report.counts.perClass.ok!.train, 3);
 });
+
+test('JSON-per-file folders (one object per example) and lenient UTF-8', async () => {
+  const root = join(dir, 'mails');
+  put(join(root, 'spam-1/a.json'), JSON.stringify({ id: 'a', text: 'Buy now', group: 'spam-1' }));
+  put(join(root, 'spam-2/b.json'), JSON.stringify({ id: 'b', text: 'Free money', group: 'spam-2' }));
+  put(join(root, 'easy-ham-1/c.json'), JSON.stringify({ id: 'c', text: 'Meeting notes' }));
+  put(join(root, 'easy-ham-1/d.json'), '{"text": ');
+  put(join(root, 'easy-ham-1/e.json'), JSON.stringify({ body: 'wrong field' }));
+  put(join(root, 'easy-ham-1/f.json'), JSON.stringify({ text: 'Lunch?' }));
+  const ds = await loadTextDataset(root, {
+    extensions: ['.json'],
+    mapLabel: (l) => (l.startsWith('spam') ? 'spam' : 'ham'),
+  });
+  assert.deepEqual(ds.labels.names, ['ham', 'spam']);
+  assert.deepEqual(ds.items.map((i) => i.text).sort(), ['Buy now', 'Free money', 'Lunch?', 'Meeting notes']);
+  assert.deepEqual(kinds(ds.report.issues), ['bad-row:easy-ham-1/e.json', 'corrupt:easy-ham-1/d.json']);
+
+  const lenient = await loadTextDataset(join(dir, 'folders'), { invalidUtf8: 'replace' });
+  const cafe = lenient.items.find((i) => i.id === 'ham/latin1.txt')!;
+  assert.equal(cafe.text, 'caf\ufffd');
+});

@@ -28,18 +28,26 @@ export interface LoadTextOptions extends ResolveOptions {
   fields?: TextFields;
   /** file extensions taken from class folders (default .txt); other files are reported as unsupported */
   extensions?: readonly string[];
+  /**
+   * Files that are not valid UTF-8: reported as corrupt and skipped (default), or read with U+FFFD in
+   * place of the bad bytes (mail corpora often hold Latin-1 messages).
+   */
+  invalidUtf8?: 'skip' | 'replace';
   /** renames or drops (null) classes, e.g. 'easy-ham-1' -> 'ham' */
   mapLabel?: (label: string) => string | null;
   onIssue?: (issue: DatasetIssue) => void;
 }
 
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
+const UTF8_STRICT = new TextDecoder('utf-8', { fatal: true });
+const UTF8_LENIENT = new TextDecoder('utf-8');
 
 /**
  * Loads a text classification data set: a CSV/TSV (header row; fields may be quoted and span lines) or
  * JSON Lines file of text,label[,split], or a folder with one sub-folder per class (or train/ val/ test/
- * folders of class folders) holding one example per file. Files that are not UTF-8 are reported as
- * corrupt; empty texts, bad rows and duplicates (same text) are reported and skipped.
+ * folders of class folders) holding one example per file: plain text, or for .json files one object
+ * whose text field (fields.text, default 'text') is the example. Files that are not UTF-8 are reported
+ * as corrupt (or decoded leniently); empty texts, bad rows and duplicates (same text) are reported and
+ * skipped.
  */
 export async function loadTextDataset(source: string, opts: LoadTextOptions = {}): Promise<TextDataset> {
   const root = resolve(source);
@@ -59,6 +67,8 @@ export async function loadTextDataset(source: string, opts: LoadTextOptions = {}
     const d = await discoverFolder(root, filter, issues);
     layout = d.layout;
     declaredClasses = d.declaredClasses;
+    const decoder = opts.invalidUtf8 === 'replace' ? UTF8_LENIENT : UTF8_STRICT;
+    const textField = opts.fields?.text ?? 'text';
     const read = await mapLimit(d.files, 16, async (f) => {
       let bytes: Buffer;
       try {
@@ -67,11 +77,23 @@ export async function loadTextDataset(source: string, opts: LoadTextOptions = {}
         return { error: 'unreadable' as const, detail: (e as NodeJS.ErrnoException).code ?? String(e) };
       }
       if (bytes.length === 0) return { error: 'empty-file' as const, detail: '0 bytes' };
+      let text: string;
       try {
-        return { text: UTF8.decode(bytes) };
+        text = decoder.decode(bytes);
       } catch {
         return { error: 'corrupt' as const, detail: 'not valid UTF-8 text' };
       }
+      if (extname(f.abs).toLowerCase() !== '.json') return { text };
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch (e) {
+        return { error: 'corrupt' as const, detail: `not valid JSON: ${(e as Error).message}` };
+      }
+      const field =
+        value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[textField] : undefined;
+      if (typeof field !== 'string') return { error: 'bad-row' as const, detail: `no string '${textField}' field` };
+      return { text: field };
     });
     examples = [];
     d.files.forEach((f, i) => {
