@@ -19,8 +19,9 @@ export interface InferShapesOptions {
  * completes the dtype/shape of graph outputs. Symbolic dims (the batch 'N') flow through
  * broadcasting, reshapes and convolutions; what cannot be known stays undefined. Ops without a rule
  * (and other domains) leave their outputs unknown. Provable contradictions (incompatible broadcast,
- * Gemm inner dims, an inferred shape disagreeing with declared value_info...) throw
- * GraftError('SHAPE_MISMATCH') naming the node. Returns its argument so passes chain.
+ * Gemm inner dims, inputs whose element types must match but differ, an inferred shape disagreeing
+ * with declared value_info...) throw GraftError('SHAPE_MISMATCH') naming the node. Returns its
+ * argument so passes chain.
  */
 export function inferShapes<T extends Graph | Model>(target: T, opts: InferShapesOptions = {}): T {
   if (target instanceof Model) {

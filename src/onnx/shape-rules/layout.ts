@@ -54,7 +54,7 @@ const reshape: ShapeRule = (ctx) => {
 
 const flatten: ShapeRule = (ctx) => {
   const x = ctx.shape(0);
-  if (!x) return ctx.set(0, { dtype: ctx.dtype(0), shape: ctx.node.outputs.length ? unknownDims(2) : undefined });
+  if (!x) return ctx.set(0, { dtype: ctx.dtype(0), shape: unknownDims(2) });
   let axis = ctx.node.intAttr('axis', 1);
   if (axis < 0) axis += x.length;
   if (axis < 0 || axis > x.length) {
