@@ -219,11 +219,24 @@ export class Emitter {
     return out;
   }
 
-  /** `v` with its elements in TF row-major order (its ONNX shape may still differ by size-1 axes). */
-  rowMajor(v: TfValue): string {
-    if (v.konst || v.sym || v.broadcast) return this.get(v, undefined);
-    this.value(v);
-    return reordersData(v.shape, v.perm) ? this.get(v, undefined) : this.value(v);
+  /**
+   * `v` with its elements in TF row-major order, and the layout it is held in (which differs from TF's
+   * only by where size-1 axes sit).
+   */
+  rowMajor(v: TfValue): { name: string; perm: Perm } {
+    if (v.konst || v.sym || v.broadcast) return { name: this.get(v, undefined), perm: undefined };
+    const src = this.value(v);
+    return reordersData(v.shape, v.perm)
+      ? { name: this.get(v, undefined), perm: undefined }
+      : { name: src, perm: v.perm };
+  }
+
+  /** Keras Flatten / TF reshape to [N, -1]. */
+  flatten(x: TfValue, name: string): TfValue {
+    const out = this.emit1('Flatten', [this.rowMajor(x).name], { axis: 1 }, name);
+    const rest = x.shape?.slice(1);
+    const shape = x.shape ? [x.shape[0]!, rest!.some((d) => d < 0) ? -1 : sizeOf(rest!)] : undefined;
+    return this.produced({ name, dtype: x.dtype, shape, onnx: out });
   }
 
   /** `v` as an int64 ONNX tensor (shapes, axes, pads...). */
@@ -582,33 +595,30 @@ export class Emitter {
 
   /** Reshape to a TF target shape (may contain -1 and run-time dims). */
   reshape(x: TfValue, target: SymInt[] | TfValue, name: string): TfValue {
+    const input = this.rowMajor(x);
     if (!Array.isArray(target)) {
       // a shape computed from data at run time
       const shape = this.int64Of(target, `${name}/shape`);
-      const out = this.emit1('Reshape', [this.rowMajor(x), shape], undefined, name);
+      const out = this.emit1('Reshape', [input.name, shape], undefined, name);
       const rank = target.shape?.[0];
-      return this.produced({
-        name,
-        dtype: x.dtype,
-        shape: rank !== undefined && rank >= 0 ? range(rank).map(() => -1) : undefined,
-        onnx: out,
-      });
+      const dims = rank !== undefined && rank >= 0 ? range(rank).map(() => -1) : undefined;
+      return this.produced({ name, dtype: x.dtype, shape: dims, onnx: out });
     }
-    const unknown = target.filter((t) => typeof t !== 'number' || t === -1).length;
+    // a run-time dim the input holds at the same position is copied (ONNX's 0), e.g. the batch
+    const copies = (t: SymInt, i: number) =>
+      typeof t !== 'number' && t.of === x && onnxAxis(t.axis, rankOf(x)!, input.perm) === i;
+    const hasZero = target.some((t) => t === 0);
+    const open = target.filter((t, i) => (typeof t !== 'number' && !(copies(t, i) && !hasZero)) || t === -1);
     let shapeInput: string;
-    if (unknown <= 1) {
-      shapeInput = this.int64s(
-        target.map((t) => (typeof t === 'number' ? t : -1)),
-        `${name}/shape`,
-      );
+    if (open.length <= 1) {
+      const dims = target.map((t, i) => (typeof t === 'number' ? t : copies(t, i) && !hasZero ? 0 : -1));
+      shapeInput = this.int64s(dims, `${name}/shape`);
     } else {
-      shapeInput = this.int64Of(
-        { name: `${name}/shape`, dtype: 'int64', shape: [target.length], sym: target },
-        `${name}/shape`,
-      );
+      const sym = { name: `${name}/shape`, dtype: 'int64' as const, shape: [target.length], sym: target };
+      shapeInput = this.int64Of(sym, `${name}/shape`);
     }
-    const attrs = target.some((t) => t === 0) ? { allowzero: 1 } : undefined;
-    const out = this.emit1('Reshape', [this.rowMajor(x), shapeInput], attrs, name);
+    const attrs = hasZero ? { allowzero: 1 } : undefined;
+    const out = this.emit1('Reshape', [input.name, shapeInput], attrs, name);
     return this.produced({ name, dtype: x.dtype, shape: resolveTarget(target, x.shape), onnx: out });
   }
 

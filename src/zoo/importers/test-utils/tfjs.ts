@@ -12,6 +12,8 @@ let ready: Promise<void> | undefined;
 
 export function tfReady(): Promise<void> {
   ready ??= (async () => {
+    // PROD silences TF.js's advice to install tfjs-node (which cannot install offline anyway)
+    tf.env().set('PROD', true);
     await tf.setBackend('cpu');
     await tf.ready();
   })();
