@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { GraftError } from '../../errors.js';
@@ -33,6 +33,7 @@ before(async () => {
   put(join(root, 'cat/.DS_Store'), 'junk');
   put(join(root, 'dog/vector.png'), '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"></svg>');
   await writeImage(join(root, 'stray.png'), 'png');
+  symlinkSync(join(dir, 'nowhere.png'), join(root, 'dog/dangling.png'));
 });
 
 after(() => cleanup());
@@ -66,6 +67,7 @@ test('class folders: formats and nesting load; every bad file is reported and le
     unlabelled: ['stray.png'],
     unsupported: ['cat/notes.txt', 'dog/vector.png'],
     'empty-file': ['dog/zero.jpg'],
+    unreadable: ['dog/dangling.png'],
     corrupt: ['dog/text.jpg'],
     duplicate: ['dog/c.jpg'],
     'empty-class': ['<empty>'],
@@ -84,9 +86,9 @@ test('class folders: formats and nesting load; every bad file is reported and le
   assert.equal(a.height, 8);
   assert.deepEqual(ds.report.counts.perSplit, { train: 8, val: 0, test: 0 });
   assert.equal(ds.report.counts.usable, 8);
-  // 9 decodable files (one a duplicate) + 5 skipped before the data-set checks
-  assert.equal(ds.report.counts.found, 14);
-  assert.equal(ds.report.counts.skipped, 6);
+  // 9 decodable files (one a duplicate) + 6 skipped before the data-set checks
+  assert.equal(ds.report.counts.found, 15);
+  assert.equal(ds.report.counts.skipped, 7);
 });
 
 test("verify: 'decode' catches truncated files during the scan", async () => {
