@@ -5,6 +5,15 @@ import { BROADCAST_PAIRS, gradCheckTable } from '../test-utils/cases.js';
 import { ortRunner } from '../test-utils/ort-runner.js';
 import { defElementwise } from './helpers.js';
 
+function broadcast(a: number[], b: number[]): number[] {
+  const rank = Math.max(a.length, b.length);
+  return Array.from({ length: rank }, (_, i) => {
+    const x = a[a.length - rank + i] ?? 1;
+    const y = b[b.length - rank + i] ?? 1;
+    return x === 1 ? y : x;
+  });
+}
+
 type Sampling = Omit<GradCheckInput, 'shape'>;
 const binary = (op: string, second: Sampling = {}, first: Sampling = {}): GradCheckCase[] =>
   BROADCAST_PAIRS.map(([a, b]) => ({
@@ -46,6 +55,16 @@ gradCheckTable('elementwise', [
   },
   { op: 'Sum', inputs: [{ shape: [2, 3] }, { shape: [3] }, { shape: [2, 1] }] },
   { op: 'Mean', dtype: 'float32', inputs: [{ shape: [2, 3] }, { shape: [3] }] },
+  // the condition takes the broadcast shape of both branches, alternating between them
+  ...BROADCAST_PAIRS.map(([a, b]): GradCheckCase => {
+    const shape = broadcast(a, b);
+    const n = shape.reduce((p, d) => p * d, 1);
+    const cond = Array.from({ length: n }, (_, i) => ((i * 7) % 3 === 0 ? 1 : 0));
+    return {
+      op: 'Where',
+      inputs: [{ shape, values: cond, dtype: 'bool', as: 'constant' }, { shape: a }, { shape: b }],
+    };
+  }),
   { op: 'Neg', inputs: [{ shape: [3, 4] }] },
   { op: 'Exp', inputs: [{ shape: [3, 4] }] },
   { op: 'Log', inputs: [{ shape: [3, 4], sample: 'positive' }] },

@@ -69,6 +69,16 @@ export const elementwiseRules: GradTable = {
     const code = floatCode(c.dtype(a.x));
     return code === undefined ? a.go : c.emit('Cast', [a.go], { to: code });
   }),
+  // The condition selects which branch receives the gradient.
+  Where: rule((c) => {
+    const out = nulls(c);
+    const go = c.GO(0);
+    if (!go) return out;
+    const zero = c.scalar(0, go);
+    if (c.needsGrad(1)) out[1] = c.unbroadcast(c.emit('Where', [c.I(0), go, zero]), c.I(1));
+    if (c.needsGrad(2)) out[2] = c.unbroadcast(c.emit('Where', [c.I(0), zero, go]), c.I(2));
+    return out;
+  }),
   Sign: { kind: 'zero' },
   Floor: { kind: 'zero' },
   Ceil: { kind: 'zero' },

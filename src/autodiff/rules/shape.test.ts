@@ -52,4 +52,45 @@ gradCheckTable('shape', [
       b.op('Concat', [b.op('Reshape', [a!, s!]), b.op('Reshape', [c!, b.ints([-1, 2])])], { axis: 0 }),
     ],
   },
+  // Slice: positive, negative and past-the-end bounds, explicit axes, a symbolic-free 3-D case
+  { op: 'Slice', inputs: [{ shape: [4, 5] }, shapeOf([1, 0]), shapeOf([3, 4])] },
+  { op: 'Slice', inputs: [{ shape: [4, 5] }, shapeOf([-3]), shapeOf([2 ** 40]), axes([1])] },
+  { op: 'Slice', inputs: [{ shape: [2, 3, 4] }, shapeOf([0, 1]), shapeOf([1, -1]), axes([2, 0]), shapeOf([1, 1])] },
+  { op: 'Slice', inputs: [{ shape: [2, 6] }, shapeOf([4]), shapeOf([2]), axes([1])] },
+  // Pad (constant mode): all axes, and the opset-18 axes input
+  { op: 'Pad', inputs: [{ shape: [2, 3] }, shapeOf([1, 0, 2, 3])] },
+  { op: 'Pad', inputs: [{ shape: [2, 3] }, shapeOf([1, 0, 2, 3]), { shape: [], values: [0.5], as: 'constant' }] },
+  { op: 'Pad', opset: 18, inputs: [{ shape: [2, 3, 4] }, shapeOf([1, 2]), null, axes([-1])] },
+  // Split: equal parts, explicit sizes (attribute before 13, input since), an output nobody uses
+  { op: 'Split', outputs: 3, attrs: { axis: 1 }, inputs: [{ shape: [2, 6] }] },
+  { op: 'Split', opset: 11, outputs: 2, attrs: { axis: 0, split: [1, 3] }, inputs: [{ shape: [4, 2] }] },
+  { op: 'Split', opset: 13, outputs: 2, attrs: { axis: -1 }, inputs: [{ shape: [2, 5] }, shapeOf([2, 3])] },
+  {
+    op: 'Split',
+    name: 'Split with one output unused',
+    inputs: [{ shape: [2, 6] }],
+    graph: (b, [x]) => [b.opN('Split', [x!], { axis: 1 }, { outputs: 3 })[1]!],
+  },
+  // Gather: repeated and negative indices accumulate; scalar indices; a non-leading axis
+  { op: 'Gather', inputs: [{ shape: [5, 3] }, { shape: [4], values: [1, 3, 1, -1], dtype: 'int64', as: 'constant' }] },
+  {
+    op: 'Gather',
+    inputs: [{ shape: [5, 3] }, { shape: [2, 2], values: [0, 4, 4, 2], dtype: 'int64', as: 'constant' }],
+  },
+  { op: 'Gather', inputs: [{ shape: [5, 3] }, { shape: [], values: [2], dtype: 'int64', as: 'constant' }] },
+  {
+    op: 'Gather',
+    attrs: { axis: 1 },
+    inputs: [{ shape: [2, 4, 3] }, { shape: [3], values: [0, 3, 0], dtype: 'int64', as: 'constant' }],
+  },
+  {
+    op: 'Gather',
+    attrs: { axis: -1 },
+    inputs: [{ shape: [2, 4, 3] }, { shape: [2, 2], values: [2, 1, 1, 0], dtype: 'int64', as: 'constant' }],
+  },
+  {
+    op: 'Gather',
+    attrs: { axis: 1 },
+    inputs: [{ shape: [2, 4] }, { shape: [], values: [0], dtype: 'int64', as: 'constant' }],
+  },
 ]);

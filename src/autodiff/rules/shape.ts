@@ -1,7 +1,8 @@
 import type { GradContext, GradTable } from '../types.js';
+import { Tensor } from '../../onnx/tensor.js';
 import { normAxis } from '../shapes.js';
-import { reshapeLike, split } from '../ops.js';
-import { defLinear, nulls, requireRank, rule } from './helpers.js';
+import { reshapeLike, split, unsqueeze } from '../ops.js';
+import { defLinear, nulls, requireRank, rule, unsupported } from './helpers.js';
 
 /** Ops that only move elements: the gradient is dL/dy given the input's shape back. */
 const reshapeBack = defLinear((c, go) => reshapeLike(c, go, c.I(0)));
@@ -47,7 +48,175 @@ function inversePerm(c: GradContext): number[] | undefined {
   return inv;
 }
 
+/** A tensor of zeros shaped like `like` (static or run-time shape), of the float type of `typeOf`. */
+function zerosLike(c: GradContext, like: string, typeOf: string): string {
+  const dtype = c.dtype(typeOf) === 'float64' ? 'float64' : 'float32';
+  const zero = Tensor.from('value', dtype === 'float64' ? new Float64Array(1) : new Float32Array(1), [1], dtype);
+  return c.emit('ConstantOfShape', [c.shapeOf(like)], { value: zero });
+}
+
+/** Constant contents of an optional input, `fallback` when it is absent, undefined when only known at run time. */
+function constantInput(c: GradContext, i: number, fallback: number[]): number[] | undefined {
+  return c.I(i) ? c.constant(c.I(i)) : fallback;
+}
+
+/** Bounds past the end (INT64_MAX and friends) mean "to the end"; anything this large is treated so. */
+const TO_THE_END = 2 ** 31 - 1;
+
+/** dL/dx of Slice (unit steps): dL/dy zero-padded back to the input's extent. */
+const sliceRule = rule((c) => {
+  const out = nulls(c);
+  const go = c.GO(0);
+  if (!go || !c.needsGrad(0)) return out;
+  const x = c.I(0);
+  const rank = requireRank(c, x);
+  const dims = c.shape(x)!;
+  const starts = c.constant(c.I(1));
+  const ends = c.constant(c.I(2));
+  const axes =
+    starts &&
+    constantInput(
+      c,
+      3,
+      starts.map((_, i) => i),
+    );
+  const steps =
+    starts &&
+    constantInput(
+      c,
+      4,
+      starts.map(() => 1),
+    );
+  if (!starts || !ends || !axes || !steps) {
+    throw unsupported(c, 'its starts/ends/axes/steps are computed at run time', 'slice with constant bounds');
+  }
+  if (steps.some((s) => s !== 1)) throw unsupported(c, 'steps other than 1', 'slice with unit steps');
+  const pads = new Array<number>(2 * rank).fill(0);
+  axes.forEach((a0, k) => {
+    const a = normAxis(a0, rank);
+    const d = dims[a];
+    const [s0, e0] = [starts[k]!, ends[k]!];
+    if (typeof d !== 'number') {
+      // A run-time size (the batch): only a slice from a fixed offset to the end can be padded back.
+      if (s0 < 0 || e0 < TO_THE_END) {
+        throw unsupported(
+          c,
+          `axis ${a} has a run-time size and the slice does not run to its end`,
+          'fix the size of that axis',
+        );
+      }
+      pads[a] = s0;
+      return;
+    }
+    const clamp = (v: number) => Math.min(d, Math.max(0, v < 0 ? v + d : v));
+    const [s, e] = [clamp(s0), clamp(e0)];
+    pads[a] = s;
+    pads[a + rank] = d - Math.max(s, e);
+  });
+  out[0] = c.emit('Pad', [go, c.ints(pads)]);
+  return out;
+});
+
+/** dL/dx of constant-mode Pad: the interior of dL/dy. */
+const padRule = rule((c) => {
+  const out = nulls(c);
+  const go = c.GO(0);
+  if (!go || !c.needsGrad(0)) return out;
+  if (c.node.stringAttr('mode', 'constant') !== 'constant') {
+    throw unsupported(
+      c,
+      `mode '${c.node.stringAttr('mode', 'constant')}'`,
+      "use mode 'constant' or freeze the layers before it",
+    );
+  }
+  const x = c.I(0);
+  const rank = requireRank(c, x);
+  const pads = c.constant(c.I(1));
+  const axes = (
+    pads &&
+    constantInput(
+      c,
+      3,
+      Array.from({ length: rank }, (_, i) => i),
+    )
+  )?.map((a) => normAxis(a, rank));
+  if (!pads || !axes) throw unsupported(c, 'its pads are computed at run time', 'use constant pads');
+  if (pads.some((p) => p < 0)) throw unsupported(c, 'negative pads (cropping)', 'crop with Slice instead');
+  const begin = new Array<number>(rank).fill(0);
+  axes.forEach((a, k) => (begin[a] = pads[k]!));
+  const dims = c.shape(x)!;
+  const ends = dims.every((d): d is number => typeof d === 'number')
+    ? c.ints(dims.map((d, i) => d + begin[i]!))
+    : c.emit('Add', [c.emit('Shape', [x]), c.ints(begin)]);
+  out[0] = c.emit('Slice', [go, c.ints(begin), ends, c.ints(begin.map((_, i) => i))]);
+  return out;
+});
+
+/** dL/dx of Split: the outputs' gradients concatenated back, zeros for outputs no gradient reached. */
+const splitRule = rule((c) => {
+  const out = nulls(c);
+  if (!c.needsGrad(0)) return out;
+  const rank = requireRank(c, c.I(0));
+  const parts = c.node.outputs.map((o, i) => c.GO(i) ?? zerosLike(c, o, c.I(0)));
+  out[0] = c.emit('Concat', parts, { axis: normAxis(c.node.intAttr('axis', 0), rank) });
+  return out;
+});
+
+/**
+ * dL/dx of Gather: dL/dy scattered back with ScatterND's 'add' reduction (opset 16+), so indices picked
+ * twice (a token appearing twice in a batch) accumulate. A gathered axis other than 0 is moved to the front
+ * for the scatter and back afterwards.
+ */
+const gatherRule = rule((c) => {
+  const out = nulls(c);
+  const go = c.GO(0);
+  if (!go || !c.needsGrad(0)) return out;
+  if (c.opset < 16) {
+    throw unsupported(
+      c,
+      'scatter-add (ScatterND reduction) needs opset 16',
+      'export with opset 16 or later, or freeze the gathered tensor',
+    );
+  }
+  const [x, idx] = [c.I(0), c.I(1)];
+  const rank = requireRank(c, x);
+  const ir = requireRank(c, idx);
+  const axis = normAxis(c.node.intAttr('axis', 0), rank);
+  const where = unsqueeze(c, idx, [ir]);
+  if (axis === 0) {
+    out[0] = c.emit('ScatterND', [zerosLike(c, x, x), where, go], { reduction: 'add' });
+    return out;
+  }
+  // x' = x with `axis` first; dL/dy' = dL/dy with the index dims first.
+  const permX = [axis, ...Array.from({ length: rank }, (_, i) => i).filter((i) => i !== axis)];
+  const rest = Array.from({ length: rank - 1 + ir }, (_, i) => i).filter((i) => i < axis || i >= axis + ir);
+  const permGo = [...Array.from({ length: ir }, (_, i) => axis + i), ...rest];
+  const dims = c.shape(x)!;
+  const shapeT = dims.every((d): d is number => typeof d === 'number')
+    ? c.ints(permX.map((p) => dims[p]!))
+    : c.emit('Gather', [c.emit('Shape', [x]), c.ints(permX)]);
+  const zero = Tensor.from(
+    'value',
+    c.dtype(x) === 'float64' ? new Float64Array(1) : new Float32Array(1),
+    [1],
+    c.dtype(x) === 'float64' ? 'float64' : 'float32',
+  );
+  const scattered = c.emit(
+    'ScatterND',
+    [c.emit('ConstantOfShape', [shapeT], { value: zero }), where, c.emit('Transpose', [go], { perm: permGo })],
+    { reduction: 'add' },
+  );
+  const inverse = new Array<number>(rank);
+  permX.forEach((p, i) => (inverse[p] = i));
+  out[0] = c.emit('Transpose', [scattered], { perm: inverse });
+  return out;
+});
+
 export const shapeRules: GradTable = {
+  Slice: sliceRule,
+  Pad: padRule,
+  Split: splitRule,
+  Gather: gatherRule,
   Identity: defLinear((_, go) => go),
   Reshape: reshapeBack,
   Flatten: reshapeBack,
