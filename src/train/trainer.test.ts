@@ -467,3 +467,36 @@ test('bad data, graphs and checkpoints are GraftErrors that say what to fix', as
     assert.throws(() => t.restore(ckpt), code('CHECKPOINT', /another optimizer/)),
   );
 });
+
+test('a mid-epoch snapshot records the epoch start, so a resume replays that epoch in the same order', async () => {
+  let atEpochEnd: Uint8Array | undefined;
+  let midEpoch: Uint8Array | undefined;
+  const orders: number[][] = [];
+  const cb: Callback = {
+    name: 'snap',
+    beforeEpoch: () => void orders.push([]),
+    beforeBatch: (t) => void orders[orders.length - 1]!.push(...t.batchIndices),
+    afterBatch: (t) => {
+      if (t.epoch === 1 && t.batch === 1) midEpoch = encodeCheckpoint(t.snapshot());
+    },
+    afterEpoch: (t) => {
+      if (t.epoch === 0) atEpochEnd = encodeCheckpoint(t.snapshot());
+    },
+  };
+  await withTrainer({ callbacks: [cb] }, (t) => t.fit(TRAIN));
+  const end = decodeCheckpoint(atEpochEnd!);
+  const mid = decodeCheckpoint(midEpoch!);
+  assert.equal(mid.epoch, 1);
+  assert.equal(mid.step, 3, 'the schedule clock of the epoch start');
+  assert.deepEqual(mid.rng, end.rng, 'the random stream before the epoch was shuffled');
+  assert.notDeepEqual(mid.params.W, end.params.W, 'parameters as they were at the snapshot');
+  const replay: number[] = [];
+  await withTrainer(
+    { callbacks: [{ name: 'o', beforeBatch: (t) => void replay.push(...t.batchIndices) }] },
+    async (t) => {
+      t.restore(mid);
+      await t.fit(TRAIN);
+    },
+  );
+  assert.deepEqual(replay, orders[1]);
+});

@@ -6,7 +6,7 @@ import { CallbackList, type Callback, type CancelFit } from './events.js';
 import { accuracyModeFor, countCorrect, type AccuracyMode } from './metrics.js';
 import { getOptimizer } from './optim/registry.js';
 import type { Optimizer, OptimizerOptions } from './optim/types.js';
-import { Rng } from './rng.js';
+import { Rng, type RngState } from './rng.js';
 import { constantSchedule, type Schedule } from './schedules.js';
 import type { ArrayDataset, CancelLevel, EpochRecord, TrainerGraph, TrainerView, TrainingCheckpoint } from './types.js';
 
@@ -82,6 +82,8 @@ export class Trainer implements TrainerView {
     loss: undefined as number | undefined,
     lrScale: 1,
     cancelled: undefined as CancelLevel | undefined,
+    /** set while an epoch's batches run: a snapshot then records the epoch's starting clock and stream */
+    epochStart: undefined as { step: number; rng: RngState } | undefined,
   };
 
   constructor(opts: TrainerOptions) {
@@ -179,15 +181,21 @@ export class Trainer implements TrainerView {
     for (const [name, v] of Object.entries(values)) this.paramValues[name]!.set(v);
   }
 
+  /**
+   * The resumable state. Taken between epochs (in afterEpoch, or outside fit) it resumes exactly. Taken
+   * mid-epoch, it records the epoch's starting shuffle and step, so a resume re-runs that whole epoch in
+   * the same order, starting from the parameters as they were at the snapshot.
+   */
   snapshot(): TrainingCheckpoint {
     const params: Record<string, Float32Array> = {};
     for (const [k, v] of Object.entries(this.paramValues)) params[k] = v.slice();
+    const start = this.state.epochStart;
     return {
       epoch: this.completedEpochs,
-      step: this.state.step,
+      step: start?.step ?? this.state.step,
       params,
       optimizer: this.optimizer.state(),
-      rng: this.rng.state(),
+      rng: start?.rng ?? this.rng.state(),
       history: this.historyRecords.map((r) => ({ ...r })),
       config: this.describe(),
       callbacks: this.callbackList.states(),
@@ -315,6 +323,7 @@ export class Trainer implements TrainerView {
       'epoch',
       this,
       async () => {
+        this.state.epochStart = { step: this.state.step, rng: this.rng.state() };
         const order = this.opts.shuffle === false ? identity(trainSet.count) : this.rng.permutation(trainSet.count);
         for (let b = 0; b < this.state.batchesPerEpoch; b++) {
           const indices = order.subarray(b * bs, Math.min(trainSet.count, (b + 1) * bs));
@@ -353,6 +362,7 @@ export class Trainer implements TrainerView {
         if (valSet) val = await this.evaluateOn(session, valSet);
       },
       (c) => {
+        this.state.epochStart = undefined;
         if (c) this.state.cancelled = 'epoch';
         this.historyRecords.push({
           epoch: this.state.epoch + 1,
