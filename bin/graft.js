@@ -11,7 +11,9 @@ if (existsSync(built) && !process.env.GRAFT_FROM_SOURCE) {
   try {
     ({ register } = await import('tsx/esm/api'));
   } catch {
-    process.stderr.write('error: graft is not built (no dist/cli/main.js) and tsx is not installed\n  fix: run `npm run build`\n');
+    process.stderr.write(
+      'error: graft is not built (no dist/cli/main.js) and tsx is not installed\n  fix: run `npm run build`\n',
+    );
     process.exit(1);
   }
   register();

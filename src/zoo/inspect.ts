@@ -168,8 +168,9 @@ function parameterCounts(g: Graph): { total: number; tensors: number; byNode: Ma
 }
 
 /**
- * Groups nodes by the prefix of their names that splits the graph into the most contiguous blocks (at
- * most 64): '/features/features.3/conv/Conv' -> 'features.3'; 'block_11_expand' -> 'block_11'.
+ * Groups nodes by the shortest prefix of their names that splits the graph into at least 4 contiguous
+ * blocks (at most 64): '/features/features.3/conv/Conv' -> 'features/features.3'; 'block_11_expand' ->
+ * 'block_11'.
  */
 function blockNamer(nodes: Node[]): (n: Node) => string {
   const parts = nodes.map((n) => n.name.split(/[/]+/).filter(Boolean));
@@ -182,9 +183,13 @@ function blockNamer(nodes: Node[]): (n: Node) => string {
     for (const k of keys) if (runs[runs.length - 1] !== k) runs.push(k);
     const distinct = new Set(runs).size;
     // contiguous: a block's nodes form (nearly) one run
-    if (distinct >= 2 && distinct <= 64 && runs.length <= distinct * 1.5 && (!best || distinct > best.groups)) {
+    if (distinct < 2 || distinct > 64 || runs.length > distinct * 1.5) continue;
+    // The coarsest level that still shows the network's stages ('features.3', 'layer2', 'stack_4').
+    if (distinct >= 4) {
       best = { depth, groups: distinct };
+      break;
     }
+    if (!best || distinct > best.groups) best = { depth, groups: distinct };
   }
   if (best) {
     const d = best.depth;
