@@ -8,6 +8,7 @@ import { BestParams } from './callbacks/best-params.js';
 import { progressLogger } from './callbacks/progress.js';
 import { historyLogger } from './callbacks/history-logger.js';
 import { checkpointEvery } from './callbacks/checkpoint.js';
+import { terminateOnNaN } from './callbacks/terminate-on-nan.js';
 import { Rng } from './rng.js';
 import { cosineSchedule, linearSchedule } from './schedules.js';
 import { Trainer, type TrainerOptions } from './trainer.js';
@@ -499,4 +500,17 @@ test('a mid-epoch snapshot records the epoch start, so a resume replays that epo
     },
   );
   assert.deepEqual(replay, orders[1]);
+});
+
+test('terminateOnNaN stops before a NaN loss reaches the parameters', async () => {
+  const features = (TRAIN.features as Float32Array).slice();
+  features.fill(NaN, 0, 4); // sample 0 poisons whichever batch holds it
+  let before: Float32Array | undefined;
+  const watch: Callback = { name: 'watch', beforeBatch: (t) => void (before = t.params.W!.slice()) };
+  await withTrainer({ callbacks: [watch, terminateOnNaN()] }, async (t) => {
+    const r = await t.fit({ features, labels: TRAIN.labels });
+    assert.match(r.stopReason ?? '', /^loss became NaN at step \d+ \(epoch 1, batch \d\)$/);
+    assert.deepEqual([...r.params.W!], [...before!]);
+    assert.ok(r.params.W!.every(Number.isFinite));
+  });
 });
