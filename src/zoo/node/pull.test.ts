@@ -38,7 +38,7 @@ function tinyOnnx(): Uint8Array {
   return encodeModel(new Model(b.graph));
 }
 
-const image = { kind: 'image', size: [2, 2], channels: 3, layout: 'NHWC' } as const;
+const image: ModelEntry['input'] = { kind: 'image', size: [2, 2], channels: 3, layout: 'NHWC' };
 const entries: ModelEntry[] = [
   {
     name: 'tiny.onnx',
