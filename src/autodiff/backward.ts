@@ -2,7 +2,7 @@ import { GraftError } from '../errors.js';
 import type { DType } from '../onnx/dtype.js';
 import type { Node } from '../onnx/graph.js';
 import type { Emitter } from './emitter.js';
-import { gradientEntry, isDifferentiableInput, supportedOps } from './registry.js';
+import { gradientEntry, isDifferentiableInput, ruleOpsets, supportedOps } from './registry.js';
 import type { GradContext, GradEntry, GradTable } from './types.js';
 
 export interface BackwardSpec {
@@ -167,7 +167,9 @@ function noGradient(n: Node, opset: number, declared: boolean): GraftError {
       op: n.opType,
       opset,
       expected: 'an op with a gradient rule',
-      found: declared ? `${n.opType} is not differentiable` : `no rule for ${n.opType} at opset ${opset}`,
+      found: declared
+        ? `${n.opType} is not differentiable`
+        : `no rule for ${n.opType} at opset ${opset}${ruleOpsets(n.opType).length ? ` (rules exist for opsets ${ruleOpsets(n.opType).join(', ')})` : ''}`,
       choices: supportedOps(opset),
       fix: 'freeze the parameters that feed this node so no gradient has to pass through it, or replace the op',
     },

@@ -266,3 +266,51 @@ test('applyTrainedParams writes trained values into a copy of the inference mode
   );
   assert.throws(() => applyTrainedParams(model, { b3: new Float64Array(4) }), /wrong element type/);
 });
+
+test("dropout 'train' drops in the training graph and the gradient uses the same mask; 'as-is' keeps the identity", async () => {
+  const b = new GraphBuilder('drop');
+  const x = b.input('x', 'float64', ['N', 64]);
+  b.initializer('bias', new Float64Array(64).fill(0.25), [64]);
+  const h = b.op('Dropout', [b.op('Add', [x, 'bias'])], undefined, { name: 'drop' });
+  b.output(b.op('Identity', [h], undefined, { outputs: ['logits'] }), 'float64', ['N', 64]);
+  const model = b.build({ opset: 13 });
+  const n = 8;
+  const xs = Float64Array.from({ length: n * 64 }, (_, i) => 1 + Math.abs(Math.sin(i)));
+  const feeds = {
+    x: f64(xs, [n, 64]),
+    labels: f64(new Float64Array(n * 64), [n, 64]),
+    bias: f64(new Float64Array(64).fill(0.25), [64]),
+  };
+
+  const train = buildTrainingGraph(model, { logits: 'logits', loss: { kind: 'mse' }, trainable: ['bias'] });
+  const s = await Session.create(train.model);
+  const out = await s.run(feeds);
+  await s.dispose();
+  const z = out['logits']!.data as Float64Array;
+  const grad = out[train.gradOf['bias']!]!.data as Float64Array;
+  const dropped = z.filter((v) => v === 0).length;
+  assert.ok(dropped > n * 64 * 0.35 && dropped < n * 64 * 0.65, `about half dropped: ${dropped}`);
+  // logits = (x + b) * mask * 2 and loss = mean(logits^2): dL/db[j] = sum_i 2 z_ij / numel * mask_ij * 2
+  for (let j = 0; j < 64; j++) {
+    let want = 0;
+    for (let i = 0; i < n; i++) {
+      const v = z[i * 64 + j]!;
+      if (v !== 0) want += ((2 * v) / (n * 64)) * 2;
+    }
+    assert.ok(Math.abs(grad[j]! - want) < 1e-12, `dL/db[${j}] ${grad[j]} vs ${want}`);
+  }
+  assert.equal(
+    model.graph.nodes.find((nd) => nd.opType === 'Dropout')!.inputs.length,
+    1,
+    'the forward model is untouched',
+  );
+
+  const asIs = buildTrainingGraph(model, {
+    logits: 'logits',
+    loss: { kind: 'mse' },
+    trainable: ['bias'],
+    dropout: 'as-is',
+  });
+  const report = await gradCheckTraining(asIs, { x: feeds.x, labels: feeds.labels }, { bias: feeds.bias }, ortRunner);
+  assert.ok(report.ok, report.describe());
+});

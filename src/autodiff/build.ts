@@ -14,6 +14,12 @@ export interface TrainingSpec {
   loss: LossSpec;
   /** initializer names to train; every other initializer stays frozen inside the graph */
   trainable: string[];
+  /**
+   * 'train' (default): every Dropout of the training graph drops (training_mode = true, opset 12+), as
+   * PyTorch's model.train() does; the inference model keeps its own mode. 'as-is': leave Dropout nodes as
+   * the model has them. Dropout before opset 12 has no training mode and stays the identity.
+   */
+  dropout?: 'train' | 'as-is';
 }
 
 /**
@@ -47,8 +53,10 @@ export function buildTrainingGraph(model: Model, spec: TrainingSpec): TrainingGr
   const g = m.graph;
   const opset = m.opset;
   validate(m, spec);
-  const env = TypeEnv.fromGraph(g, opset);
   const dataInputs = g.dataInputs.map((i) => i.name);
+
+  if ((spec.dropout ?? 'train') === 'train' && opset >= 12) enableDropout(m);
+  const env = TypeEnv.fromGraph(g, opset);
 
   for (const p of spec.trainable) {
     const t = g.initializers.get(p)!;
@@ -126,6 +134,18 @@ export function buildTrainingGraph(model: Model, spec: TrainingSpec): TrainingGr
     loss,
     logits: spec.logits,
   };
+}
+
+/** Feeds a constant `true` to every Dropout's training_mode input. */
+function enableDropout(m: Model): void {
+  const g = m.graph;
+  const dropouts = g.nodes.filter((n) => n.opType === 'Dropout' && (n.domain === '' || n.domain === 'ai.onnx'));
+  if (dropouts.length === 0) return;
+  let name = 'dropout_training';
+  for (let k = 1; g.allValueNames().has(name); k++) name = `dropout_training_${k}`;
+  g.initializers.set(name, Tensor.from(name, Uint8Array.of(1), [], 'bool'));
+  for (const n of dropouts) n.inputs = [n.inputs[0]!, n.inputs[1] ?? '', name];
+  g.touch();
 }
 
 function zeroTensor(dtype: DType): Tensor {

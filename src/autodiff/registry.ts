@@ -6,7 +6,12 @@ import { matmulRules } from './rules/matmul.js';
 import { reduceRules } from './rules/reduce.js';
 import { shapeRules } from './rules/shape.js';
 
-/** Every rule family; a new family file is one import and one entry here. */
+/**
+ * Every rule family. Adding one (conv, norm, pool ...): write `rules/<family>.ts` exporting a GradTable
+ * (use the helpers in rules/helpers.ts and the opset-aware ops in ops.ts), add its import and one entry
+ * here, list inputs that never carry gradient in NON_DIFFERENTIABLE_INPUTS, and check every rule with
+ * `gradCheckTable` from test-utils/cases.ts (float64 where onnxruntime has the kernels).
+ */
 const FAMILIES: Readonly<Record<string, GradTable>> = {
   elementwise: elementwiseRules,
   activation: activationRules,
@@ -93,4 +98,11 @@ export function supportedOps(opset?: number): string[] {
     if (entries.some((e) => e.kind === 'rule' && (opset === undefined || covers(e, opset)))) ops.push(op);
   }
   return ops.sort();
+}
+
+/** Opset ranges an op has rules for, e.g. ['16+'] (for messages when the model's opset is outside them). */
+export function ruleOpsets(opType: string): string[] {
+  return (TABLE.get(opType) ?? [])
+    .filter((e) => e.kind === 'rule')
+    .map((e) => `${e.sinceOpset ?? 1}${e.untilOpset === undefined ? '+' : `-${e.untilOpset}`}`);
 }

@@ -216,7 +216,8 @@ export const shapeRules: GradTable = {
   Slice: sliceRule,
   Pad: padRule,
   Split: splitRule,
-  Gather: gatherRule,
+  // scatter-add (ScatterND's reduction attribute) arrived in opset 16
+  Gather: [{ ...gatherRule, sinceOpset: 16 }],
   Identity: defLinear((_, go) => go),
   Reshape: reshapeBack,
   Flatten: reshapeBack,
