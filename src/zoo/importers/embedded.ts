@@ -66,6 +66,9 @@ export function extractExportedLiteral(text: string, file = 'bundle.js'): unknow
   });
 }
 
+const DOUBLE_STOP = /["\\]/g;
+const SINGLE_STOP = /['\\]/g;
+
 /**
  * Reads one JavaScript literal: objects (identifier, string or number keys), arrays, strings, numbers and
  * the forms minifiers write for constants (!0, !1, void 0, 1/0).
@@ -190,7 +193,10 @@ class LiteralReader {
         return out;
       }
       if (c !== '\\') {
-        this.pos++;
+        // jump to the next quote or backslash (weight shards are megabytes of base64)
+        const stop = q === '"' ? DOUBLE_STOP : SINGLE_STOP;
+        stop.lastIndex = this.pos;
+        this.pos = stop.exec(s)?.index ?? s.length;
         continue;
       }
       out += s.slice(run, this.pos);

@@ -82,3 +82,9 @@ export async function importTfjsModelFile(
   const dir = modelFile.includes('/') ? modelFile.slice(0, modelFile.lastIndexOf('/') + 1) : '';
   return importTfjsModel(json, dir ? (p) => readFile(dir + p) : readFile, opts);
 }
+
+/**
+ * Changes whenever conversion output changes (the zoo keys its cache of converted models on it, so a
+ * new importer converts again instead of serving a stale ONNX file).
+ */
+export const IMPORTER_VERSION = 'graft-tfjs-importer-1';

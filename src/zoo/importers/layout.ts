@@ -64,18 +64,22 @@ export function transposeHost(a: HostArray, perm: readonly number[]): HostArray 
   const outShape = perm.map((i) => a.shape[i]!);
   const n = sizeOf(a.shape);
   const out = new (a.data.constructor as new (n: number) => typeof a.data)(n);
+  if (n === 0) return { dtype: a.dtype, shape: outShape, data: out };
   const inStrides = stridesOf(a.shape);
-  const outStrides = stridesOf(outShape);
+  // walk the output in order, stepping the source offset with an odometer (weights reach tens of millions)
+  const step = perm.map((p) => inStrides[p]!);
   const idx = new Array<number>(rank).fill(0);
+  let src = 0;
   for (let o = 0; o < n; o++) {
-    let rem = o;
-    let src = 0;
-    for (let d = 0; d < rank; d++) {
-      idx[d] = Math.floor(rem / outStrides[d]!);
-      rem -= idx[d]! * outStrides[d]!;
-      src += idx[d]! * inStrides[perm[d]!]!;
-    }
     out[o] = a.data[src]!;
+    for (let d = rank - 1; d >= 0; d--) {
+      if (++idx[d]! < outShape[d]!) {
+        src += step[d]!;
+        break;
+      }
+      idx[d] = 0;
+      src -= step[d]! * (outShape[d]! - 1);
+    }
   }
   return { dtype: a.dtype, shape: outShape, data: out };
 }
