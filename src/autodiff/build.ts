@@ -1,7 +1,7 @@
 import { GraftError } from '../errors.js';
 import type { DType } from '../onnx/dtype.js';
 import { checkGraph } from '../onnx/check.js';
-import { Node, type Dim, type Model } from '../onnx/graph.js';
+import type { Dim, Model } from '../onnx/graph.js';
 import { Tensor } from '../onnx/tensor.js';
 import { appendBackward } from './backward.js';
 import { Emitter, floatArray } from './emitter.js';
@@ -87,31 +87,34 @@ export function buildTrainingGraph(model: Model, spec: TrainingSpec): TrainingGr
 
   const gradOf: Record<string, string> = {};
   const outputNames = new Set<string>([loss, spec.logits]);
+  // Gradient values produced by backward nodes are renamed to their output names instead of being copied
+  // by Identity nodes; a value serving two parameters (or already an output) gets an Identity for the second.
   const renamed = new Map<string, string>();
-  const emittedBy = new Map<string, Node>();
-  for (const n of e.emitted) for (const o of n.outputs) emittedBy.set(o, n);
+  const emitted = new Set<string>(e.emitted.flatMap((n) => n.outputs));
   e.prefix = 'grad';
   for (const p of spec.trainable) {
     const t = env.type(p)!;
     let v = grads.get(p) ?? null;
     // A parameter that cannot influence the loss still gets its (zero) gradient, so the trainer's
     // bookkeeping needs no special case.
-    if (v === null) v = e.emit('ConstantOfShape', [e.ints(t.shape as number[])], { value: zeroTensor(t.dtype!) });
-    v = renamed.get(v) ?? v;
+    if (v === null) {
+      v = e.emit('ConstantOfShape', [e.ints(t.shape as number[])], { value: zeroTensor(t.dtype!) });
+      emitted.add(v);
+    }
     checkGradShape(env.shape(v), t.shape as number[], p);
     const want = e.freshName(`${p}_grad`);
-    const producer = emittedBy.get(v);
-    if (producer && !outputNames.has(v) && !g.isGraphInput(v)) {
-      // Name the gradient's producing node output directly instead of adding an Identity.
-      producer.outputs = producer.outputs.map((o) => (o === v ? want : o));
-      for (const n of e.emitted) n.inputs = n.inputs.map((i) => (i === v ? want : i));
+    const current = renamed.get(v) ?? v;
+    if (!renamed.has(v) && emitted.has(v) && !outputNames.has(v) && !g.isGraphInput(v)) {
       renamed.set(v, want);
-      emittedBy.set(want, producer);
     } else {
-      e.emit('Identity', [v], undefined, { outputs: [want] });
+      e.emit('Identity', [current], undefined, { outputs: [want] });
     }
     outputNames.add(want);
     gradOf[p] = want;
+  }
+  for (const n of e.emitted) {
+    n.outputs = n.outputs.map((o) => renamed.get(o) ?? o);
+    n.inputs = n.inputs.map((i) => renamed.get(i) ?? i);
   }
   g.touch();
 

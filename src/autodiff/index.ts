@@ -3,7 +3,13 @@ export { buildTrainingGraph, applyTrainedParams, type TrainingSpec, type Trainin
 export { LOSS_KINDS, labelsInfo, type LossSpec, type LabelsInfo } from './losses.js';
 export { appendBackward, MIN_TRAINING_OPSET, type BackwardSpec, type BackwardResult } from './backward.js';
 export { Emitter } from './emitter.js';
-export { gradientEntry, supportedOps, ruleOpsets, isDifferentiableInput, NON_DIFFERENTIABLE_INPUTS } from './registry.js';
+export {
+  gradientEntry,
+  supportedOps,
+  ruleOpsets,
+  isDifferentiableInput,
+  NON_DIFFERENTIABLE_INPUTS,
+} from './registry.js';
 export { TypeEnv, type ValueType } from './shapes.js';
 export {
   reduceSum,
