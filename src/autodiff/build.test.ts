@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { GraphBuilder } from '../onnx/builder.js';
 import { checkGraph } from '../onnx/check.js';
 import { decodeModel, encodeModel } from '../onnx/codec.js';
+import { inferShapes } from '../onnx/shapes.js';
 import type { Model } from '../onnx/graph.js';
 import { Session, f32, f64, i64 } from '../runtime/session.js';
 import { applyTrainedParams, buildTrainingGraph } from './build.js';
@@ -85,6 +86,8 @@ test('training graph interface: inputs, outputs, shapes, and symbolic batch', as
     [tg.loss, 'logits', ...ALL.map((p) => tg.gradOf[p])],
   );
   for (const p of ALL) assert.equal(g.initializers.has(p), false, `${p} moved to the inputs`);
+  // the shared shape inference agrees with every output declared (it throws on contradictions)
+  inferShapes(tg.model.clone());
   assert.equal(
     g.nodes.some((n) => n.outputs.includes('probs')),
     false,
@@ -313,4 +316,77 @@ test("dropout 'train' drops in the training graph and the gradient uses the same
   });
   const report = await gradCheckTraining(asIs, { x: feeds.x, labels: feeds.labels }, { bias: feeds.bias }, ortRunner);
   assert.ok(report.ok, report.describe());
+});
+
+/**
+ * A pre-LN transformer block as exporters before opset 17 write it: decomposed LayerNorm (ReduceMean, Sub,
+ * Pow, Sqrt, Div), multi-head attention with Reshape/Transpose heads and batched MatMuls, a residual Add,
+ * mean pooling and a linear classifier. Batch is symbolic.
+ */
+function attentionBlock(opset: number): { model: Model; params: string[] } {
+  const [S, D, H] = [5, 8, 2];
+  const b = new GraphBuilder('attention');
+  const x = b.input('x', 'float64', ['N', S, D]);
+  const p = (name: string, dims: number[], seed: number, scale = 0.4) =>
+    b.initializer(
+      name,
+      filled(
+        dims.reduce((a, c) => a * c, 1),
+        seed,
+        'float64',
+        scale,
+      ),
+      dims,
+      'float64',
+    );
+  const gamma = p('ln.gamma', [D], 20, 1);
+  const beta = p('ln.beta', [D], 21);
+  const mean = (v: string) =>
+    opset >= 18
+      ? b.op('ReduceMean', [v, b.ints([-1])], { keepdims: 1 })
+      : b.op('ReduceMean', [v], { axes: [-1], keepdims: 1 });
+  const centered = b.op('Sub', [x, mean(x)]);
+  const variance = mean(b.op('Pow', [centered, b.scalar(2, 'two', 'float64')]));
+  const std = b.op('Sqrt', [b.op('Add', [variance, b.scalar(1e-5, 'eps', 'float64')])]);
+  const ln = b.op('Add', [b.op('Mul', [b.op('Div', [centered, std]), gamma]), beta]);
+  const heads = (v: string) =>
+    b.op('Transpose', [b.op('Reshape', [v, b.ints([0, S, H, D / H])])], { perm: [0, 2, 1, 3] });
+  const q = heads(b.op('MatMul', [ln, p('wq', [D, D], 22)]));
+  const k = heads(b.op('MatMul', [ln, p('wk', [D, D], 23)]));
+  const v = heads(b.op('Add', [b.op('MatMul', [ln, p('wv', [D, D], 24)]), p('bv', [D], 25)]));
+  const scores = b.op('Div', [
+    b.op('MatMul', [q, b.op('Transpose', [k], { perm: [0, 1, 3, 2] })]),
+    b.scalar(Math.sqrt(D / H), 'scale', 'float64'),
+  ]);
+  const attn = b.op('MatMul', [b.op('Softmax', [scores], { axis: -1 }), v]);
+  const merged = b.op('Reshape', [b.op('Transpose', [attn], { perm: [0, 2, 1, 3] }), b.ints([0, S, D])]);
+  const residual = b.op('Add', [x, b.op('MatMul', [merged, p('wo', [D, D], 26)])]);
+  const pooled = mean(b.op('Transpose', [residual], { perm: [0, 2, 1] }));
+  const flat = b.op('Flatten', [pooled], { axis: 1 });
+  const logits = b.op(
+    'Gemm',
+    [flat, p('fc.w', [3, D], 27), p('fc.b', [3], 28)],
+    { transB: 1 },
+    { outputs: ['logits'] },
+  );
+  b.output(logits, 'float64', ['N', 3]);
+  return { model: b.build({ opset }), params: ['ln.gamma', 'ln.beta', 'wq', 'wk', 'wv', 'bv', 'wo', 'fc.w', 'fc.b'] };
+}
+
+test('transformer block (decomposed LayerNorm, multi-head attention): gradients agree with finite differences', async () => {
+  for (const opset of [13, 18]) {
+    const { model, params } = attentionBlock(opset);
+    const tg = buildTrainingGraph(model, {
+      logits: 'logits',
+      loss: { kind: 'softmax-cross-entropy', labelSmoothing: 0.1, classWeights: [1, 2, 0.5] },
+      trainable: params,
+    });
+    const report = await gradCheckTraining(
+      tg,
+      { x: f64(filled(3 * 5 * 8, 30, 'float64', 2) as Float64Array, [3, 5, 8]), [tg.labels.name]: i64([2, 0, 1], [3]) },
+      paramFeeds(model, params),
+      ortRunner,
+    );
+    assert.ok(report.ok, `opset ${opset}\n${report.describe()}`);
+  }
 });
