@@ -370,6 +370,32 @@ for (const c of CASES) {
   }
 }
 
+for (const opset of [15, 18, 21]) {
+  test(`graph import: opset ${opset} output runs and matches (reductions take axes as ${opset >= 18 ? 'inputs' : 'attributes'})`, async () => {
+    const b = new GraphModelBuilder();
+    const x = b.placeholder('x', [2, 8, 9, 5]);
+    const m = b.op('Mean', 'mean', [x, b.const('a1', [1, 2], [2], 'int32')], { keep_dims: attr.b(false) });
+    const mx = b.op('Max', 'max', [x, b.const('a2', [3], [1], 'int32')], { keep_dims: attr.b(true) });
+    const p = b.op('Pad', 'pad', [mx, b.const('pads', [0, 0, 1, 0, 0, 2, 0, 0], [4, 2], 'int32')]);
+    const sq = b.op(
+      'Squeeze',
+      'sq',
+      [b.op('Sum', 'sum', [p, b.const('a3', [1], [1], 'int32')], { keep_dims: attr.b(true) })],
+      {
+        squeeze_dims: attr.ints([1]),
+      },
+    );
+    const { modelJson, readFile } = b.build();
+    const feeds = { x: { data: randomData([2, 8, 9, 5], 77, 2), shape: [2, 8, 9, 5] } };
+    const outs = [m, sq];
+    const expected = await tfjsGraphPredict(modelJson, readFile, feeds, outs);
+    const model = await importTfjsGraphModel(modelJson, readFile, { opset, outputs: outs });
+    assert.equal(model.opset, opset);
+    const actual = await onnxPredict(model, feeds);
+    outs.forEach((o, i) => assertClose(actual[o], expected[i]!, TOL, o));
+  });
+}
+
 test('graph import: NCHW input shape, TF node names kept as ONNX value and node names, metadata', async () => {
   const b = new GraphModelBuilder();
   const x = b.placeholder('image', [-1, -1, -1, 3]);

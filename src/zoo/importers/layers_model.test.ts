@@ -299,6 +299,43 @@ test('layers import: names, weights as initializers, cut outputs and metadata', 
   model.dispose();
 });
 
+test('layers import: Keras 3 inbound_nodes (keras_history objects) read the same as Keras 2 arrays', async () => {
+  await tfReady();
+  const x = tfl.input({ shape: [6, 6, 3] });
+  const a = L.conv2d({ filters: 4, kernelSize: 3, padding: 'same', name: 'a' }).apply(x) as SymbolicTensor;
+  const b = L.conv2d({ filters: 4, kernelSize: 1, name: 'b' }).apply(x) as SymbolicTensor;
+  const sum = L.add({ name: 'sum' }).apply([a, b]) as SymbolicTensor;
+  const out = L.dense({ units: 2, name: 'out' }).apply(
+    L.globalAveragePooling2d({ name: 'gap' }).apply(sum),
+  ) as SymbolicTensor;
+  const model = tfl.model({ inputs: x, outputs: out });
+  randomizeWeights(model, 3);
+  const { modelJson, readFile } = await saveLayersModel(model);
+  const feed = { data: randomData([2, 6, 6, 3], 8), shape: [2, 6, 6, 3] };
+  const [expected] = await tfjsLayersPredict(modelJson, readFile, feed);
+  // rewrite every inbound node the way Keras 3 serializes it
+  const keras3 = JSON.parse(JSON.stringify(modelJson)) as typeof modelJson;
+  // tf.io writes the Keras config itself as modelTopology (converted Keras files wrap it in model_config)
+  const layers = (keras3.modelTopology as { config: { layers: { inbound_nodes: unknown[] }[] } }).config.layers;
+  const tensor = ([layer, node, index]: [string, number, number]) => ({
+    class_name: '__keras_tensor__',
+    config: { shape: [null], dtype: 'float32', keras_history: [layer, node, index] },
+  });
+  for (const l of layers) {
+    l.inbound_nodes = (l.inbound_nodes as [string, number, number, unknown][][]).map((refs) => ({
+      args:
+        refs.length === 1
+          ? [tensor(refs[0]! as unknown as [string, number, number])]
+          : [refs.map((r) => tensor(r as unknown as [string, number, number]))],
+      kwargs: {},
+    }));
+  }
+  const imported = await importTfjsLayersModel(keras3, readFile);
+  const actual = await onnxPredict(imported, { [imported.graph.inputs[0]!.name]: feed });
+  assertClose(actual.out, expected!, TOL, 'out');
+  model.dispose();
+});
+
 test('layers import: unsupported layers fail up front, naming layer and class and listing supported ones', async () => {
   const modelJson = {
     modelTopology: {

@@ -6,7 +6,7 @@ import { readEmbeddedTfjsModel } from './embedded.js';
 import { importTfjsModelFile } from './index.js';
 import { assertClose, onnxPredict, randomData } from './test-utils/fixtures.js';
 import { npmFolderReader } from './test-utils/npm.js';
-import { tfjsLayersPredict } from './test-utils/tfjs.js';
+import { tfjsGraphPredict, tfjsLayersPredict } from './test-utils/tfjs.js';
 
 const readFile = npmFolderReader('nsfwjs', '4.4.0', 'dist/models/mobilenet_v2');
 
@@ -42,4 +42,19 @@ test('nsfwjs MobileNetV2 (embedded layers model, uint8 weights) imports and matc
     cut.graph.outputs.map((o) => [o.name, o.shape]),
     [['flatten_1', ['N', 1280]]],
   );
+});
+
+test('nsfwjs MobileNetV2-mid (an embedded TF-Hub graph model: fused Relu6 convs, AvgPool, Squeeze) matches TF.js', async (t) => {
+  const read = npmFolderReader('nsfwjs', '4.4.0', 'dist/models/mobilenet_v2_mid');
+  const model = await importTfjsModelFile(read, 'model.min.js');
+  assert.equal(model.metadata.get('graft.import.format'), 'tfjs-graph-model');
+  assert.deepEqual(
+    model.graph.outputs.map((o) => [o.name, o.shape]),
+    [['Identity', ['N', 5]]],
+  );
+  const x = { data: randomData([1, 224, 224, 3], 5, 0.5).map((v) => v + 0.5), shape: [1, 224, 224, 3] };
+  const embedded = await readEmbeddedTfjsModel(read, 'model.min.js');
+  const [expected] = await tfjsGraphPredict(embedded.modelJson, embedded.readFile, { input: x }, ['Identity']);
+  const d = assertClose((await onnxPredict(model, { input: x })).Identity, expected!, 1e-4, 'Identity');
+  t.diagnostic(`max |diff| ${d.toExponential(2)}`);
 });
