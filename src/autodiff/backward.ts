@@ -2,7 +2,7 @@ import { GraftError } from '../errors.js';
 import type { DType } from '../onnx/dtype.js';
 import type { Node } from '../onnx/graph.js';
 import type { Emitter } from './emitter.js';
-import { gradientEntry, isDifferentiableInput, ruleOpsets, supportedOps } from './registry.js';
+import { coversOpset, gradientEntry, isDifferentiableInput, ruleOpsets, supportedOps } from './registry.js';
 import type { GradContext, GradEntry, GradTable } from './types.js';
 
 export interface BackwardSpec {
@@ -49,10 +49,14 @@ export function appendBackward(e: Emitter, spec: BackwardSpec): BackwardResult {
   }
   const lookup = (n: Node): GradEntry | undefined => {
     const o = spec.overrides?.[n.opType];
-    if (o && (n.domain === '' || n.domain === 'ai.onnx'))
-      return Array.isArray(o) ? (o as GradEntry[])[0] : (o as GradEntry);
+    if (o && (n.domain === '' || n.domain === 'ai.onnx')) {
+      return (Array.isArray(o) ? (o as GradEntry[]) : [o as GradEntry]).find((x) => coversOpset(x, opset));
+    }
     return gradientEntry(n.opType, opset, n.domain);
   };
+  // Reverse topological order is what guarantees every consumer's contribution has arrived before a
+  // value's producer is differentiated.
+  graph.toposort();
   const forward = [...graph.nodes];
   const isFloat = (v: string) => {
     const d = e.dtype(v);

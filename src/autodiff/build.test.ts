@@ -390,3 +390,21 @@ test('transformer block (decomposed LayerNorm, multi-head attention): gradients 
     assert.ok(report.ok, `opset ${opset}\n${report.describe()}`);
   }
 });
+
+test('a forward graph whose nodes are listed out of order gets a correct backward pass', async () => {
+  const model = mlp('float64');
+  model.graph.nodes.reverse();
+  model.graph.touch();
+  const tg = buildTrainingGraph(model, { logits: 'logits', loss: { kind: 'mse' }, trainable: ALL });
+  checkGraph(tg.model.graph);
+  const report = await gradCheckTraining(
+    tg,
+    {
+      x: f64(filled(4 * 6, 12, 'float64', 2) as Float64Array, [4, 6]),
+      labels: f64(filled(16, 13, 'float64') as Float64Array, [4, 4]),
+    },
+    paramFeeds(model, ALL),
+    ortRunner,
+  );
+  assert.ok(report.ok, report.describe());
+});

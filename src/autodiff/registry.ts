@@ -81,21 +81,22 @@ const TABLE: ReadonlyMap<string, readonly GradEntry[]> = (() => {
   return table;
 })();
 
-function covers(e: GradEntry, opset: number): boolean {
+/** Whether an entry applies at `opset`. */
+export function coversOpset(e: GradEntry, opset: number): boolean {
   return (e.sinceOpset === undefined || opset >= e.sinceOpset) && (e.untilOpset === undefined || opset <= e.untilOpset);
 }
 
 /** The gradient entry for a default-domain op at an opset, or undefined when Graft has none. */
 export function gradientEntry(opType: string, opset: number, domain = ''): GradEntry | undefined {
   if (domain !== '' && domain !== 'ai.onnx') return undefined;
-  return TABLE.get(opType)?.find((e) => covers(e, opset));
+  return TABLE.get(opType)?.find((e) => coversOpset(e, opset));
 }
 
 /** Op types with a gradient rule (not counting zero/non-differentiable entries) at an opset, sorted. */
 export function supportedOps(opset?: number): string[] {
   const ops: string[] = [];
   for (const [op, entries] of TABLE) {
-    if (entries.some((e) => e.kind === 'rule' && (opset === undefined || covers(e, opset)))) ops.push(op);
+    if (entries.some((e) => e.kind === 'rule' && (opset === undefined || coversOpset(e, opset)))) ops.push(op);
   }
   return ops.sort();
 }

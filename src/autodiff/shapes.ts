@@ -32,7 +32,23 @@ export class TypeEnv {
       if (graph.isGraphInput(t.name)) env.declare(t.name, { dtype: t.dtype, shape: [...t.dims] });
       else env.addTensor(t.name, t);
     }
-    for (const n of graph.nodes) env.infer(n);
+    // Nodes listed before their producers wait for a later sweep (graphs are normally sorted: one sweep).
+    const produced = new Set(graph.nodes.flatMap((n) => n.outputs));
+    const done = new Set<string>();
+    let pending = graph.nodes;
+    while (pending.length) {
+      const waiting: Node[] = [];
+      for (const n of pending) {
+        if (n.inputs.some((v) => v && produced.has(v) && !done.has(v))) {
+          waiting.push(n);
+          continue;
+        }
+        env.infer(n);
+        for (const o of n.outputs) done.add(o);
+      }
+      if (waiting.length === pending.length) break; // a cycle: checkGraph reports it
+      pending = waiting;
+    }
     return env;
   }
 
