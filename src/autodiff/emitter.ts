@@ -68,7 +68,7 @@ export class Emitter implements OpEmitter {
         found: opts.domain,
       });
     }
-    const a = toAttrs(attrs);
+    const a = toAttrs(attrs, opType);
     const named = Array.isArray(opts.outputs);
     const count = named ? (opts.outputs as string[]).length : ((opts.outputs as number | undefined) ?? 1);
     const ak = attrsKey(a);

@@ -15,7 +15,6 @@ test('builder types plain JS attribute values the way ONNX declares them', () =>
     ['momentum', 0.9, 'float'],
     ['min', 0, 'float'],
     ['max', 6, 'float'],
-    ['seed', 3, 'float'],
     ['kernel_shape', [3, 3], 'ints'],
     ['pads', [], 'ints'],
     ['scales', [1, 2], 'floats'],
@@ -26,6 +25,10 @@ test('builder types plain JS attribute values the way ONNX declares them', () =>
     ['big', 2n ** 60n, 'int'],
   ];
   for (const [name, value, want] of cases) assert.equal(toAttr(name, value).type, want, `${name}=${String(value)}`);
+  // names whose type depends on the op: RandomNormal's seed is a float, Dropout's an int
+  assert.equal(toAttr('seed', 3, 'RandomNormal').type, 'float');
+  assert.equal(toAttr('mean', 0, 'RandomNormalLike').type, 'float');
+  assert.equal(toAttr('seed', 3, 'Dropout').type, 'int');
   assert.deepEqual(toAttr('alpha', 1), { type: 'float', value: 1 });
   const t = Tensor.from('v', [1], [1]);
   assert.deepEqual(toAttr('value', t), { type: 'tensor', value: t });

@@ -91,7 +91,7 @@ export class GraphBuilder {
       domain: opts.domain ?? '',
       inputs: [...inputs],
       outputs,
-      attrs: toAttrs(attrs),
+      attrs: toAttrs(attrs, opType),
     });
     this.graph.addNode(node);
     node.name = this.graph.uniqueName(opts.name ?? opType);

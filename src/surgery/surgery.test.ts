@@ -98,3 +98,11 @@ test('parameters exclude BN running statistics; freeze selects by glob', () => {
   assert.ok(globToRegExp('block_*/conv').test('block_12/conv'));
   assert.ok(!globToRegExp('a.b').test('axb'));
 });
+
+test('a head with dropout loads and runs in onnxruntime (Dropout seed is an int attribute)', async () => {
+  const g = attachHead(cut(tinyBackbone(), 'features'), 'features', { numClasses: 2, dropout: 0.3, seed: 4 });
+  const s = await Session.create(g.model);
+  const out = await s.run({ image: f32(new Float32Array(3 * 64).fill(0.5), [1, 3, 8, 8]) });
+  assert.deepEqual(out[g.logits]!.dims, [1, 2]);
+  await s.dispose();
+});
