@@ -55,6 +55,7 @@ function define<O>(spec: CommandSpec<O>): AnyCommand {
 export type ZooListSettings = OutputSettings & RegistrySettings;
 export type ZooPullSettings = OutputSettings & RegistrySettings & SourceSettings & Pick<PullSettings, 'maxWords'>;
 export type InspectSettings = OutputSettings & RegistrySettings & SourceSettings;
+export type ReportSettings = OutputSettings & { out?: string };
 
 export const COMMANDS: readonly AnyCommand[] = [
   define<ZooListSettings>({
@@ -102,5 +103,22 @@ export const COMMANDS: readonly AnyCommand[] = [
     options: { ...outputOptions, ...registryOptions, ...sourceOptions },
     examples: ['graft inspect efficientnet_b0.imagenet', 'graft inspect ./model.onnx --json'],
     load: () => import('./commands/inspect.js'),
+  }),
+  define<ReportSettings>({
+    path: ['report'],
+    summary: 'write the HTML report of a training run (charts, per-class scores, calibration, worst examples)',
+    args: [{ name: 'RUN_DIR', description: 'the run folder graft train wrote' }],
+    options: {
+      ...outputOptions,
+      out: {
+        flag: 'out',
+        short: 'o',
+        type: 'string',
+        placeholder: 'FILE',
+        description: 'where to write the HTML (default RUN_DIR/report.html)',
+      },
+    },
+    examples: ['graft report runs/flowers-1', 'graft report runs/flowers-1 --out flowers.html --json'],
+    load: () => import('./commands/report.js'),
   }),
 ];

@@ -15,6 +15,7 @@ import {
   pct,
   section,
   table,
+  when,
 } from './page.js';
 import type { EvalSplit, HistoryRow, RunFolder, TopLossView } from './run-folder.js';
 
@@ -437,7 +438,9 @@ function confusionSpec(report: ClassificationReport, shown: number[]): TopLevelS
         sort: names,
         title: 'predicted',
         axis: {
-          labelAngle: longest > 3 || k > 12 ? -45 : 0,
+          // slanted labels need about 1.4 cells each; past that they collide, so stand them upright
+          labelAngle: longest <= 3 && k <= 12 ? 0 : cell >= 18 ? -45 : -90,
+          labelFontSize: cell >= 16 ? 11 : 9,
           labelLimit: 110,
           orient: 'top',
           domain: false,
@@ -449,7 +452,7 @@ function confusionSpec(report: ClassificationReport, shown: number[]): TopLevelS
         type: 'nominal',
         sort: names,
         title: 'actual',
-        axis: { labelLimit: 120, domain: false, ticks: false },
+        axis: { labelLimit: 120, labelFontSize: cell >= 16 ? 11 : 9, domain: false, ticks: false },
       },
     },
     layer: [
@@ -679,12 +682,6 @@ function configSection(folder: RunFolder): string {
   const blocks = [`<div><h3>Run</h3>${kv(runPairs)}</div>`, `<div><h3>Hyper-parameters</h3>${kv(configPairs)}</div>`];
   if (modelPairs.length > 0) blocks.push(`<div><h3>Exported model</h3>${kv(modelPairs)}</div>`);
   return section('config', 'Configuration', `<div class="grid2">${blocks.join('')}</div>`);
-}
-
-function when(iso: string): string {
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return iso;
-  return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
 function baseName(file: string): string {

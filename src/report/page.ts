@@ -9,6 +9,13 @@ export function esc(s: string): string {
     .replace(/'/g, '&#39;');
 }
 
+/** An ISO time as "2025-05-01 09:30 UTC"; anything unparsable as given. */
+export function when(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
 export function pct(v: number | null | undefined, digits = 1): string {
   return v === null || v === undefined ? '–' : `${(v * 100).toFixed(digits)}%`;
 }
@@ -85,9 +92,9 @@ export function figure(svg: string, caption?: string, name?: string): string {
 export function table(head: readonly string[], rows: readonly string[][], numeric: readonly number[] = []): string {
   const cls = (i: number): string => (numeric.includes(i) ? ' class="n"' : '');
   return (
-    `<table><thead><tr>${head.map((h, i) => `<th${cls(i)}>${esc(h)}</th>`).join('')}</tr></thead><tbody>` +
+    `<div class="tw"><table><thead><tr>${head.map((h, i) => `<th${cls(i)}>${esc(h)}</th>`).join('')}</tr></thead><tbody>` +
     rows.map((r) => `<tr>${r.map((c, i) => `<td${cls(i)}>${c}</td>`).join('')}</tr>`).join('') +
-    `</tbody></table>`
+    `</tbody></table></div>`
   );
 }
 
@@ -161,6 +168,7 @@ figure.chart{margin:0;overflow-x:auto}
 figure.chart svg{display:block;max-width:100%;height:auto}
 figcaption{font-size:12px;color:var(--muted);margin-top:6px}
 table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}
+.tw{overflow-x:auto;max-width:100%}
 th,td{padding:5px 10px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
 th{font-size:12px;font-weight:600;color:var(--muted);text-transform:uppercase;letter-spacing:.03em;border-bottom-color:#cbd5e1;white-space:nowrap}
 td.n,th.n{text-align:right;white-space:nowrap}
@@ -193,5 +201,6 @@ summary{cursor:pointer;color:var(--ink2);font-weight:500}
 .loss.text{flex-direction:column}
 .pill{display:inline-block;padding:1px 8px;border-radius:999px;background:#eff6ff;color:#1d4ed8;font-size:12px;font-weight:500}
 footer{color:var(--muted);font-size:12px;padding-bottom:28px}
+@media (max-width:600px){.wrap{padding:0 12px}section{padding:14px 12px}h1{font-size:20px}.cards{grid-template-columns:1fr 1fr}.card-value{font-size:18px}}
 @media print{body{background:#fff}section{break-inside:avoid;border:none;padding:0}nav{display:none}}
 `;

@@ -32,8 +32,8 @@ async function rejectsWith(p: Promise<unknown>, code: string, ...fragments: (str
   return caught;
 }
 
+// any: the tests poke arbitrary (wrong) values into parsed JSON on purpose
 function edit(dir: string, file: string, change: (o: any) => void): void {
-  // any: the tests poke arbitrary (wrong) values into parsed JSON on purpose
   const o = JSON.parse(readFileSync(join(dir, file), 'utf8'));
   change(o);
   writeFileSync(join(dir, file), JSON.stringify(o));
@@ -166,6 +166,7 @@ describe('run folder errors', () => {
     await rejectsWith(readRunFolder(dir), 'BAD_INPUT', 'run.json is not valid JSON', 'truncated');
   });
 
+  // any: as in edit()
   const fieldCases: [string, string, (o: any) => void, string[]][] = [
     [
       'run.json',
