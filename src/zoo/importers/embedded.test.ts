@@ -4,7 +4,7 @@ import { GraftError } from '../../errors.js';
 import { extractExportedLiteral, readEmbeddedTfjsModel } from './embedded.js';
 import { importTfjsModelFile } from './index.js';
 import { assertClose, onnxPredict, randomData } from './test-utils/fixtures.js';
-import { saveLayersModel, tf, tfl, tfReady, tfjsLayersPredict } from './test-utils/tfjs.js';
+import { saveLayersModel, tfl, tfReady, tfjsLayersPredict } from './test-utils/tfjs.js';
 
 const UMD_HEAD =
   '!function(e){if("object"==typeof exports&&"undefined"!=typeof module)module.exports=e();else{(this).model=e()}}' +

@@ -1,6 +1,9 @@
 import { GraftError } from '../../errors.js';
 import { konstNumbers, symOf, type Activation, type Emitter, type Padding, type TfValue } from './emitter.js';
 import { tfDType, type NodeView } from './graphdef.js';
+import * as math from './ops_math.js';
+import * as nn from './ops_nn.js';
+import * as shape from './ops_shape.js';
 
 /** What an op converter sees: the node, its data inputs (already converted) and the emitter. */
 export interface OpContext {
@@ -129,7 +132,7 @@ function fusedParts(c: OpContext): { bias?: TfValue; act?: Activation } {
 function withActivation(c: OpContext, make: (name: string) => TfValue, act: Activation | undefined): TfValue {
   if (!act) return make(c.name);
   const pre = make(`${c.name}/BiasAdd`);
-  return c.em.activation(pre, act, c.name);
+  return math.activation(c.em, pre, act, c.name);
 }
 
 function conv(depthwise: boolean, fused: boolean): OpConverter {
@@ -139,7 +142,7 @@ function conv(depthwise: boolean, fused: boolean): OpConverter {
     return withActivation(
       c,
       (name) =>
-        c.em.conv2d({
+        nn.conv2d(c.em, {
           x: input(c, 0),
           kernel: input(c, 1),
           bias,
@@ -159,38 +162,38 @@ function matmul(fused: boolean): OpConverter {
     const { bias, act } = fused ? fusedParts(c) : {};
     const ta = c.node.bool('transpose_a', false) || c.node.bool('adj_x', false);
     const tb = c.node.bool('transpose_b', false) || c.node.bool('adj_y', false);
-    return withActivation(c, (name) => c.em.matmul(input(c, 0), input(c, 1), ta, tb, bias, name), act);
+    return withActivation(c, (name) => nn.matmul(c.em, input(c, 0), input(c, 1), ta, tb, bias, name), act);
   };
 }
 
 function pool(kind: 'max' | 'avg'): OpConverter {
   return (c) => {
     requireNhwc(c);
-    return c.em.pool(kind, input(c, 0), spatial(c, 'ksize'), spatial(c, 'strides'), padding(c), c.name);
+    return nn.pool(c.em, kind, input(c, 0), spatial(c, 'ksize'), spatial(c, 'strides'), padding(c), c.name);
   };
 }
 
 function unary(op: string, attrs?: (c: OpContext) => Record<string, number>): OpConverter {
-  return (c) => c.em.unary(op, input(c, 0), c.name, attrs?.(c));
+  return (c) => math.unary(c.em, op, input(c, 0), c.name, attrs?.(c));
 }
 
 function binary(op: string): OpConverter {
-  return (c) => c.em.binary(op, input(c, 0), input(c, 1), c.name);
+  return (c) => math.binary(c.em, op, input(c, 0), input(c, 1), c.name);
 }
 
 function reduce(kind: 'mean' | 'sum' | 'max' | 'min' | 'prod'): OpConverter {
   return (c) =>
-    c.em.reduce(kind, input(c, 0), constInts(c, 1, 'reduction axes'), c.node.bool('keep_dims', false), c.name);
+    math.reduce(c.em, kind, input(c, 0), constInts(c, 1, 'reduction axes'), c.node.bool('keep_dims', false), c.name);
 }
 
 function batchNorm(c: OpContext): TfValue {
   requireNhwc(c);
   const [x, scale, offset, mean, variance] = [0, 1, 2, 3, 4].map((i) => input(c, i)) as TfValue[];
-  return c.em.batchNorm(x!, scale!, offset!, mean!, variance!, c.node.float('epsilon', 1e-3), c.name);
+  return nn.batchNorm(c.em, x!, scale!, offset!, mean!, variance!, c.node.float('epsilon', 1e-3), c.name);
 }
 
 function passThrough(c: OpContext): TfValue {
-  return c.em.identity(input(c, 0), c.name);
+  return math.identity(c.em, input(c, 0), c.name);
 }
 
 function concat(axisFirst: boolean): OpConverter {
@@ -199,7 +202,7 @@ function concat(axisFirst: boolean): OpConverter {
     const axisIndex = axisFirst ? 0 : n - 1;
     const values = axisFirst ? c.inputs.slice(1) : c.inputs.slice(0, n - 1);
     const axis = constInts(c, axisIndex, 'axis')[0]!;
-    return c.em.concat(values, axis, c.name);
+    return shape.concat(c.em, values, axis, c.name);
   };
 }
 
@@ -218,10 +221,10 @@ function pad(kind: 'Pad' | 'PadV2' | 'MirrorPad'): OpConverter {
           found: mode,
         });
       }
-      return c.em.pad(input(c, 0), pairs, 'reflect', 0, c.name);
+      return shape.pad(c.em, input(c, 0), pairs, 'reflect', 0, c.name);
     }
     const value = kind === 'PadV2' ? (konstNumbers(input(c, 2))?.[0] ?? 0) : 0;
-    return c.em.pad(input(c, 0), pairs, 'constant', value, c.name);
+    return shape.pad(c.em, input(c, 0), pairs, 'constant', value, c.name);
   };
 }
 
@@ -233,7 +236,8 @@ function stridedSlice(c: OpContext): TfValue {
       fix: 'use Reshape/ExpandDims in the source model',
     });
   }
-  return c.em.stridedSlice(
+  return shape.stridedSlice(
+    c.em,
     input(c, 0),
     constInts(c, 1, 'begin'),
     constInts(c, 2, 'end'),
@@ -251,7 +255,8 @@ function slice(c: OpContext): TfValue {
     if (size[i] === -1) endMask |= 1 << i;
     return b + (size[i] ?? 0);
   });
-  return c.em.stridedSlice(
+  return shape.stridedSlice(
+    c.em,
     input(c, 0),
     begin,
     end,
@@ -263,7 +268,7 @@ function slice(c: OpContext): TfValue {
 
 function reshape(c: OpContext): TfValue {
   const target = input(c, 1);
-  return c.em.reshape(input(c, 0), symOf(target) ?? target, c.name);
+  return shape.reshape(c.em, input(c, 0), symOf(target) ?? target, c.name);
 }
 
 /** The TF ops the graph-model importer converts, by TF op name. */
@@ -272,7 +277,7 @@ export const GRAPH_OPS: Record<string, OpConverter> = {
   StopGradient: passThrough,
   Snapshot: passThrough,
   PlaceholderWithDefault: passThrough,
-  IdentityN: (c) => c.inputs.map((x, i) => c.em.identity(x, i === 0 ? c.name : `${c.name}:${i}`)),
+  IdentityN: (c) => c.inputs.map((x, i) => math.identity(c.em, x, i === 0 ? c.name : `${c.name}:${i}`)),
 
   Conv2D: conv(false, false),
   _FusedConv2D: conv(false, true),
@@ -285,7 +290,7 @@ export const GRAPH_OPS: Record<string, OpConverter> = {
   BatchMatMulV2: matmul(false),
   BiasAdd: (c) => {
     requireNhwc(c);
-    return c.em.binary('Add', input(c, 0), input(c, 1), c.name);
+    return math.binary(c.em, 'Add', input(c, 0), input(c, 1), c.name);
   },
   FusedBatchNorm: batchNorm,
   FusedBatchNormV2: batchNorm,
@@ -294,11 +299,11 @@ export const GRAPH_OPS: Record<string, OpConverter> = {
   AvgPool: pool('avg'),
 
   Relu: unary('Relu'),
-  Relu6: (c) => c.em.clip(input(c, 0), 0, 6, c.name),
+  Relu6: (c) => math.clip(c.em, input(c, 0), 0, 6, c.name),
   Elu: unary('Elu', () => ({ alpha: 1 })),
   Selu: unary('Selu'),
   LeakyRelu: unary('LeakyRelu', (c) => ({ alpha: c.node.float('alpha', 0.2) })),
-  Prelu: (c) => c.em.binary('PRelu', input(c, 0), input(c, 1), c.name),
+  Prelu: (c) => math.binary(c.em, 'PRelu', input(c, 0), input(c, 1), c.name),
   Sigmoid: unary('Sigmoid'),
   Tanh: unary('Tanh'),
   Softplus: unary('Softplus'),
@@ -306,9 +311,9 @@ export const GRAPH_OPS: Record<string, OpConverter> = {
   Exp: unary('Exp'),
   Log: unary('Log'),
   Sqrt: unary('Sqrt'),
-  Rsqrt: (c) => c.em.unary('Reciprocal', c.em.unary('Sqrt', input(c, 0), `${c.name}/Sqrt`), c.name),
+  Rsqrt: (c) => math.unary(c.em, 'Reciprocal', math.unary(c.em, 'Sqrt', input(c, 0), `${c.name}/Sqrt`), c.name),
   Reciprocal: unary('Reciprocal'),
-  Square: (c) => c.em.binary('Mul', input(c, 0), input(c, 0), c.name),
+  Square: (c) => math.binary(c.em, 'Mul', input(c, 0), input(c, 0), c.name),
   Neg: unary('Neg'),
   Abs: unary('Abs'),
   Floor: unary('Floor'),
@@ -318,22 +323,23 @@ export const GRAPH_OPS: Record<string, OpConverter> = {
 
   Add: binary('Add'),
   AddV2: binary('Add'),
-  AddN: (c) => c.em.sum(c.inputs, c.name),
+  AddN: (c) => math.sum(c.em, c.inputs, c.name),
   Sub: binary('Sub'),
   Mul: binary('Mul'),
   RealDiv: binary('Div'),
   Div: binary('Div'),
-  FloorDiv: (c) => c.em.unary('Floor', c.em.binary('Div', input(c, 0), input(c, 1), `${c.name}/Div`), c.name),
+  FloorDiv: (c) =>
+    math.unary(c.em, 'Floor', math.binary(c.em, 'Div', input(c, 0), input(c, 1), `${c.name}/Div`), c.name),
   Maximum: binary('Max'),
   Minimum: binary('Min'),
   Pow: binary('Pow'),
   SquaredDifference: (c) => {
-    const d = c.em.binary('Sub', input(c, 0), input(c, 1), `${c.name}/Sub`);
-    return c.em.binary('Mul', d, d, c.name);
+    const d = math.binary(c.em, 'Sub', input(c, 0), input(c, 1), `${c.name}/Sub`);
+    return math.binary(c.em, 'Mul', d, d, c.name);
   },
 
-  Softmax: (c) => c.em.softmax(input(c, 0), -1, c.name),
-  LogSoftmax: (c) => c.em.softmax(input(c, 0), -1, c.name, true),
+  Softmax: (c) => math.softmax(c.em, input(c, 0), -1, c.name),
+  LogSoftmax: (c) => math.softmax(c.em, input(c, 0), -1, c.name, true),
   Mean: reduce('mean'),
   Sum: reduce('sum'),
   Max: reduce('max'),
@@ -341,20 +347,20 @@ export const GRAPH_OPS: Record<string, OpConverter> = {
   Prod: reduce('prod'),
 
   Reshape: reshape,
-  Squeeze: (c) => c.em.squeeze(input(c, 0), c.node.ints('squeeze_dims', c.node.ints('axis', [])), c.name),
-  ExpandDims: (c) => c.em.expandDims(input(c, 0), constInts(c, 1, 'axis')[0]!, c.name),
-  Shape: (c) => c.em.shapeOf(input(c, 0), tfDType(c.node.type('out_type') ?? 'DT_INT32', c.name), c.name),
+  Squeeze: (c) => shape.squeeze(c.em, input(c, 0), c.node.ints('squeeze_dims', c.node.ints('axis', [])), c.name),
+  ExpandDims: (c) => shape.expandDims(c.em, input(c, 0), constInts(c, 1, 'axis')[0]!, c.name),
+  Shape: (c) => shape.shapeOf(c.em, input(c, 0), tfDType(c.node.type('out_type') ?? 'DT_INT32', c.name), c.name),
   StridedSlice: stridedSlice,
   Slice: slice,
-  Pack: (c) => c.em.pack(c.inputs, c.node.int('axis', 0), c.name),
+  Pack: (c) => shape.pack(c.em, c.inputs, c.node.int('axis', 0), c.name),
   ConcatV2: concat(false),
   Concat: concat(true),
   Pad: pad('Pad'),
   PadV2: pad('PadV2'),
   MirrorPad: pad('MirrorPad'),
-  Transpose: (c) => c.em.transpose(input(c, 0), constInts(c, 1, 'perm'), c.name),
-  BroadcastTo: (c) => c.em.broadcastTo(input(c, 0), input(c, 1), c.name),
-  Cast: (c) => c.em.cast(input(c, 0), tfDType(c.node.type('DstT'), c.name), c.name),
+  Transpose: (c) => shape.transpose(c.em, input(c, 0), constInts(c, 1, 'perm'), c.name),
+  BroadcastTo: (c) => shape.broadcastTo(c.em, input(c, 0), input(c, 1), c.name),
+  Cast: (c) => math.cast(c.em, input(c, 0), tfDType(c.node.type('DstT'), c.name), c.name),
 };
 
 /** Ops handled by the importer itself rather than the table. */

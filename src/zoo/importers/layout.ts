@@ -108,3 +108,12 @@ export function broadcastShapes(a: readonly number[], b: readonly number[]): num
   }
   return out;
 }
+
+/** Layout after dropping TF axes `dropped` from a value held in layout `perm`. */
+export function dropAxes(perm: Perm, dropped: number[], rank: number): Perm {
+  if (isIdentity(perm)) return undefined;
+  const kept = range(rank).filter((a) => !dropped.includes(a));
+  const renumber = new Map(kept.map((a, i) => [a, i]));
+  const out = perm!.filter((a) => !dropped.includes(a)).map((a) => renumber.get(a)!);
+  return isIdentity(out) ? undefined : out;
+}
