@@ -159,7 +159,7 @@ h3{font-size:14px;margin:16px 0 6px;font-weight:600;color:var(--ink2)}
 .card-label{font-size:12px;color:var(--muted);text-transform:uppercase;letter-spacing:.04em}
 .card-value{font-size:22px;font-weight:650;margin-top:2px;font-variant-numeric:tabular-nums;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .card-detail{font-size:12px;color:var(--muted)}
-.grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,460px),1fr));gap:18px;align-items:start}
+.grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,420px),1fr));gap:18px;align-items:start}
 .grid2>*{min-width:0}
 .eval{display:flex;flex-wrap:wrap;gap:18px 36px;align-items:flex-start}
 .eval>.cm{flex:0 1 auto;min-width:0}

@@ -99,9 +99,12 @@ export interface BadFile {
 
 export interface RunData {
   kind: 'image' | 'text';
-  /** the data set argument as given (folder, manifest or CSV) */
+  /** the data set (folder, manifest or CSV); write it absolute, as relative paths are taken from the run folder */
   source?: string;
-  /** folder that relative paths in top-losses.json are resolved against (defaults to `source`) */
+  /**
+   * folder that relative paths in top-losses.json are resolved against: absolute, or relative to the
+   * run folder (defaults to `source`, or its folder when it is a file)
+   */
   root?: string;
   /** class names in class-index order */
   classes: string[];

@@ -78,6 +78,25 @@ describe('run folder round trip', () => {
     assert.equal(Number(cells[5]), row.lr);
   });
 
+  it('resolves relative data roots from the run folder', async () => {
+    const dir = fresh();
+    await writeSyntheticRun(dir, { topLosses: 3 });
+    for (const [field, value] of [
+      ['root', 'data'],
+      ['source', './data'],
+      ['source', 'data/manifest.csv'],
+    ] as const) {
+      edit(dir, RUN_FILES.run, (o) => {
+        delete o.data.source;
+        delete o.data.root;
+        o.data[field] = value;
+      });
+      if (value.endsWith('.csv')) writeFileSync(join(dir, value), 'path,label\n');
+      const folder = await readRunFolder(dir);
+      assert.equal(folder.topLosses.filter((t) => t.thumbnail).length, 3, `${field} ${value}`);
+    }
+  });
+
   it('makes no thumbnails for text runs and keeps the text snippets', async () => {
     const dir = fresh();
     await writeSyntheticRun(dir, { kind: 'text' });

@@ -103,11 +103,11 @@ export async function attachThumbnails(
   size = 96,
   max = 24,
 ): Promise<{ made: number; missing: string[] }> {
-  const root = dataRoot(folder.run);
+  const root = dataRoot(folder.run, folder.dir ?? '.');
   const missing: string[] = [];
   let made = 0;
   for (const entry of folder.topLosses.slice(0, max)) {
-    const path = isAbsolute(entry.file) ? entry.file : resolve(root ?? folder.dir ?? '.', entry.file);
+    const path = isAbsolute(entry.file) ? entry.file : resolve(root, entry.file);
     try {
       const jpeg = await sharp(path)
         .rotate()
@@ -124,11 +124,15 @@ export async function attachThumbnails(
   return { made, missing };
 }
 
-/** The folder relative top-loss paths are resolved against: data.root, else the data source folder. */
-function dataRoot(run: RunInfo): string | undefined {
-  if (run.data.root !== undefined) return run.data.root;
-  const source = run.data.source;
-  if (source === undefined) return undefined;
+/**
+ * The folder relative top-loss paths are resolved against: data.root, else the data source (its folder
+ * when it is a manifest file). Relative ones are taken from the run folder, which keeps a run folder
+ * that travels together with its data set readable.
+ */
+function dataRoot(run: RunInfo, dir: string): string {
+  if (run.data.root !== undefined) return resolve(dir, run.data.root);
+  if (run.data.source === undefined) return dir;
+  const source = resolve(dir, run.data.source);
   try {
     return statSync(source).isDirectory() ? source : dirname(source);
   } catch {
