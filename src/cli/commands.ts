@@ -15,11 +15,15 @@ export interface ArgSpec {
   name: string;
   description: string;
   optional?: boolean;
+  /** the last argument only: takes every remaining positional (FILES...) */
+  variadic?: boolean;
 }
 
 export interface CommandContext<O> {
   options: Partial<O>;
   args: Record<string, string | undefined>;
+  /** every value of a variadic last argument; [] otherwise */
+  rest?: readonly string[];
   io: CliIo;
 }
 

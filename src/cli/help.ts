@@ -41,5 +41,9 @@ export function commandHelp(c: AnyCommand): string {
 }
 
 function usageLine(c: AnyCommand): string {
-  return ['graft', ...c.path, ...c.args.map((a) => (a.optional ? `[${a.name}]` : a.name))].join(' ');
+  const arg = (a: AnyCommand['args'][number]) => {
+    const name = a.variadic ? `${a.name}...` : a.name;
+    return a.optional ? `[${name}]` : name;
+  };
+  return ['graft', ...c.path, ...c.args.map(arg)].join(' ');
 }

@@ -3,7 +3,14 @@ import { COMMANDS, type AnyCommand } from './commands.js';
 import type { AnyOptionTable } from './options.js';
 
 export type ParsedCli =
-  | { kind: 'run'; command: AnyCommand; options: Record<string, unknown>; args: Record<string, string | undefined> }
+  | {
+      kind: 'run';
+      command: AnyCommand;
+      options: Record<string, unknown>;
+      args: Record<string, string | undefined>;
+      /** every value of a trailing variadic argument (FILES...), in order */
+      rest: string[];
+    }
   | { kind: 'help'; command?: AnyCommand; group?: string[] }
   | { kind: 'version' };
 
@@ -105,6 +112,8 @@ export function parseCli(argv: readonly string[], commands: readonly AnyCommand[
   if (help) return { kind: 'help', command };
   const args: Record<string, string | undefined> = {};
   command.args.forEach((a, k) => (args[a.name] = positionals[k]));
+  const last = command.args[command.args.length - 1];
+  const variadic = last?.variadic ? positionals.slice(command.args.length - 1) : [];
   const missing = command.args.find((a) => !a.optional && args[a.name] === undefined);
   if (missing) {
     throw new GraftError('BAD_INPUT', `'graft ${command.path.join(' ')}' needs ${missing.name}`, {
@@ -113,14 +122,14 @@ export function parseCli(argv: readonly string[], commands: readonly AnyCommand[
       fix: `run \`graft ${command.path.join(' ')} --help\``,
     });
   }
-  if (positionals.length > command.args.length) {
+  if (positionals.length > command.args.length && !last?.variadic) {
     throw new GraftError('BAD_INPUT', `Too many arguments for 'graft ${command.path.join(' ')}'`, {
       expected: command.args.map((a) => a.name).join(' ') || 'no arguments',
       found: positionals.join(' '),
       fix: "quote globs ('mobilenet*') so the shell does not expand them",
     });
   }
-  return { kind: 'run', command, options, args };
+  return { kind: 'run', command, options, args, rest: variadic };
 }
 
 function longestMatch(words: string[], commands: readonly AnyCommand[]): AnyCommand | undefined {

@@ -35,7 +35,7 @@ export async function runCli(
   }
   try {
     const mod = await parsed.command.load();
-    return await mod.run({ options: parsed.options, args: parsed.args, io });
+    return await mod.run({ options: parsed.options, args: parsed.args, rest: parsed.rest, io });
   } catch (e) {
     return report(e, io, json, EXIT_FAILURE);
   }
