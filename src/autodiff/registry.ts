@@ -1,5 +1,8 @@
 import type { GradEntry, GradTable } from './types.js';
 import { activationRules } from './rules/activation.js';
+import { convRules } from './rules/conv.js';
+import { normRules } from './rules/norm.js';
+import { poolRules } from './rules/pool.js';
 import { elementwiseRules } from './rules/elementwise.js';
 import { lossRules } from './rules/loss.js';
 import { matmulRules } from './rules/matmul.js';
@@ -19,6 +22,9 @@ const FAMILIES: Readonly<Record<string, GradTable>> = {
   shape: shapeRules,
   reduce: reduceRules,
   loss: lossRules,
+  conv: convRules,
+  pool: poolRules,
+  norm: normRules,
 };
 
 /**

@@ -43,6 +43,20 @@ gradCheckTable('activation', [
       { shape: [], values: [1], as: 'constant' },
     ],
   },
+  // Gelu (opset 20) and the Erf decomposition older exporters write; no float64 Erf in onnxruntime
+  { op: 'Gelu', opset: 20, dtype: 'float32', tol: 5e-3, inputs: [{ shape: [3, 4] }] },
+  { op: 'Gelu', opset: 20, dtype: 'float32', tol: 5e-3, attrs: { approximate: 'tanh' }, inputs: [{ shape: [3, 4] }] },
+  {
+    op: 'Gelu',
+    name: 'Gelu as x * 0.5 * (1 + Erf(x / sqrt 2))',
+    dtype: 'float32',
+    tol: 5e-3,
+    inputs: [{ shape: [3, 4] }],
+    graph: (b, [x]) => {
+      const erf = b.op('Erf', [b.op('Div', [x!, b.scalar(Math.SQRT2)])]);
+      return [b.op('Mul', [b.op('Mul', [x!, b.scalar(0.5)]), b.op('Add', [erf, b.scalar(1)])])];
+    },
+  },
   // Softmax/LogSoftmax: opset < 13 normalises over every axis from `axis` on (default 1), 13+ over one axis (default -1)
   ...[11, 13].flatMap((opset) =>
     ['Softmax', 'LogSoftmax'].flatMap((op) => [

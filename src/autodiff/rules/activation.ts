@@ -65,8 +65,48 @@ export const activationRules: GradTable = {
     const upper = c.emit('Where', [c.emit('Greater', [a.x, c.scalar(3, a.x)]), a.go, mid]);
     return masked(c, c.emit('Not', [c.emit('Less', [a.x, c.scalar(-3, a.x)])]), upper);
   }),
+  // Gelu (opset 20). Exact: y = x * Phi(x), dy/dx = Phi(x) + x * phi(x). Tanh approximation:
+  // y = x/2 (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3), dy/dx = (1 + t)/2 + x/2 (1 - t^2) du/dx.
+  Gelu: defUnary(
+    (c, a) => {
+      const x = a.x;
+      const half = c.scalar(0.5, x);
+      if (c.node.stringAttr('approximate', 'none') === 'tanh') {
+        const k = Math.sqrt(2 / Math.PI);
+        const x2 = c.emit('Mul', [x, x]);
+        const inner = c.emit('Add', [c.scalar(1, x), c.emit('Mul', [x2, c.scalar(0.044715, x)])]);
+        const t = c.emit('Tanh', [c.emit('Mul', [c.emit('Mul', [x, inner]), c.scalar(k, x)])]);
+        const du = c.emit('Add', [c.scalar(k, x), c.emit('Mul', [x2, c.scalar(3 * 0.044715 * k, x)])]);
+        const sech2 = c.emit('Sub', [c.scalar(1, x), c.emit('Mul', [t, t])]);
+        const d = c.emit('Add', [
+          c.emit('Mul', [c.emit('Add', [c.scalar(1, x), t]), half]),
+          c.emit('Mul', [c.emit('Mul', [c.emit('Mul', [x, half]), sech2]), du]),
+        ]);
+        return c.emit('Mul', [a.go, d]);
+      }
+      const cdf = c.emit('Mul', [
+        c.emit('Add', [c.scalar(1, x), c.emit('Erf', [c.emit('Mul', [x, c.scalar(Math.SQRT1_2, x)])])]),
+        half,
+      ]);
+      const pdf = c.emit('Mul', [
+        c.emit('Exp', [c.emit('Mul', [c.emit('Mul', [x, x]), c.scalar(-0.5, x)])]),
+        c.scalar(1 / Math.sqrt(2 * Math.PI), x),
+      ]);
+      return c.emit('Mul', [a.go, c.emit('Add', [cdf, c.emit('Mul', [x, pdf])])]);
+    },
+    { since: 20 },
+  ),
   // Inside the bounds y == x; the bounds themselves are treated as constants (see NON_DIFFERENTIABLE_INPUTS).
-  Clip: defUnary((c, a) => masked(c, c.emit('Equal', [a.x, a.y]), a.go)),
+  // Written with y alone (y strictly between the bounds, as PyTorch's hardtanh/ReLU6 backward), so the
+  // backward pass does not keep the Clip's input alive: in MobileNet-style networks that input is a full
+  // activation per Clip that nothing else needs once the forward pass is done.
+  Clip: defUnary((c, a) => {
+    const [lo, hi] = [c.I(1), c.I(2)];
+    const above = lo ? c.emit('Greater', [a.y, castLike(c, lo, a.y)]) : undefined;
+    const below = hi ? c.emit('Less', [a.y, castLike(c, hi, a.y)]) : undefined;
+    const inside = above && below ? c.emit('And', [above, below]) : (above ?? below);
+    return inside ? masked(c, inside, a.go) : a.go;
+  }),
   Dropout: {
     kind: 'rule',
     // In training mode the backward pass needs the mask the forward pass drew; make the node return it.
