@@ -37,7 +37,7 @@ async function pulled(name: string): Promise<Model | string> {
 
 function feeds(tg: TrainingGraph, model: Model, batch: number) {
   const input = model.graph.dataInputs[0]!;
-  const dims = [batch, ...input.shape.slice(1)] as number[];
+  const dims = [batch, ...(input.shape ?? []).slice(1)] as number[];
   const size = dims.reduce((a, b) => a * b, 1);
   const pixels = Float32Array.from({ length: size }, (_, i) => ((i * 7919) % 1000) / 1000);
   const classes = tg.model.graph.outputs.find((o) => o.name === tg.logits)!.shape!.at(-1) as number;
