@@ -160,8 +160,8 @@ test('frozen layers get no gradient outputs and no backward nodes', () => {
   const count = (m: Model) => backwardNodes(m).length;
   assert.equal(count(tg.model), 2 + 1 + 3 + 2);
   const all = buildTrainingGraph(model, { logits: 'logits', loss: { kind: 'mse' }, trainable: ALL });
-  // all trainable adds layer2's input gradient (Gemm), Relu (Greater + Where), dW1 (Gemm), db1 (ReduceSum)
-  assert.equal(count(all.model), count(tg.model) + 1 + 2 + 2);
+  // all trainable adds layer2's input gradient (Gemm), Relu (Greater + Cast + Mul), dW1 (Gemm), db1 (ReduceSum)
+  assert.equal(count(all.model), count(tg.model) + 1 + 3 + 2);
   // only the head trainable: the backward pass stops at layer 3
   const head = buildTrainingGraph(model, { logits: 'logits', loss: { kind: 'mse' }, trainable: ['w3', 'b3'] });
   assert.deepEqual([...new Set(backwardNodes(head.model).map((n) => n.name.split('/')[1]))].sort(), ['Add', 'layer3']);

@@ -4,6 +4,8 @@ import { checkGraph } from '../onnx/check.js';
 import type { Dim, Model } from '../onnx/graph.js';
 import { Tensor } from '../onnx/tensor.js';
 import { appendBackward } from './backward.js';
+import { prepareForward } from './forward.js';
+import { isBatchNormTraining } from './rules/norm.js';
 import { Emitter, floatArray } from './emitter.js';
 import { emitLoss, labelsInfo, type LossSpec } from './losses.js';
 import { TypeEnv } from './shapes.js';
@@ -20,6 +22,16 @@ export interface TrainingSpec {
    * the model has them. Dropout before opset 12 has no training mode and stays the identity.
    */
   dropout?: 'train' | 'as-is';
+  /**
+   * 'frozen' (default): BatchNormalization keeps the statistics the model has (the fixed running statistics
+   * of exported inference models), as Keras does for fine-tuning and as small batches need; each such BN is
+   * folded into the Conv before it (see batchnorm.ts). 'train': every BN whose scale or bias is trainable
+   * normalises with the batch's own statistics (PyTorch's model.train()); its running mean and variance
+   * become graph inputs that default to the model's values, and their updated values (ONNX semantics:
+   * momentum-weighted, biased batch variance) become outputs listed in `stateUpdates`, for the trainer to
+   * feed back into the next step and write into the exported model.
+   */
+  batchNorm?: 'frozen' | 'train';
 }
 
 /**
@@ -40,6 +52,12 @@ export interface TrainingGraph {
   loss: string;
   /** logits output */
   logits: string;
+  /**
+   * Model state the step updates besides the parameters: input name (a BN running mean or variance, fed
+   * like a parameter and defaulting to the model's value) -> output holding its new value. Empty unless
+   * `batchNorm: 'train'`.
+   */
+  stateUpdates: Record<string, string>;
 }
 
 const FLOAT_PARAM_TYPES: ReadonlySet<DType> = new Set(['float32', 'float64']);
@@ -56,6 +74,8 @@ export function buildTrainingGraph(model: Model, spec: TrainingSpec): TrainingGr
   const dataInputs = g.dataInputs.map((i) => i.name);
 
   if ((spec.dropout ?? 'train') === 'train' && opset >= 12) enableDropout(m);
+  const stateUpdates = spec.batchNorm === 'train' ? enableBatchStatistics(m, spec.trainable) : {};
+  prepareForward(g, opset, new Set([spec.logits]));
   const env = TypeEnv.fromGraph(g, opset);
 
   for (const p of spec.trainable) {
@@ -125,6 +145,10 @@ export function buildTrainingGraph(model: Model, spec: TrainingSpec): TrainingGr
       const t = env.type(p)!;
       return { name: gradOf[p]!, dtype: t.dtype, shape: [...(t.shape ?? [])] };
     }),
+    ...Object.entries(stateUpdates).map(([state, updated]) => {
+      const t = env.type(state);
+      return { name: updated, dtype: t?.dtype, shape: t?.shape && [...t.shape] };
+    }),
   ];
   g.cleanup();
   checkGraph(g);
@@ -136,7 +160,51 @@ export function buildTrainingGraph(model: Model, spec: TrainingSpec): TrainingGr
     gradOf,
     loss,
     logits: spec.logits,
+    stateUpdates,
   };
+}
+
+/**
+ * Switches the BatchNormalization nodes with a trainable scale or bias to training mode (batch statistics)
+ * and exposes their running statistics: inputs with the model's values as defaults, updated values as new
+ * outputs. Returns running-statistic input -> updated output.
+ */
+function enableBatchStatistics(m: Model, trainable: readonly string[]): Record<string, string> {
+  const g = m.graph;
+  const train = new Set(trainable);
+  const updates: Record<string, string> = {};
+  const fresh = (base: string) => g.uniqueName(base);
+  for (const bn of g.nodes) {
+    if (bn.opType !== 'BatchNormalization' || (bn.domain !== '' && bn.domain !== 'ai.onnx')) continue;
+    if (!train.has(bn.inputs[1]!) && !train.has(bn.inputs[2]!)) continue;
+    if (isBatchNormTraining(bn, m.opset)) continue;
+    const [mean, variance] = [bn.inputs[3]!, bn.inputs[4]!];
+    for (const stat of [mean, variance]) {
+      const users = g.consumers(stat).length;
+      if (users !== 1 || updates[stat]) {
+        throw new GraftError('CONFIG', 'A BatchNormalization running statistic is shared between nodes', {
+          node: bn.label,
+          value: stat,
+          expected: 'one BatchNormalization node per running mean/variance',
+          found: `${users} consumers`,
+          fix: "give each BN its own statistics, or keep batchNorm: 'frozen'",
+        });
+      }
+    }
+    const newMean = fresh(`${mean}_updated`);
+    bn.outputs = [bn.outputs[0]!, newMean, fresh(`${variance}_updated`)];
+    if (m.opset >= 14) bn.attrs.training_mode = { type: 'int', value: 1 };
+    // opsets 9-13 select training mode by the outputs: they also return the saved batch statistics
+    else bn.outputs.push(fresh(`${bn.outputs[0]}_saved_mean`), fresh(`${bn.outputs[0]}_saved_inv_std`));
+    updates[mean] = newMean;
+    updates[variance] = bn.outputs[2]!;
+    for (const stat of [mean, variance]) {
+      const t = g.initializers.get(stat);
+      if (t && !g.isGraphInput(stat)) g.inputs.push({ name: stat, dtype: t.dtype, shape: [...t.dims] });
+    }
+  }
+  g.touch();
+  return updates;
 }
 
 /** Feeds a constant `true` to every Dropout's training_mode input. */

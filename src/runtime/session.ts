@@ -23,6 +23,14 @@ export interface SessionOptions {
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
   /** log severity 0..4 (onnxruntime's); default 3 (errors only) */
   logLevel?: 0 | 1 | 2 | 3 | 4;
+  /**
+   * onnxruntime's memory pattern (default true): plans one block from the first run's allocations. Training
+   * graphs should turn it off: the plan comes on top of what the first run allocated (MobileNetV2 full
+   * fine-tuning at batch 32: peak RSS 5.6 GB with it, 3.2 GB without, same step time).
+   */
+  memoryPattern?: boolean;
+  /** onnxruntime's CPU memory arena (default true) */
+  memoryArena?: boolean;
 }
 
 /** Execution providers usable in this process (a frozen capability list). */
@@ -62,6 +70,8 @@ export class Session {
     };
     if (opts.intraOpThreads) options.intraOpNumThreads = opts.intraOpThreads;
     if (opts.interOpThreads) options.interOpNumThreads = opts.interOpThreads;
+    if (opts.memoryPattern !== undefined) options.enableMemPattern = opts.memoryPattern;
+    if (opts.memoryArena !== undefined) options.enableCpuMemArena = opts.memoryArena;
     try {
       return new Session(await ort.InferenceSession.create(bytes, options));
     } catch (e) {

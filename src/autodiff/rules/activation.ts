@@ -1,7 +1,7 @@
 import type { GradContext, GradTable } from '../types.js';
 import { normAxis } from '../shapes.js';
 import { reduceSum } from '../ops.js';
-import { castLike, defUnary, nulls, requireRank } from './helpers.js';
+import { castLike, defUnary, floatCode, nulls, requireRank } from './helpers.js';
 
 /**
  * Axes Softmax/LogSoftmax normalise over. Before opset 13 the input is coerced to 2-D at `axis` (default 1),
@@ -14,9 +14,14 @@ function softmaxAxes(c: GradContext): number[] {
   return Array.from({ length: rank - axis }, (_, i) => axis + i);
 }
 
-/** go where `mask` holds, 0 elsewhere. */
+/**
+ * go where `mask` holds, 0 elsewhere, written as go * float(mask): onnxruntime's Where is far slower than
+ * Cast + Mul. Measured on a [32, 144, 56, 56] gradient (onnxruntime 1.30, 2 cores): ReLU6 backward with
+ * Where 144 ms, Cast + Mul 88 ms (|y - 3| < 3 mask 98 ms, Sign(y (6 - y)) 161 ms); ReLU backward with
+ * Where ~120 ms, Cast(Greater) + Mul 57 ms, Sign(y) * go 72 ms (Sign is not vectorised).
+ */
 function masked(c: GradContext, mask: string, go: string): string {
-  return c.emit('Where', [mask, go, c.scalar(0, go)]);
+  return c.emit('Mul', [go, c.emit('Cast', [mask], { to: floatCode(c.dtype(go)) ?? 1 })]);
 }
 
 export const activationRules: GradTable = {

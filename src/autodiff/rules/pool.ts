@@ -2,17 +2,8 @@ import { Tensor } from '../../onnx/tensor.js';
 import type { GradContext, GradTable } from '../types.js';
 import { unsqueeze } from '../ops.js';
 import { nulls, requireRank, rule, unsupported } from './helpers.js';
-import {
-  INT_MAX,
-  cropSpatial,
-  floatConstant,
-  forwardWindow,
-  interleaveZeros,
-  product,
-  spatialAxes,
-  spatialSizes,
-  type Window,
-} from './window.js';
+import { convInputGrad } from './conv.js';
+import { INT_MAX, floatConstant, forwardWindow, product, spatialAxes, spatialSizes, type Window } from './window.js';
 
 /** dL/dy spread evenly over the positions each output averaged: Expand of dL/dy / (H*W...). */
 const globalAveragePoolRule = rule((c) => {
@@ -147,8 +138,9 @@ function spreadTiles(
 }
 
 /**
- * The sum over overlapping windows: the input gradient of a depthwise convolution with an all-ones kernel,
- * on [N*C, 1, spatial...] so the kernel has one channel; written as the Conv rule writes it.
+ * The sum over overlapping windows: the input gradient of a convolution with an all-ones kernel, on
+ * [N*C, 1, spatial...] so the kernel has one channel; written as the Conv rule writes it. A ceil_mode window
+ * hanging past the end padding is given the padding it covers, so the adjoint keeps x's size.
  */
 function windowSum(
   c: GradContext,
@@ -161,35 +153,22 @@ function windowSum(
 ): string {
   const kernel = win.kernel;
   const ones = floatConstant(c, x, new Array<number>(product(kernel)).fill(1), [1, 1, ...kernel]);
-  const span = kernel.map((k, i) => (k - 1) * win.dilations[i]!);
   const dyStatic = outSize.every((d) => d !== undefined);
   const g = c.emit('Reshape', [scaled, c.ints([-1, 1, ...(dyStatic ? (outSize as number[]) : outSize.map(() => 0))])]);
-  let before: number[];
-  let after: number[];
-  let spread = g;
-  if (win.strides.every((s) => s === 1) && !ceil) {
-    before = span.map((p, i) => p - win.begin[i]!);
-    after = span.map((p, i) => p - win.end[i]!);
-  } else if (inSize.every((d) => d !== undefined) && dyStatic) {
-    // zeros between the elements put dL/dy on the input grid (see the Conv rule's measurements)
-    spread = interleaveZeros(c, g, win.strides);
-    before = span.map((p, i) => p - win.begin[i]!);
-    after = inSize.map((h, i) => h! - outSize[i]! * win.strides[i]! + win.begin[i]!);
-  } else {
-    throw unsupported(c, 'a strided window over sizes only known at run time', 'give the input a fixed spatial size');
+  let end = win.end;
+  if (ceil) {
+    if (!dyStatic || inSize.some((d) => d === undefined)) {
+      throw unsupported(c, 'ceil_mode over sizes only known at run time', 'give the input a fixed spatial size');
+    }
+    end = kernel.map((k, i) =>
+      Math.max(
+        win.end[i]!,
+        (outSize[i]! - 1) * win.strides[i]! + (k - 1) * win.dilations[i]! + 1 - win.begin[i]! - inSize[i]!,
+      ),
+    );
   }
-  const conv = c.emit('Conv', [spread, ones], {
-    kernel_shape: kernel,
-    dilations: win.dilations.some((d) => d !== 1) ? win.dilations : undefined,
-    pads: [...before.map((p) => Math.max(0, p)), ...after.map((p) => Math.max(0, p))],
-  });
-  const cropped = cropSpatial(
-    c,
-    conv,
-    before.map((p) => Math.max(0, -p)),
-    after.map((p) => (p < 0 ? p : INT_MAX)),
-  );
-  return c.emit('Reshape', [cropped, c.shapeOf(x)]);
+  const grad = convInputGrad(c, g, ones, x, { group: 1, cin: 1, cout: 1, window: { ...win, end } });
+  return c.emit('Reshape', [grad, c.shapeOf(x)]);
 }
 
 /**

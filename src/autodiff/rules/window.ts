@@ -1,6 +1,5 @@
 import type { Dim } from '../../onnx/graph.js';
 import { Tensor } from '../../onnx/tensor.js';
-import { unsqueeze } from '../ops.js';
 import type { GradContext } from '../types.js';
 import { unsupported } from './helpers.js';
 
@@ -100,40 +99,4 @@ export function floatConstant(c: GradContext, like: string, values: ArrayLike<nu
   const f64 = c.dtype(like) === 'float64';
   const data = f64 ? Float64Array.from(values) : Float32Array.from(values);
   return c.emit('Constant', [], { value: Tensor.from('value', data, dims, f64 ? 'float64' : 'float32') });
-}
-
-/** Zeros of x's element type, shaped [batch of `batchFrom`, ...rest] (the batch may be a run-time size). */
-export function zerosWithBatch(c: GradContext, batchFrom: string, rest: number[], like: string): string {
-  const b = c.shape(batchFrom)?.[0];
-  const shape =
-    typeof b === 'number'
-      ? c.ints([b, ...rest])
-      : c.emit('Concat', [c.emit('Slice', [c.emit('Shape', [batchFrom]), c.ints([0]), c.ints([1])]), c.ints(rest)], {
-          axis: 0,
-        });
-  const f64 = c.dtype(like) === 'float64';
-  const zero = Tensor.from('value', f64 ? new Float64Array(1) : new Float32Array(1), [1], f64 ? 'float64' : 'float32');
-  return c.emit('ConstantOfShape', [shape], { value: zero });
-}
-
-/**
- * `v` [N, C, L...] with stride-1 zeros inserted after every element along each spatial axis with stride s > 1
- * ([N, C, L*s ...]; the trailing s-1 zeros included). Needs static channel and spatial sizes.
- */
-export function interleaveZeros(c: GradContext, v: string, strides: number[]): string {
-  const shape = c.shape(v)!;
-  const dims = shape.slice(1) as number[];
-  let cur = v;
-  strides.forEach((s, i) => {
-    if (s === 1) return;
-    const a = i + 2;
-    // [N, C, ..., L, 1, ...] next to zeros [N, C, ..., L, s-1, ...], merged into [N, C, ..., L*s, ...]
-    const unsq = unsqueeze(c, cur, [a + 1]);
-    const zDims = [...dims.slice(0, a), s - 1, ...dims.slice(a)];
-    const zeros = zerosWithBatch(c, v, zDims, v);
-    const cat = c.emit('Concat', [unsq, zeros], { axis: a + 1 });
-    dims[a - 1] = dims[a - 1]! * s;
-    cur = c.emit('Reshape', [cat, c.ints([0, ...dims])]);
-  });
-  return cur;
 }
