@@ -10,6 +10,9 @@ import {
   type RegistrySettings,
 } from './options.js';
 import type { SourceSettings } from '../zoo/sources/events.js';
+import type { ResizeMode } from '../data/preprocessing.js';
+import type { Device } from '../runtime/session.js';
+import type { FeatureStrategy } from '../transfer/pipeline.js';
 
 export interface ArgSpec {
   name: string;
@@ -60,6 +63,182 @@ export type ZooListSettings = OutputSettings & RegistrySettings;
 export type ZooPullSettings = OutputSettings & RegistrySettings & SourceSettings & Pick<PullSettings, 'maxWords'>;
 export type InspectSettings = OutputSettings & RegistrySettings & SourceSettings;
 export type ReportSettings = OutputSettings & { out?: string };
+
+/** Which backbone, where to cut it and how to resize images for it. */
+export interface BackboneCliSettings {
+  model?: string;
+  cut?: string;
+  resize?: ResizeMode;
+  extractBatch?: number;
+}
+
+/** Where onnxruntime runs. */
+export interface RuntimeCliSettings {
+  device?: Device;
+  threads?: number;
+}
+
+export interface HeadCliSettings {
+  strategy?: FeatureStrategy;
+  head?: string;
+  epochs?: number;
+  lr?: number;
+  batch?: number;
+  weightDecay?: number;
+  dropout?: number;
+  valSplit?: number;
+  testSplit?: number;
+  seed?: number;
+  classWeight?: 'none' | 'balanced';
+}
+
+export type TrainSettings = OutputSettings &
+  RegistrySettings &
+  SourceSettings &
+  BackboneCliSettings &
+  RuntimeCliSettings &
+  HeadCliSettings & { out?: string };
+export type DemoSettings = OutputSettings &
+  SourceSettings &
+  RuntimeCliSettings &
+  Pick<HeadCliSettings, 'strategy' | 'seed'> & { out?: string; model?: string };
+export type PredictSettings = OutputSettings & RuntimeCliSettings & { top?: number; batch?: number };
+export type EvalSettings = OutputSettings &
+  RuntimeCliSettings & { split?: 'train' | 'val' | 'test' | 'all'; batch?: number };
+export type EmbedSettings = OutputSettings &
+  RegistrySettings &
+  SourceSettings &
+  BackboneCliSettings &
+  RuntimeCliSettings & { out?: string; format?: 'npy' | 'jsonl' | 'csv' };
+export type ExportSettings = OutputSettings & { format?: 'transformers.js' | 'onnx'; out?: string };
+
+const RESIZE_MODES = [
+  'squash',
+  'center-crop',
+  'pad',
+  'shorter-side-then-crop',
+] as const satisfies readonly ResizeMode[];
+const STRATEGIES = [
+  'feature-extract',
+  'linear-probe',
+  'knn',
+  'prototype',
+] as const satisfies readonly FeatureStrategy[];
+const DEVICES = ['cpu', 'webgpu', 'cuda'] as const satisfies readonly Device[];
+
+const runtimeOptions: OptionTable<RuntimeCliSettings> = {
+  device: {
+    flag: 'device',
+    type: 'enum',
+    choices: DEVICES,
+    description: 'onnxruntime execution provider (default cpu)',
+  },
+  threads: {
+    flag: 'threads',
+    type: 'number',
+    integer: true,
+    min: 1,
+    placeholder: 'N',
+    description: 'onnxruntime intra-op threads (default: one per core)',
+  },
+};
+
+const backboneOptions: OptionTable<BackboneCliSettings> = {
+  model: {
+    flag: 'model',
+    short: 'm',
+    type: 'string',
+    placeholder: 'NAME',
+    description: 'backbone: a zoo name or an .onnx path (default efficientnet_b0.imagenet)',
+  },
+  cut: {
+    flag: 'cut',
+    type: 'string',
+    placeholder: 'VALUE',
+    description: "value to cut the backbone at (default: the zoo entry's feature output)",
+  },
+  resize: {
+    flag: 'resize',
+    type: 'enum',
+    choices: RESIZE_MODES,
+    description: "override the backbone's resize rule (squash suits small, centred images)",
+  },
+  extractBatch: {
+    flag: 'extract-batch',
+    type: 'number',
+    integer: true,
+    min: 1,
+    placeholder: 'N',
+    description: 'images per backbone run when extracting features (default 32)',
+  },
+};
+
+const headOptions: OptionTable<HeadCliSettings> = {
+  strategy: {
+    flag: 'strategy',
+    short: 's',
+    type: 'enum',
+    choices: STRATEGIES,
+    description: 'how to train on the features (default linear-probe)',
+  },
+  head: {
+    flag: 'head',
+    type: 'string',
+    placeholder: 'SPEC',
+    description: "linear | mlp:256[,128] | knn:5 | prototype (default: the strategy's)",
+  },
+  epochs: { flag: 'epochs', type: 'number', integer: true, min: 1, placeholder: 'N', description: 'training epochs' },
+  lr: { flag: 'lr', type: 'number', min: 0, placeholder: 'RATE', description: 'learning rate (AdamW)' },
+  batch: {
+    flag: 'batch',
+    type: 'number',
+    integer: true,
+    min: 1,
+    placeholder: 'N',
+    description: 'head training batch size',
+  },
+  weightDecay: {
+    flag: 'weight-decay',
+    type: 'number',
+    min: 0,
+    placeholder: 'W',
+    description: 'decoupled weight decay, the L2 penalty (default 0.01)',
+  },
+  dropout: {
+    flag: 'dropout',
+    type: 'number',
+    min: 0,
+    placeholder: 'P',
+    description: 'dropout before each layer of an MLP head (default 0.2)',
+  },
+  valSplit: {
+    flag: 'val-split',
+    type: 'number',
+    min: 0,
+    placeholder: 'F',
+    description: 'fraction of each class held out for validation and calibration (default 0.1)',
+  },
+  testSplit: {
+    flag: 'test-split',
+    type: 'number',
+    min: 0,
+    placeholder: 'F',
+    description: 'fraction held out for testing when DATA has no test/ folder (default 0)',
+  },
+  seed: {
+    flag: 'seed',
+    type: 'number',
+    integer: true,
+    placeholder: 'N',
+    description: 'seed of splits, init, shuffling (default 0)',
+  },
+  classWeight: {
+    flag: 'class-weight',
+    type: 'enum',
+    choices: ['none', 'balanced'],
+    description: 'balanced: weight the loss by inverse class frequency',
+  },
+};
 
 export const COMMANDS: readonly AnyCommand[] = [
   define<ZooListSettings>({
@@ -124,5 +303,165 @@ export const COMMANDS: readonly AnyCommand[] = [
     },
     examples: ['graft report runs/flowers-1', 'graft report runs/flowers-1 --out flowers.html --json'],
     load: () => import('./commands/report.js'),
+  }),
+  define<TrainSettings>({
+    path: ['train'],
+    summary: 'train a classifier by transfer on cached backbone features and write a run folder',
+    args: [{ name: 'DATA', description: 'a folder of class folders (or train/ val/ test/ folders), or a manifest' }],
+    options: {
+      ...outputOptions,
+      ...registryOptions,
+      ...sourceOptions,
+      ...backboneOptions,
+      ...headOptions,
+      ...runtimeOptions,
+      out: {
+        flag: 'out',
+        short: 'o',
+        type: 'string',
+        placeholder: 'RUN_DIR',
+        description: 'the run folder to write (required)',
+      },
+    },
+    examples: [
+      'graft train photos/ --out runs/photos-lp',
+      'graft train photos/ --strategy feature-extract --head mlp:256 --epochs 40 --out runs/photos-mlp',
+      'graft train photos/ --strategy knn --head knn:10 --class-weight balanced --out runs/photos-knn --json',
+    ],
+    load: () => import('./commands/train.js'),
+  }),
+  define<PredictSettings>({
+    path: ['predict'],
+    summary: 'classify image files with a trained model',
+    args: [
+      { name: 'MODEL', description: 'RUN_DIR/model.onnx (or the run folder)' },
+      { name: 'FILES', description: 'image files', variadic: true },
+    ],
+    options: {
+      ...outputOptions,
+      ...runtimeOptions,
+      top: {
+        flag: 'top',
+        short: 'k',
+        type: 'number',
+        integer: true,
+        min: 1,
+        placeholder: 'K',
+        description: 'classes shown per image (default 3)',
+      },
+      batch: {
+        flag: 'batch',
+        type: 'number',
+        integer: true,
+        min: 1,
+        placeholder: 'N',
+        description: 'images per run (default 16)',
+      },
+    },
+    examples: [
+      'graft predict runs/photos-lp/model.onnx cat.jpg dog.png --top 3',
+      'graft predict runs/photos-lp img/*.jpg --json',
+    ],
+    load: () => import('./commands/predict.js'),
+  }),
+  define<EvalSettings>({
+    path: ['eval'],
+    summary: 'score a trained model on a labelled image folder',
+    args: [
+      { name: 'MODEL', description: 'RUN_DIR/model.onnx (or the run folder)' },
+      { name: 'DATA', description: 'a folder of class folders (or train/ val/ test/ folders), or a manifest' },
+    ],
+    options: {
+      ...outputOptions,
+      ...runtimeOptions,
+      split: {
+        flag: 'split',
+        type: 'enum',
+        choices: ['train', 'val', 'test', 'all'],
+        description: 'which images of DATA (default: test/ when DATA has one, else all)',
+      },
+      batch: {
+        flag: 'batch',
+        type: 'number',
+        integer: true,
+        min: 1,
+        placeholder: 'N',
+        description: 'images per run (default 32)',
+      },
+    },
+    examples: [
+      'graft eval runs/photos-lp/model.onnx photos-test/',
+      'graft eval runs/photos-lp photos/ --split test --json',
+    ],
+    load: () => import('./commands/eval.js'),
+  }),
+  define<EmbedSettings>({
+    path: ['embed'],
+    summary: 'write backbone features of every image to a file (.npy, .jsonl or .csv)',
+    args: [{ name: 'DATA', description: 'a folder of images in class folders, or a manifest' }],
+    options: {
+      ...outputOptions,
+      ...registryOptions,
+      ...sourceOptions,
+      ...backboneOptions,
+      ...runtimeOptions,
+      out: { flag: 'out', short: 'o', type: 'string', placeholder: 'FILE', description: 'output file (required)' },
+      format: {
+        flag: 'format',
+        type: 'enum',
+        choices: ['npy', 'jsonl', 'csv'],
+        description: 'file format (default: from the extension)',
+      },
+    },
+    examples: [
+      'graft embed photos/ --out photos.npy',
+      'graft embed photos/ --model mobilenet_v2.nsfwjs --out feats.csv',
+    ],
+    load: () => import('./commands/embed.js'),
+  }),
+  define<ExportSettings>({
+    path: ['export'],
+    summary: 'export a trained model, e.g. as a folder a transformers.js pipeline loads',
+    args: [{ name: 'MODEL', description: 'RUN_DIR/model.onnx (or the run folder)' }],
+    options: {
+      ...outputOptions,
+      format: {
+        flag: 'format',
+        type: 'enum',
+        choices: ['transformers.js', 'onnx'],
+        description: 'transformers.js folder layout (default) or the plain .onnx file',
+      },
+      out: {
+        flag: 'out',
+        short: 'o',
+        type: 'string',
+        placeholder: 'PATH',
+        description: 'output folder (or file for onnx) (required)',
+      },
+    },
+    examples: ['graft export runs/photos-lp/model.onnx --format transformers.js --out web/model'],
+    load: () => import('./commands/export.js'),
+  }),
+  define<DemoSettings>({
+    path: ['demo'],
+    summary: 'train a Fashion-MNIST classifier by transfer on the bundled subset and report its test accuracy',
+    args: [],
+    options: {
+      ...outputOptions,
+      ...sourceOptions,
+      ...runtimeOptions,
+      strategy: headOptions.strategy,
+      seed: headOptions.seed,
+      model: backboneOptions.model,
+      out: {
+        flag: 'out',
+        short: 'o',
+        type: 'string',
+        placeholder: 'RUN_DIR',
+        description: 'run folder (default ./graft-demo)',
+      },
+    },
+    examples: ['npm run demo', 'graft demo --strategy knn --out /tmp/demo-knn'],
+    load: () => import('./commands/demo.js'),
   }),
 ];

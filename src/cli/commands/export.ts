@@ -1,0 +1,20 @@
+import { GraftError } from '../../errors.js';
+import { exportClassifier } from '../../node/run/export.js';
+import type { CommandContext, ExportSettings } from '../commands.js';
+
+export async function run({ options, args, io }: CommandContext<ExportSettings>): Promise<number> {
+  if (!options.out) {
+    throw new GraftError('BAD_INPUT', "'graft export' needs --out PATH", {
+      expected: 'the folder to write (or the file, for --format onnx)',
+      found: 'no --out',
+      fix: `run e.g. \`graft export ${args.MODEL} --out web/model\``,
+    });
+  }
+  const r = exportClassifier(args.MODEL!, options.out, options.format ?? 'transformers.js', io.cwd);
+  if (options.json) io.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+  else {
+    io.stdout.write(`exported (${r.format}) to ${r.out}\n`);
+    for (const f of r.files) io.stdout.write(`  ${f}\n`);
+  }
+  return 0;
+}

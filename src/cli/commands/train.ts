@@ -1,0 +1,104 @@
+import { GraftError } from '../../errors.js';
+import { classCountLines, detectDataKind } from '../../node/run/data.js';
+import { type TrainImageResult, trainImageClassifier } from '../../node/run/train-image.js';
+import type { CommandContext, TrainSettings } from '../commands.js';
+import type { CliIo } from '../io.js';
+import { progressRenderer } from '../progress.js';
+import { trainEventRenderer } from './run-progress.js';
+
+/** The text side's command module; it registers nothing of its own and is found here when it exists. */
+const TEXT_TRAINER = './train-text.js';
+
+export async function run(ctx: CommandContext<TrainSettings>): Promise<number> {
+  const { options, args, io } = ctx;
+  const data = args.DATA!;
+  if (!options.out) {
+    throw new GraftError('BAD_INPUT', "'graft train' needs --out RUN_DIR", {
+      expected: 'the folder to write the model, metrics and log to',
+      found: 'no --out',
+      fix: `run e.g. \`graft train ${data} --out runs/first\``,
+    });
+  }
+  const { resolve } = await import('node:path');
+  if ((await detectDataKind(resolve(io.cwd, data))) === 'text') return trainText(ctx);
+  const result = await trainImageClassifier({
+    data,
+    out: options.out,
+    model: options.model,
+    cut: options.cut,
+    resize: options.resize,
+    extractBatch: options.extractBatch,
+    strategy: options.strategy,
+    head: options.head,
+    epochs: options.epochs,
+    lr: options.lr,
+    batchSize: options.batch,
+    weightDecay: options.weightDecay,
+    dropout: options.dropout,
+    valSplit: options.valSplit,
+    testSplit: options.testSplit,
+    seed: options.seed,
+    classWeight: options.classWeight,
+    device: options.device,
+    threads: options.threads,
+    cacheDir: options.cacheDir,
+    offline: options.offline,
+    refresh: options.refresh,
+    modelsFile: options.modelsFile,
+    env: io.env,
+    cwd: io.cwd,
+    onEvent: trainEventRenderer(io, options.quiet === true),
+    onSourceEvent: options.quiet ? undefined : progressRenderer(io),
+  });
+  if (options.json) {
+    const { reports: _reports, ...rest } = result;
+    io.stdout.write(`${JSON.stringify(rest, null, 2)}\n`);
+  } else printSummary(io, result);
+  return 0;
+}
+
+async function trainText(ctx: CommandContext<TrainSettings>): Promise<number> {
+  let mod: { run(c: CommandContext<TrainSettings>): Promise<number> };
+  try {
+    mod = (await import(TEXT_TRAINER)) as typeof mod;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ERR_MODULE_NOT_FOUND' || !String((e as Error).message).includes('train-text')) throw e;
+    throw new GraftError('CONFIG', 'The data set holds text, and text training is not available yet', {
+      file: ctx.args.DATA,
+      expected: 'image data (class folders of images, or a manifest with a path column)',
+      found: 'text (a table with a text column, or folders of .txt files)',
+      fix: 'train on images for now; text classifiers come in a later version',
+    });
+  }
+  return mod.run(ctx);
+}
+
+export function printSummary(io: CliIo, r: TrainImageResult): void {
+  const w = (s: string) => io.stdout.write(`${s}\n`);
+  w(`trained ${r.strategy} (${r.head}) on ${r.model}: ${r.classes.length} classes`);
+  for (const line of classCountLines(r.classes, r.counts)) w(line);
+  if (r.badFiles.length) {
+    w(`${r.badFiles.length} file(s) left out:`);
+    for (const b of r.badFiles.slice(0, 20)) w(`  ${b.path}  (${b.reason})`);
+    if (r.badFiles.length > 20) w(`  ... and ${r.badFiles.length - 20} more (run.json lists them)`);
+  }
+  const f = r.features;
+  w(
+    f.computed === 0
+      ? `features: ${f.reused} from the cache, backbone not run`
+      : `features: ${f.computed} computed (${(f.imagesPerSecond ?? 0).toFixed(1)} img/s), ${f.reused} from the cache`,
+  );
+  if (r.val)
+    w(`val accuracy   ${pct(r.val.accuracy)}  (${r.val.examples} images, log loss ${r.val.logLoss.toFixed(4)})`);
+  if (r.test)
+    w(`test accuracy  ${pct(r.test.accuracy)}  (${r.test.examples} images, log loss ${r.test.logLoss.toFixed(4)})`);
+  if (r.temperature !== undefined)
+    w(`temperature    ${r.temperature.toFixed(3)} (fitted on val, folded into the model)`);
+  w(`model   ${r.modelPath}`);
+  w(`run     ${r.runDir}  (graft report ${r.runDir})`);
+}
+
+function pct(v: number): string {
+  return `${(100 * v).toFixed(2)}%`;
+}

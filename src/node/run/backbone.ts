@@ -1,0 +1,236 @@
+import { resolve } from 'node:path';
+import { GraftError } from '../../errors.js';
+import { type Preprocessing, type ResizeMode, preprocessingKey } from '../../data/preprocessing.js';
+import { GraphBuilder } from '../../onnx/builder.js';
+import type { Model } from '../../onnx/graph.js';
+import { inferShapes } from '../../onnx/shapes.js';
+import { cut } from '../../surgery/cut.js';
+import { preprocessingFromMetadata } from '../../transfer/pipeline-graft.js';
+import { preprocessingFromZoo, withResizeMode } from '../../transfer/pipeline.js';
+import { inspectModel } from '../../zoo/inspect.js';
+import { type PullResult, loadPulledModel, pullModel, pullSource } from '../../zoo/node/pull.js';
+import { loadRegistry } from '../../zoo/node/user-models.js';
+import type { ModelRegistry } from '../../zoo/registry.js';
+import type { SourceEventListener, SourceSettings } from '../../zoo/sources/events.js';
+import { defaultCacheDir, sha256Hex } from '../../zoo/sources/node/cache.js';
+
+export const DEFAULT_IMAGE_BACKBONE = 'efficientnet_b0.imagenet';
+
+export interface BackboneOptions extends SourceSettings {
+  /** zoo name, or a model source: an .onnx path, hf:..., npm:..., https://... (default efficientnet_b0.imagenet) */
+  model?: string;
+  /** value to cut at (default: the zoo entry's featureValue, else the detected classifier input) */
+  cut?: string;
+  /** overrides the model's resize rule, e.g. 'squash' for small, already framed images */
+  resize?: ResizeMode;
+  registry?: ModelRegistry;
+  modelsFile?: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  onEvent?: SourceEventListener;
+}
+
+/** A pretrained network cut at its feature output, ready to embed images. */
+export interface Backbone {
+  /** as the user named it */
+  name: string;
+  /** sha256 of the ONNX file the backbone was cut from */
+  sha256: string;
+  /** the cut model: one data input, one output `featureValue` holding pooled [N, dim] features */
+  model: Model;
+  featureValue: string;
+  inputName: string;
+  /** one preprocessed image: [3, H, W] (NCHW) or [H, W, 3] */
+  itemDims: number[];
+  dim: number;
+  preprocessing: Preprocessing;
+  /** feature-store namespace: model hash + cut + pooling + preprocessing, so any change is a new cache */
+  namespace: string;
+  pulled: Omit<PullResult, 'entry'>;
+}
+
+/**
+ * Pulls (or reads) a model, cuts it at its feature value and pools spatial or token features to
+ * [N, dim], and works out the preprocessing from the zoo entry or the model's own metadata.
+ */
+export async function loadBackbone(opts: BackboneOptions = {}): Promise<Backbone> {
+  const name = opts.model ?? DEFAULT_IMAGE_BACKBONE;
+  const registry = opts.registry ?? loadRegistry({ modelsFile: opts.modelsFile, env: opts.env, cwd: opts.cwd });
+  const pullOpts = {
+    registry,
+    cacheDir: opts.cacheDir,
+    offline: opts.offline,
+    refresh: opts.refresh,
+    env: opts.env,
+    cwd: opts.cwd,
+    onEvent: opts.onEvent,
+  };
+  const inZoo = registry.has(name);
+  const looksLikeSource = /[\\/]|\.onnx$|^(hf|npm):|^https?:/i.test(name);
+  if (!inZoo && !looksLikeSource) {
+    // let the registry produce its "unknown model" error with the valid choices
+    registry.get(name);
+  }
+  const pulled = inZoo
+    ? await pullModel(name, pullOpts)
+    : await pullSource(
+        looksLikeSource && !/^(hf|npm|https?):/i.test(name) ? resolve(opts.cwd ?? '.', name) : name,
+        pullOpts,
+      );
+  const { entry, ...rest } = pulled;
+  if (inZoo && entry.input.kind !== 'image') {
+    throw new GraftError('BAD_INPUT', `'${name}' is a ${entry.task} model, not an image backbone`, {
+      expected: 'an image model (`graft zoo list` shows the task of each)',
+      found: entry.task,
+      fix: 'pick an image model with --model, e.g. efficientnet_b0.imagenet',
+    });
+  }
+  const full = await loadPulledModel(pulled);
+  const inputs = full.graph.dataInputs;
+  if (inputs.length !== 1) {
+    throw new GraftError('BAD_MODEL', 'An image backbone must have exactly one data input', {
+      file: pulled.modelPath,
+      found: inputs.map((i) => i.name).join(', ') || 'none',
+      fix: 'export the model with a single image input',
+    });
+  }
+  const inputInfo = inputs[0]!;
+  const shape = inputInfo.shape;
+  const layout = shape?.[1] === 3 ? 'NCHW' : shape?.[3] === 3 ? 'NHWC' : undefined;
+  const hw = layout === 'NCHW' ? shape!.slice(2, 4) : layout === 'NHWC' ? shape!.slice(1, 3) : undefined;
+  if (!layout || !hw || typeof hw[0] !== 'number' || typeof hw[1] !== 'number') {
+    throw new GraftError('BAD_MODEL', 'Cannot tell the image size the backbone takes', {
+      file: pulled.modelPath,
+      value: inputInfo.name,
+      expected: 'an input of shape [N, 3, H, W] or [N, H, W, 3] with a fixed H and W',
+      found: `[${(shape ?? []).map((d) => d ?? '?').join(', ')}]`,
+      fix: 'export the model with a fixed input size',
+    });
+  }
+  const inputSize: [number, number] = [hw[0], hw[1]];
+
+  let preprocessing: Preprocessing;
+  if (inZoo && entry.preprocessing) preprocessing = preprocessingFromZoo(entry.preprocessing, layout, inputSize);
+  else {
+    const meta = full.metadata.get('graft.preprocessing');
+    if (meta === undefined) {
+      throw new GraftError('BAD_MODEL', 'The model does not say how images must be preprocessed', {
+        file: pulled.modelPath,
+        expected: "a zoo entry with preprocessing, or 'graft.preprocessing' metadata in the model",
+        found: 'neither',
+        fix: 'add the model to your models file (`graft zoo info efficientnet_b0.imagenet` shows an entry to copy)',
+      });
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(meta);
+    } catch {
+      throw new GraftError('BAD_MODEL', "The model's preprocessing metadata is not JSON", { file: pulled.modelPath });
+    }
+    preprocessing = preprocessingFromMetadata(parsed, shape, pulled.modelPath);
+  }
+  if (opts.resize) preprocessing = withResizeMode(preprocessing, opts.resize);
+
+  const featureValue =
+    opts.cut ?? (inZoo ? entry.featureValue : undefined) ?? detectFeatureValue(full, pulled.modelPath);
+  const pooled = poolFeatures(cut(full, featureValue), featureValue, pulled.modelPath);
+  const channels = 3;
+  const itemDims = layout === 'NCHW' ? [channels, inputSize[0], inputSize[1]] : [inputSize[0], inputSize[1], channels];
+  const namespace = sha256Hex(
+    [pulled.sha256, featureValue, pooled.pooling, preprocessingKey(preprocessing)].join('|'),
+  ).slice(0, 32);
+  return {
+    name,
+    sha256: pulled.sha256,
+    model: pooled.model,
+    featureValue: pooled.output,
+    inputName: inputInfo.name,
+    itemDims,
+    dim: pooled.dim,
+    preprocessing: { ...preprocessing, layout },
+    namespace,
+    pulled: rest,
+  };
+}
+
+/** Where the feature cache of a cache folder lives. */
+export function featureCacheDir(opts: { cacheDir?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): string {
+  return resolve(opts.cwd ?? '.', opts.cacheDir ?? defaultCacheDir(opts.env ?? process.env), 'features');
+}
+
+/** A model whose single output is already [N, dim] is a feature extractor; else the classifier's input. */
+function detectFeatureValue(model: Model, file: string): string {
+  const out = model.graph.outputs;
+  const report = inspectModel(model);
+  // a classifier ends in [N, classes] too: a detected head with weights means the features are before it
+  if (report.classifier && report.classifier.parameters > 0) return report.classifier.featureValue;
+  if (out.length === 1 && out[0]!.shape?.length === 2) return out[0]!.name;
+  const found = report.classifier?.featureValue ?? report.cutPoints[0]?.value;
+  if (!found) {
+    throw new GraftError('BAD_MODEL', 'Cannot find where the features of this model are', {
+      file,
+      fix: 'name the value with --cut (`graft inspect MODEL` lists cut points)',
+    });
+  }
+  return found;
+}
+
+/**
+ * [N, C, H, W] maps are averaged over space and [N, T, C] tokens over T, so every backbone yields one
+ * vector per image. The pooling is part of the cache namespace.
+ */
+function poolFeatures(
+  model: Model,
+  value: string,
+  file: string,
+): { model: Model; output: string; dim: number; pooling: string } {
+  let info = model.graph.info(value);
+  if (!info?.shape) {
+    inferShapes(model);
+    info = model.graph.info(value);
+  }
+  const s = info?.shape;
+  const fail = (): never => {
+    throw new GraftError('SHAPE_MISMATCH', `The features at '${value}' do not have a usable shape`, {
+      file,
+      value,
+      expected: '[N, dim], [N, C, H, W] or [N, T, dim] with a fixed feature size',
+      found: s ? `[${s.map((d) => d ?? '?').join(', ')}]` : 'an unknown shape',
+      fix: 'cut at the pooled features (`graft inspect MODEL` lists cut points)',
+    });
+  };
+  if (!s) return fail();
+  if (s.length === 2) {
+    if (typeof s[1] !== 'number') return fail();
+    return { model, output: value, dim: s[1], pooling: 'none' };
+  }
+  const b = new GraphBuilder(model.graph);
+  let out: string;
+  let dim: number | string | undefined;
+  if (s.length === 4) {
+    dim = s[1];
+    const pooled = b.op('GlobalAveragePool', [value], undefined, { name: 'features_pool' });
+    out = b.op(
+      'Flatten',
+      [pooled],
+      { axis: 1 },
+      { name: 'features_flatten', outputs: [b.graph.uniqueName('pooled_features')] },
+    );
+  } else if (s.length === 3) {
+    dim = s[2];
+    out = b.op(
+      'ReduceMean',
+      [value, b.ints([1], 'features_axes')],
+      { keepdims: 0 },
+      {
+        name: 'features_tokenmean',
+        outputs: [b.graph.uniqueName('pooled_features')],
+      },
+    );
+  } else return fail();
+  if (typeof dim !== 'number') return fail();
+  model.graph.valueInfo.set(out, { name: out, dtype: 'float32', shape: [s[0], dim] });
+  model.graph.outputs = [{ name: out, dtype: 'float32', shape: [s[0], dim] }];
+  model.graph.touch().cleanup();
+  return { model, output: out, dim, pooling: s.length === 4 ? 'spatial-mean' : 'token-mean' };
+}

@@ -1,0 +1,144 @@
+import { resolve } from 'node:path';
+import { GraftError } from '../../errors.js';
+import { LabelMap } from '../../data/labels.js';
+import { scanImages } from '../../data/node/images.js';
+import { ImageLoader } from '../../data/node/loader.js';
+import type { DatasetIssue, Split } from '../../data/report.js';
+import { type ClassificationReport, classificationReport } from '../../eval/index.js';
+import type { SessionOptions } from '../../runtime/session.js';
+import type { BadFile } from '../../report/run-folder.js';
+import { classifierLogits, loadClassifier } from './classifier.js';
+import { badFilesOf } from './data.js';
+
+export type EvalSplit = Split | 'all';
+
+export interface EvaluateOptions {
+  /** run folder or model.onnx */
+  model: string;
+  data: string;
+  /** which images of DATA to score (default: its test split when it has one, else all of it) */
+  split?: EvalSplit;
+  batchSize?: number;
+  session?: SessionOptions;
+  cwd?: string;
+  onProgress?: (p: { done: number; total: number; rate: number; etaSeconds: number }) => void;
+}
+
+export interface EvaluateResult {
+  model: string;
+  data: string;
+  split: EvalSplit;
+  report: ClassificationReport;
+  /** files left out: unreadable, undecodable, or of a class the model does not know */
+  skipped: BadFile[];
+  /** example names in report row order, for mapping top losses to files */
+  files: string[];
+  seconds: number;
+  imagesPerSecond: number;
+}
+
+/**
+ * Scores a grafted model on a labelled image folder (or manifest) with the full model: decode,
+ * preprocess as the model's metadata says, run the ONNX graph. Classes are matched by name, so the
+ * folder need not hold every class the model knows.
+ */
+export async function evaluateClassifier(opts: EvaluateOptions): Promise<EvaluateResult> {
+  const started = performance.now();
+  const classifier = await loadClassifier(opts.model, { session: opts.session, cwd: opts.cwd });
+  try {
+    const labels = new LabelMap(classifier.info.labels);
+    const data = resolve(opts.cwd ?? '.', opts.data);
+    const issues: DatasetIssue[] = [];
+    // the model's classes decide what is scorable, so the scan must not drop classes on its own account
+    const ds = await scanImages(data, { minClasses: 1 });
+    issues.push(...ds.report.issues);
+    const split: EvalSplit = opts.split ?? (ds.items.some((it) => it.split === 'test') ? 'test' : 'all');
+    const chosen = ds.items.filter((it) => split === 'all' || it.split === split);
+    if (chosen.length === 0) {
+      throw new GraftError('BAD_INPUT', `The data set has no ${split} images`, {
+        file: data,
+        found: `splits: ${[...new Set(ds.items.map((it) => it.split))].join(', ')}`,
+        fix: 'use --split all (or a split the data has)',
+      });
+    }
+    const unknown = chosen.filter((it) => !labels.has(it.label));
+    const known = chosen.filter((it) => labels.has(it.label));
+    if (unknown.length) {
+      const byLabel = new Map<string, string[]>();
+      for (const it of unknown) byLabel.set(it.label, [...(byLabel.get(it.label) ?? []), it.id]);
+      for (const [label, files] of byLabel) {
+        issues.push({
+          kind: 'unknown-class',
+          files,
+          skipped: true,
+          detail: `the model has no class '${label}'`,
+          label,
+        });
+      }
+    }
+    if (known.length === 0) {
+      throw new GraftError('BAD_INPUT', 'None of the classes in the data set is a class of the model', {
+        file: data,
+        expected: `folders named after the model's classes: ${labels.names.slice(0, 20).join(', ')}`,
+        found: [...new Set(chosen.map((it) => it.label))].slice(0, 20).join(', '),
+        fix: 'evaluate on data laid out like the training data (one folder per class)',
+      });
+    }
+    const loader = new ImageLoader(known, {
+      preprocessing: classifier.info.preprocessing,
+      labels,
+      batchSize: opts.batchSize ?? 32,
+    });
+    const C = labels.size;
+    const logits: number[] = [];
+    const y: number[] = [];
+    const files: string[] = [];
+    const t0 = performance.now();
+    for await (const b of loader.epoch()) {
+      const n = b.labels.length;
+      const z = await classifierLogits(classifier, b.x, n);
+      for (let i = 0; i < n * C; i++) logits.push(z[i]!);
+      for (let i = 0; i < n; i++) y.push(b.labels[i]!);
+      files.push(...b.items.map((it) => it.id));
+      const secs = (performance.now() - t0) / 1000;
+      const rate = files.length / Math.max(secs, 1e-9);
+      opts.onProgress?.({
+        done: files.length,
+        total: known.length,
+        rate,
+        etaSeconds: (known.length - files.length) / rate,
+      });
+    }
+    issues.push(...loader.issues);
+    if (files.length === 0) {
+      throw new GraftError('BAD_INPUT', 'No image of the data set could be decoded', {
+        file: data,
+        found: badFilesOf(issues)
+          .slice(0, 5)
+          .map((b) => `${b.path}: ${b.reason}`)
+          .join('; '),
+        fix: 'check the image files',
+      });
+    }
+    const report = classificationReport({
+      scores: { data: Float64Array.from(logits), numClasses: C },
+      kind: 'logits',
+      labels: Int32Array.from(y),
+      labelNames: labels.names,
+      topLosses: 10,
+    });
+    const seconds = (performance.now() - started) / 1000;
+    return {
+      model: classifier.path,
+      data,
+      split,
+      report,
+      skipped: badFilesOf(issues),
+      files,
+      seconds,
+      imagesPerSecond: files.length / ((performance.now() - t0) / 1000),
+    };
+  } finally {
+    await classifier.dispose();
+  }
+}

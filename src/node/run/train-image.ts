@@ -1,0 +1,445 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { GraftError } from '../../errors.js';
+import type { ImageItem } from '../../data/node/images.js';
+import type { ResizeMode } from '../../data/preprocessing.js';
+import type { DatasetIssue, DatasetReport, Split } from '../../data/report.js';
+import {
+  type ClassificationReport,
+  calibration,
+  classificationReport,
+  fitTemperature,
+  softmax,
+} from '../../eval/index.js';
+import type { Device } from '../../runtime/session.js';
+import { RUN_FILES, type RunInfo, type RunMetrics, type TopLossEntry } from '../../report/run-folder.js';
+import { writeRunFolder } from '../../report/node/run-folder.js';
+import type { ExtractProgress } from '../../transfer/extract.js';
+import { graftClassifier } from '../../transfer/pipeline-graft.js';
+import { type HeadTrainingSettings, runHead, trainHead } from '../../transfer/pipeline-head.js';
+import {
+  type FeatureStrategy,
+  type HeadChoice,
+  balancedClassWeights,
+  formatHeadChoice,
+  headForStrategy,
+  parseHeadChoice,
+} from '../../transfer/pipeline.js';
+import type { FeatureSet } from '../../transfer/prototype.js';
+import type { EpochRecord } from '../../train/types.js';
+import type { SourceEventListener, SourceSettings } from '../../zoo/sources/events.js';
+import { saveOnnxFile } from '../onnx-file.js';
+import { featureCacheDir, loadBackbone, type Backbone } from './backbone.js';
+import { badFilesOf, scanAndSplitImages } from './data.js';
+import { extractImageFeatures } from './features.js';
+import { graftVersion } from './version.js';
+
+export type ClassWeightMode = 'none' | 'balanced';
+
+export interface TrainImageSettings extends SourceSettings, HeadTrainingSettings {
+  /** zoo name or ONNX source of the backbone (default efficientnet_b0.imagenet) */
+  model?: string;
+  cut?: string;
+  strategy?: FeatureStrategy;
+  /** 'linear', 'mlp:256', 'knn:5', 'prototype' (default: the strategy's) */
+  head?: string;
+  /** fraction of each class held out for validation when the data has no val split (default 0.1) */
+  valSplit?: number;
+  /** fraction held out for testing when the data has no test split (default 0) */
+  testSplit?: number;
+  classWeight?: ClassWeightMode;
+  resize?: ResizeMode;
+  /** images per backbone run (default 32) */
+  extractBatch?: number;
+  device?: Device;
+  threads?: number;
+  modelsFile?: string;
+}
+
+export type TrainImageEvent =
+  | { type: 'stage'; message: string }
+  | { type: 'dataset'; report: DatasetReport }
+  | { type: 'issue'; issue: DatasetIssue }
+  | { type: 'extract'; progress: ExtractProgress }
+  | {
+      type: 'extract-done';
+      computed: number;
+      reused: number;
+      failed: number;
+      seconds: number;
+      imagesPerSecond?: number;
+    }
+  | { type: 'epoch'; record: EpochRecord; epochs: number };
+
+export interface TrainImageOptions extends TrainImageSettings {
+  data: string;
+  /** the run folder to write */
+  out: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  onEvent?: (e: TrainImageEvent) => void;
+  onSourceEvent?: SourceEventListener;
+  /** the backbone, when the caller has loaded it already (benches, studies) */
+  backbone?: Backbone;
+}
+
+export interface SplitSummary {
+  accuracy: number;
+  logLoss: number;
+  ece: number;
+  examples: number;
+}
+
+export interface TrainImageResult {
+  runDir: string;
+  modelPath: string;
+  model: string;
+  strategy: FeatureStrategy;
+  head: string;
+  classes: string[];
+  counts: Record<string, { train: number; val: number; test: number }>;
+  badFiles: { path: string; reason: string }[];
+  val?: SplitSummary;
+  test?: SplitSummary;
+  temperature?: number;
+  features: {
+    computed: number;
+    reused: number;
+    batchesRun: number;
+    backboneLoaded: boolean;
+    seconds: number;
+    imagesPerSecond?: number;
+    cache: string;
+  };
+  epochs: number;
+  seconds: number;
+  /** the full reports (not printed in --json by the CLI) */
+  reports: { val?: ClassificationReport; test?: ClassificationReport };
+}
+
+/**
+ * Trains an image classifier by transfer on cached backbone features and writes a run folder:
+ * scan and split the data, embed every image (reusing the feature cache), fit the head, fit a softmax
+ * temperature on the validation split, evaluate val and test, graft the head onto the backbone and save
+ * model.onnx with labels, preprocessing, temperature and provenance, plus run.json, metrics.json,
+ * history, labels.json, top-losses.json, the data set report and a readable training log.
+ */
+export async function trainImageClassifier(opts: TrainImageOptions): Promise<TrainImageResult> {
+  const started = performance.now();
+  const createdAt = new Date().toISOString();
+  const log: string[] = [];
+  const emit = (e: TrainImageEvent) => {
+    if (e.type === 'stage') log.push(e.message);
+    if (e.type === 'epoch') log.push(formatEpoch(e.record, e.epochs));
+    opts.onEvent?.(e);
+  };
+  const cwd = opts.cwd ?? process.cwd();
+  const strategy = opts.strategy ?? 'linear-probe';
+  const head: HeadChoice = headForStrategy(strategy, opts.head ? parseHeadChoice(opts.head) : undefined);
+  const seed = opts.seed ?? 0;
+  const out = resolve(cwd, opts.out);
+  const data = resolve(cwd, opts.data);
+  checkFraction(opts.valSplit, '--val-split');
+  checkFraction(opts.testSplit, '--test-split');
+
+  emit({ type: 'stage', message: `scanning ${data}` });
+  const ds = await scanAndSplitImages(data, {
+    valSplit: opts.valSplit ?? 0.1,
+    testSplit: opts.testSplit ?? 0,
+    seed,
+    onIssue: (issue) => emit({ type: 'issue', issue }),
+  });
+  emit({ type: 'dataset', report: ds.report });
+  const classes = [...ds.labels.names];
+
+  const backbone =
+    opts.backbone ??
+    (await loadBackbone({
+      model: opts.model,
+      cut: opts.cut,
+      resize: opts.resize,
+      cacheDir: opts.cacheDir,
+      offline: opts.offline,
+      refresh: opts.refresh,
+      modelsFile: opts.modelsFile,
+      env: opts.env,
+      cwd,
+      onEvent: opts.onSourceEvent,
+    }));
+  const session = { device: opts.device, intraOpThreads: opts.threads };
+  emit({
+    type: 'stage',
+    message: `embedding ${ds.items.length} images with ${backbone.name} (cut at ${backbone.featureValue}, ${backbone.dim}-d)`,
+  });
+  const cacheDir = featureCacheDir({ cacheDir: opts.cacheDir, env: opts.env, cwd });
+  const feats = await extractImageFeatures({
+    backbone,
+    images: ds.items.map((it) => ({
+      key: it.hash,
+      input: it.path,
+      label: it.id,
+      size: { width: it.width, height: it.height },
+    })),
+    cacheDir,
+    batchSize: opts.extractBatch,
+    session,
+    onProgress: (progress) => emit({ type: 'extract', progress }),
+  });
+  emit({
+    type: 'extract-done',
+    computed: feats.computed,
+    reused: feats.reused,
+    failed: feats.failed.length,
+    seconds: feats.seconds,
+    imagesPerSecond: feats.imagesPerSecond,
+  });
+
+  const issues = [...ds.report.issues];
+  const position = new Map(ds.items.map((it, i) => [it, i]));
+  const byHash = new Map(ds.items.map((it) => [it.hash, it]));
+  const failedKeys = new Set(feats.failed.map((f) => f.key));
+  for (const f of feats.failed) {
+    const item = byHash.get(f.key)!;
+    const issue: DatasetIssue = {
+      kind: 'decode-failed',
+      files: [item.id],
+      skipped: true,
+      detail: f.error,
+      label: item.label,
+      split: item.split,
+    };
+    issues.push(issue);
+    emit({ type: 'issue', issue });
+  }
+  const usable = ds.items.filter((it) => !failedKeys.has(it.hash));
+  const bySplit = (s: Split) => usable.filter((it) => it.split === s);
+  const setOf = (items: ImageItem[]): FeatureSet => {
+    const features = new Float32Array(items.length * backbone.dim);
+    items.forEach((it, i) => features.set(feats.vectors[position.get(it)!]!, i * backbone.dim));
+    return {
+      features,
+      dim: backbone.dim,
+      labels: ds.labels.encode(items.map((it) => it.label)),
+      numClasses: classes.length,
+    };
+  };
+  const trainItems = bySplit('train');
+  const missing = classes.filter((c) => !trainItems.some((it) => it.label === c));
+  if (missing.length) {
+    throw new GraftError('BAD_INPUT', 'Some classes have no training image left that decodes', {
+      found: missing.join(', '),
+      fix: 'replace the damaged files listed above, or remove the class folders',
+    });
+  }
+  const valItems = bySplit('val');
+  const testItems = bySplit('test');
+  const train = setOf(trainItems);
+  const val = valItems.length ? setOf(valItems) : undefined;
+  const test = testItems.length ? setOf(testItems) : undefined;
+
+  const classWeights =
+    (opts.classWeight ?? 'none') === 'balanced' ? balancedClassWeights(train.labels, classes.length) : undefined;
+  emit({
+    type: 'stage',
+    message: `training a ${formatHeadChoice(head)} head (${strategy}) on ${trainItems.length} images, validating on ${valItems.length}`,
+  });
+  const trained = await trainHead({
+    head,
+    numClasses: classes.length,
+    train,
+    val,
+    epochs: opts.epochs,
+    lr: opts.lr,
+    batchSize: opts.batchSize,
+    weightDecay: opts.weightDecay,
+    dropout: opts.dropout,
+    seed,
+    classWeights,
+    labelSmoothing: opts.labelSmoothing,
+    restoreBest: opts.restoreBest,
+    center: opts.center,
+    session,
+    onEpoch: (record, epochs) => emit({ type: 'epoch', record, epochs }),
+  });
+
+  // Temperature on val; both reports use the calibrated logits, as the exported model does.
+  let temperature: number | undefined;
+  const metrics: RunMetrics = {};
+  const reports: TrainImageResult['reports'] = {};
+  const logitsOf = (s: FeatureSet) => runHead(trained.model, s.features, s.dim, { session });
+  const valLogits = val ? await logitsOf(val) : undefined;
+  if (val && valLogits) {
+    const fit = fitTemperature({ data: valLogits, numClasses: classes.length }, val.labels);
+    temperature = fit.temperature;
+    const before = calibration(softmax({ data: valLogits, numClasses: classes.length }), val.labels);
+    metrics.calibration = {
+      split: 'val',
+      temperature,
+      eceBefore: fit.eceBefore,
+      eceAfter: fit.eceAfter,
+      binsBefore: before.bins,
+    };
+  }
+  const reportOf = (s: FeatureSet, logits: Float32Array) =>
+    classificationReport({
+      scores: { data: logits, numClasses: classes.length },
+      kind: 'logits',
+      labels: s.labels,
+      labelNames: classes,
+      temperature: temperature ?? 1,
+      topLosses: 24,
+    });
+  if (val && valLogits) {
+    reports.val = reportOf(val, valLogits);
+    metrics.val = reports.val;
+    if (metrics.calibration) metrics.calibration.binsAfter = reports.val.calibration.bins;
+  }
+  if (test) {
+    reports.test = reportOf(test, await logitsOf(test));
+    metrics.test = reports.test;
+  }
+  const worstFrom = reports.test
+    ? { r: reports.test, items: testItems, split: 'test' as const }
+    : reports.val
+      ? { r: reports.val, items: valItems, split: 'val' as const }
+      : undefined;
+  const topLosses: TopLossEntry[] = (worstFrom?.r.topLosses ?? []).map((t) => ({
+    file: worstFrom!.items[t.index]!.id,
+    actual: classes[t.actual]!,
+    predicted: classes[t.predicted]!,
+    prob: t.predictedProbability,
+    actualProb: t.actualProbability,
+    loss: t.loss,
+    split: worstFrom!.split,
+  }));
+
+  const badFiles = badFilesOf(issues);
+  const counts: TrainImageResult['counts'] = {};
+  for (const c of classes) counts[c] = { train: 0, val: 0, test: 0 };
+  for (const it of usable) counts[it.label]![it.split]++;
+  const headText = formatHeadChoice(head);
+  const provenance = {
+    graftVersion: graftVersion(),
+    createdAt,
+    baseModel: backbone.name,
+    baseModelSha256: backbone.sha256,
+    featureValue: backbone.featureValue,
+    featureDim: backbone.dim,
+    strategy,
+    head: headText,
+    data: data,
+    trainExamples: trainItems.length,
+    valAccuracy: reports.val?.accuracy,
+    testAccuracy: reports.test?.accuracy,
+    config: trained.config,
+  };
+  const model = graftClassifier({
+    backbone: backbone.model,
+    featureValue: backbone.featureValue,
+    head: trained.model,
+    labels: classes,
+    preprocessing: backbone.preprocessing,
+    temperature,
+    provenance,
+  });
+  mkdirSync(out, { recursive: true });
+  const modelPath = join(out, RUN_FILES.model);
+  saveOnnxFile(modelPath, model);
+
+  const totalSeconds = (performance.now() - started) / 1000;
+  const threads = opts.threads ?? availableParallelism();
+  const run: Omit<RunInfo, 'format'> = {
+    graftVersion: graftVersion(),
+    createdAt,
+    model: backbone.name,
+    strategy,
+    head: headText,
+    config: {
+      ...trained.config,
+      seed,
+      valSplit: opts.valSplit ?? 0.1,
+      testSplit: opts.testSplit ?? 0,
+      classWeight: opts.classWeight ?? 'none',
+      resize: backbone.preprocessing.resize,
+      featureValue: backbone.featureValue,
+      extractBatch: opts.extractBatch ?? 32,
+    },
+    data: {
+      kind: 'image',
+      source: data,
+      root: ds.root,
+      classes,
+      counts,
+      badFiles: badFiles.slice(0, 200),
+      ...(badFiles.length > 200 ? { badFilesTotal: badFiles.length } : {}),
+    },
+    timing: {
+      totalSeconds,
+      featureSeconds: feats.seconds,
+      trainSeconds: trained.seconds,
+      throughput: {
+        ...(feats.imagesPerSecond !== undefined ? { imagesPerSecond: feats.imagesPerSecond } : {}),
+        ...(trained.history.length && trained.seconds > 0
+          ? { trainExamplesPerSecond: (trainItems.length * trained.history.length) / trained.seconds }
+          : {}),
+      },
+    },
+    device: `${opts.device ?? 'cpu'} (${threads} thread${threads === 1 ? '' : 's'})`,
+    ...(temperature !== undefined ? { temperature } : {}),
+  };
+  writeRunFolder(out, { run, history: trained.history, metrics, topLosses });
+  const summary = (r?: ClassificationReport): SplitSummary | undefined =>
+    r && { accuracy: r.accuracy, logLoss: r.logLoss, ece: r.calibration.ece, examples: r.numExamples };
+  const result: TrainImageResult = {
+    runDir: out,
+    modelPath,
+    model: backbone.name,
+    strategy,
+    head: headText,
+    classes,
+    counts,
+    badFiles,
+    val: summary(reports.val),
+    test: summary(reports.test),
+    temperature,
+    features: {
+      computed: feats.computed,
+      reused: feats.reused,
+      batchesRun: feats.batchesRun,
+      backboneLoaded: feats.backboneLoaded,
+      seconds: feats.seconds,
+      imagesPerSecond: feats.imagesPerSecond,
+      cache: feats.storePath,
+    },
+    epochs: trained.history.length,
+    seconds: totalSeconds,
+    reports,
+  };
+  if (result.val) log.push(`val accuracy ${result.val.accuracy.toFixed(4)} (${result.val.examples} images)`);
+  if (result.test) log.push(`test accuracy ${result.test.accuracy.toFixed(4)} (${result.test.examples} images)`);
+  writeFileSync(join(out, 'dataset-report.json'), JSON.stringify({ ...ds.report, issues }, null, 1) + '\n');
+  writeFileSync(join(out, 'train.log'), log.join('\n') + '\n');
+  return result;
+}
+
+export function formatEpoch(r: EpochRecord, epochs: number): string {
+  const parts = [
+    `epoch ${String(r.epoch).padStart(String(epochs).length)}/${epochs}`,
+    `loss ${r.trainLoss.toFixed(4)}`,
+  ];
+  if (r.trainAcc !== undefined) parts.push(`acc ${r.trainAcc.toFixed(4)}`);
+  if (r.valLoss !== undefined) parts.push(`val loss ${r.valLoss.toFixed(4)}`);
+  if (r.valAcc !== undefined) parts.push(`val acc ${r.valAcc.toFixed(4)}`);
+  parts.push(`lr ${r.lr.toExponential(2)}`);
+  return parts.join('  ');
+}
+
+function checkFraction(v: number | undefined, flag: string): void {
+  if (v !== undefined && !(v >= 0 && v < 1)) {
+    throw new GraftError('BAD_INPUT', `${flag} must be a fraction in [0, 1)`, {
+      found: String(v),
+      fix: `use e.g. ${flag} 0.1`,
+    });
+  }
+}
