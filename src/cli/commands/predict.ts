@@ -1,16 +1,9 @@
-import { GraftError } from '../../errors.js';
 import { loadClassifier, predictFiles } from '../../node/run/classifier.js';
 import type { CommandContext, PredictSettings } from '../commands.js';
 
 export async function run({ options, args, rest, io }: CommandContext<PredictSettings>): Promise<number> {
+  // the parser requires FILES, so at least one is here
   const files = rest ?? [];
-  if (files.length === 0) {
-    throw new GraftError('BAD_INPUT', "'graft predict' needs at least one image file", {
-      expected: 'MODEL FILES...',
-      found: `only ${args.MODEL}`,
-      fix: 'run e.g. `graft predict runs/first/model.onnx cat.jpg`',
-    });
-  }
   const classifier = await loadClassifier(args.MODEL!, {
     cwd: io.cwd,
     session: { device: options.device, intraOpThreads: options.threads },

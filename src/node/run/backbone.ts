@@ -65,12 +65,8 @@ export async function loadBackbone(opts: BackboneOptions = {}): Promise<Backbone
     cwd: opts.cwd,
     onEvent: opts.onEvent,
   };
-  const inZoo = registry.has(name);
-  const looksLikeSource = /[\\/]|\.onnx$|^(hf|npm):|^https?:/i.test(name);
-  if (!inZoo && !looksLikeSource) {
-    // let the registry produce its "unknown model" error with the valid choices
-    registry.get(name);
-  }
+  const inZoo = checkModelName(name, registry);
+  const looksLikeSource = !inZoo;
   const pulled = inZoo
     ? await pullModel(name, pullOpts)
     : await pullSource(
@@ -151,6 +147,21 @@ export async function loadBackbone(opts: BackboneOptions = {}): Promise<Backbone
     namespace,
     pulled: rest,
   };
+}
+
+/**
+ * Whether `name` is a zoo entry (true) or a model source such as a file path (false); anything else is
+ * the registry's "unknown model" error listing the valid names. Cheap: nothing is read or fetched.
+ */
+export function checkModelName(
+  name: string,
+  registry: ModelRegistry | { modelsFile?: string; env?: NodeJS.ProcessEnv; cwd?: string },
+): boolean {
+  const r = 'has' in registry ? registry : loadRegistry(registry);
+  if (r.has(name)) return true;
+  if (/[\\/]|\.onnx$|^(hf|npm):|^https?:/i.test(name)) return false;
+  r.get(name);
+  return false;
 }
 
 /** Where the feature cache of a cache folder lives. */

@@ -112,6 +112,8 @@ export function preprocessorConfig(p: Preprocessing, file?: string): Record<stri
   }
   const [h, w] = p.size;
   const common = {
+    // ViT's processor adds nothing to the base ImageProcessor: every step is driven by the fields below
+    image_processor_type: 'ViTImageProcessor',
     do_convert_rgb: true,
     do_rescale: true,
     rescale_factor: p.scale,

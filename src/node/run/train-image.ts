@@ -30,7 +30,7 @@ import type { FeatureSet } from '../../transfer/prototype.js';
 import type { EpochRecord } from '../../train/types.js';
 import type { SourceEventListener, SourceSettings } from '../../zoo/sources/events.js';
 import { saveOnnxFile } from '../onnx-file.js';
-import { featureCacheDir, loadBackbone, type Backbone } from './backbone.js';
+import { type Backbone, DEFAULT_IMAGE_BACKBONE, checkModelName, featureCacheDir, loadBackbone } from './backbone.js';
 import { badFilesOf, scanAndSplitImages } from './data.js';
 import { extractImageFeatures } from './features.js';
 import { graftVersion } from './version.js';
@@ -143,6 +143,8 @@ export async function trainImageClassifier(opts: TrainImageOptions): Promise<Tra
   checkFraction(opts.valSplit, '--val-split');
   checkFraction(opts.testSplit, '--test-split');
 
+  if (!opts.backbone)
+    checkModelName(opts.model ?? DEFAULT_IMAGE_BACKBONE, { modelsFile: opts.modelsFile, env: opts.env, cwd });
   emit({ type: 'stage', message: `scanning ${data}` });
   const ds = await scanAndSplitImages(data, {
     valSplit: opts.valSplit ?? 0.1,
