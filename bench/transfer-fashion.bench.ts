@@ -92,7 +92,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
     rows.push({
       strategy,
       head: r.head,
-      resize: resize ?? 'zoo default',
+      resize: `${r.resize}${resize ? '' : ' (auto)'}`,
       train: trainCount - (r.val?.examples ?? 0),
       val: r.val?.examples ?? 0,
       test: r.test?.examples ?? 0,

@@ -68,7 +68,7 @@ export type ReportSettings = OutputSettings & { out?: string };
 export interface BackboneCliSettings {
   model?: string;
   cut?: string;
-  resize?: ResizeMode;
+  resize?: ResizeMode | 'auto';
   extractBatch?: number;
 }
 
@@ -112,12 +112,9 @@ export type EmbedSettings = OutputSettings &
   RuntimeCliSettings & { out?: string; format?: 'npy' | 'jsonl' | 'csv' };
 export type ExportSettings = OutputSettings & { format?: 'transformers.js' | 'onnx'; out?: string };
 
-const RESIZE_MODES = [
-  'squash',
-  'center-crop',
-  'pad',
-  'shorter-side-then-crop',
-] as const satisfies readonly ResizeMode[];
+const RESIZE_MODES = ['auto', 'squash', 'center-crop', 'pad', 'shorter-side-then-crop'] as const satisfies readonly (
+  ResizeMode | 'auto'
+)[];
 const STRATEGIES = [
   'feature-extract',
   'linear-probe',
@@ -161,7 +158,7 @@ const backboneOptions: OptionTable<BackboneCliSettings> = {
     flag: 'resize',
     type: 'enum',
     choices: RESIZE_MODES,
-    description: "override the backbone's resize rule (squash suits small, centred images)",
+    description: "auto (default: squash images smaller than the model input, else the model's rule) or a mode",
   },
   extractBatch: {
     flag: 'extract-batch',

@@ -36,6 +36,12 @@ export interface HeadTrainingSettings {
   restoreBest?: boolean;
   /** kNN and prototype heads: subtract the training mean before cosine similarity (default true) */
   center?: boolean;
+  /**
+   * linear and MLP heads: train on per-column standardised features, folded into the first layer
+   * afterwards (default false: AdamW's per-weight steps already cope with feature scales, and on
+   * EfficientNet-B0 features raw inputs did better: Fashion-MNIST linear probe 85.7% vs 85.2%)
+   */
+  standardize?: boolean;
 }
 
 export interface TrainHeadOptions extends HeadTrainingSettings {
@@ -126,7 +132,7 @@ async function trainGradientHead(opts: TrainHeadOptions, started: number): Promi
   const seed = opts.seed ?? 0;
   const dim = train.dim;
 
-  const stats = standardizer(train.features, dim);
+  const stats = opts.standardize ? standardizer(train.features, dim) : identityScaler(dim);
   const b = new GraphBuilder('head');
   b.input(HEAD_INPUT, 'float32', ['N', dim]);
   const forward = attachHead(b.build(), HEAD_INPUT, {
@@ -289,6 +295,10 @@ function standardizer(x: Float32Array, dim: number): Standardizer {
       return out;
     },
   };
+}
+
+function identityScaler(dim: number): Standardizer {
+  return { mean: new Float64Array(dim), invStd: new Float64Array(dim).fill(1), apply: (v) => v };
 }
 
 /**

@@ -161,6 +161,7 @@ test('a linear probe learns blobs; the folded standardisation gives the exact ac
     train,
     val,
     epochs: 30,
+    standardize: true,
     onEpoch: (e) => seen.push(e.epoch),
   });
   assert.deepEqual(
@@ -183,10 +184,23 @@ test('a linear probe learns blobs; the folded standardisation gives the exact ac
   assert.equal(r.config.weightDecay, 0.01);
 });
 
-test('class weights: balanced weighting raises the recall of a rare class', async () => {
-  const train = blobs([300, 15], 4, 3, 3);
-  const test = blobs([300, 300], 4, 4, 3);
-  const recall1 = async (classWeights?: number[]) => {
+/** Two overlapping classes, one unit apart on the first of four axes (unit noise), `counts` examples each. */
+function twoClasses(counts: [number, number], seed: number): FeatureSet {
+  const n = gaussian(mulberry32(seed));
+  const total = counts[0] + counts[1];
+  const features = new Float32Array(total * 4);
+  const labels = new Int32Array(total);
+  for (let i = 0; i < total; i++) {
+    labels[i] = i < counts[0] ? 0 : 1;
+    for (let j = 0; j < 4; j++) features[i * 4 + j] = (j === 0 ? (labels[i] ? 1 : -1) : 0) + n();
+  }
+  return { features, dim: 4, labels, numClasses: 2 };
+}
+
+test('class weights: balanced weighting trades majority recall for the recall of a rare class', async () => {
+  const train = twoClasses([300, 15], 3);
+  const test = twoClasses([300, 300], 4);
+  const recalls = async (classWeights?: number[]) => {
     const r = await trainHead({
       head: { kind: 'linear' },
       numClasses: 2,
@@ -196,13 +210,14 @@ test('class weights: balanced weighting raises the recall of a rare class', asyn
       restoreBest: false,
     });
     const z = await runHead(r.model, test.features, test.dim);
-    let hit = 0;
-    for (let i = 300; i < 600; i++) if (z[2 * i + 1]! > z[2 * i]!) hit++;
-    return { recall: hit / 300, config: r.config };
+    const hits = [0, 0];
+    for (let i = 0; i < 600; i++) if ((z[2 * i + 1]! > z[2 * i]! ? 1 : 0) === test.labels[i]) hits[test.labels[i]!]!++;
+    return { rare: hits[1]! / 300, common: hits[0]! / 300, config: r.config };
   };
-  const plain = await recall1();
-  const weighted = await recall1(balancedClassWeights(train.labels, 2));
-  assert.ok(weighted.recall > plain.recall + 0.1, `recall of the rare class: ${plain.recall} -> ${weighted.recall}`);
+  const plain = await recalls();
+  const weighted = await recalls(balancedClassWeights(train.labels, 2));
+  assert.ok(weighted.rare > plain.rare + 0.08, `rare class recall ${plain.rare} -> ${weighted.rare}`);
+  assert.ok(weighted.common < plain.common, `common class recall ${plain.common} -> ${weighted.common}`);
   assert.deepEqual(weighted.config.classWeights, [0.525, 10.5]);
 });
 
@@ -238,15 +253,27 @@ test('kNN and prototype heads are fitted in closed form on centred features', as
     1,
     '1-NN recalls its own examples',
   );
-  // features far from the origin (offset 5): cosine to raw class means hardly separates them, centred it does
-  const accOf = async (center: boolean) => {
-    const proto = await trainHead({ head: { kind: 'prototype' }, numClasses: 3, train, center });
+  // two classes along the same direction from the origin, at different distances: cosine to the raw class
+  // means cannot tell them apart, centred on the training mean they point opposite ways
+  const n = gaussian(mulberry32(8));
+  const ray: FeatureSet = { features: new Float32Array(80), dim: 2, labels: new Int32Array(40), numClasses: 2 };
+  for (let i = 0; i < 40; i++) {
+    ray.labels[i] = i % 2;
+    const d = i % 2 ? 20 : 10;
+    ray.features[2 * i] = d + 0.5 * n();
+    ray.features[2 * i + 1] = d / 10 + 0.5 * n();
+  }
+  const protoAcc = async (center: boolean) => {
+    const proto = await trainHead({ head: { kind: 'prototype' }, numClasses: 2, train: ray, center });
     assert.equal(proto.model.graph.nodes[0]!.opType === 'Sub', center);
-    return accuracyOf(await runHead(proto.model, train.features, 6), train.labels, 3);
+    let ok = 0;
+    const z = await runHead(proto.model, ray.features, 2);
+    for (let i = 0; i < 40; i++) if ((z[2 * i + 1]! > z[2 * i]! ? 1 : 0) === ray.labels[i]) ok++;
+    return ok / 40;
   };
-  const raw = await accOf(false);
-  const centred = await accOf(true);
-  assert.ok(centred > 0.9 && centred > raw, `prototype accuracy raw ${raw}, centred ${centred}`);
+  const raw = await protoAcc(false);
+  const centred = await protoAcc(true);
+  assert.ok(centred === 1 && raw < 0.8, `prototype accuracy raw ${raw}, centred ${centred}`);
   await assert.rejects(
     trainHead({ head: { kind: 'linear' }, numClasses: 4, train }),
     isError('BAD_INPUT', /another number of classes/),

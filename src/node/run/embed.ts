@@ -6,7 +6,7 @@ import type { BadFile } from '../../report/run-folder.js';
 import type { ExtractProgress } from '../../transfer/extract.js';
 import type { SourceEventListener, SourceSettings } from '../../zoo/sources/events.js';
 import { writeFileAtomic } from '../atomic.js';
-import { featureCacheDir, loadBackbone } from './backbone.js';
+import { autoResize, featureCacheDir, loadBackbone, withBackboneResize } from './backbone.js';
 import { badFilesOf, scanAndSplitImages } from './data.js';
 import { extractImageFeatures } from './features.js';
 
@@ -20,7 +20,8 @@ export interface EmbedOptions extends SourceSettings {
   format?: EmbeddingFormat;
   model?: string;
   cut?: string;
-  resize?: ResizeMode;
+  /** as for training ('auto' by default), so train and embed share cached vectors */
+  resize?: ResizeMode | 'auto';
   batchSize?: number;
   modelsFile?: string;
   session?: SessionOptions;
@@ -54,10 +55,9 @@ export async function embedImages(opts: EmbedOptions): Promise<EmbedResult> {
   const out = resolve(cwd, opts.out);
   const format = opts.format ?? formatFromExtension(out);
   const ds = await scanAndSplitImages(resolve(cwd, opts.data), { minClasses: 1 });
-  const backbone = await loadBackbone({
+  const loaded = await loadBackbone({
     model: opts.model,
     cut: opts.cut,
-    resize: opts.resize,
     cacheDir: opts.cacheDir,
     offline: opts.offline,
     refresh: opts.refresh,
@@ -66,6 +66,8 @@ export async function embedImages(opts: EmbedOptions): Promise<EmbedResult> {
     cwd,
     onEvent: opts.onSourceEvent,
   });
+  const resize = opts.resize ?? 'auto';
+  const backbone = withBackboneResize(loaded, resize === 'auto' ? autoResize(loaded, ds.items).resize : resize);
   const feats = await extractImageFeatures({
     backbone,
     images: ds.items.map((it) => ({ key: it.hash, input: it.path, label: it.id, size: it })),

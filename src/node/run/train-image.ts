@@ -30,7 +30,15 @@ import type { FeatureSet } from '../../transfer/prototype.js';
 import type { EpochRecord } from '../../train/types.js';
 import type { SourceEventListener, SourceSettings } from '../../zoo/sources/events.js';
 import { saveOnnxFile } from '../onnx-file.js';
-import { type Backbone, DEFAULT_IMAGE_BACKBONE, checkModelName, featureCacheDir, loadBackbone } from './backbone.js';
+import {
+  type Backbone,
+  DEFAULT_IMAGE_BACKBONE,
+  autoResize,
+  checkModelName,
+  featureCacheDir,
+  loadBackbone,
+  withBackboneResize,
+} from './backbone.js';
 import { badFilesOf, scanAndSplitImages } from './data.js';
 import { extractImageFeatures } from './features.js';
 import { graftVersion } from './version.js';
@@ -49,7 +57,8 @@ export interface TrainImageSettings extends SourceSettings, HeadTrainingSettings
   /** fraction held out for testing when the data has no test split (default 0) */
   testSplit?: number;
   classWeight?: ClassWeightMode;
-  resize?: ResizeMode;
+  /** 'auto' (default): squash when most images are smaller than the model input, else the model's rule */
+  resize?: ResizeMode | 'auto';
   /** images per backbone run (default 32) */
   extractBatch?: number;
   device?: Device;
@@ -97,6 +106,8 @@ export interface TrainImageResult {
   model: string;
   strategy: FeatureStrategy;
   head: string;
+  /** the resize rule the images went through (after 'auto' was decided) */
+  resize: ResizeMode;
   classes: string[];
   counts: Record<string, { train: number; val: number; test: number }>;
   badFiles: { path: string; reason: string }[];
@@ -155,12 +166,11 @@ export async function trainImageClassifier(opts: TrainImageOptions): Promise<Tra
   emit({ type: 'dataset', report: ds.report });
   const classes = [...ds.labels.names];
 
-  const backbone =
+  const loaded =
     opts.backbone ??
     (await loadBackbone({
       model: opts.model,
       cut: opts.cut,
-      resize: opts.resize,
       cacheDir: opts.cacheDir,
       offline: opts.offline,
       refresh: opts.refresh,
@@ -169,6 +179,13 @@ export async function trainImageClassifier(opts: TrainImageOptions): Promise<Tra
       cwd,
       onEvent: opts.onSourceEvent,
     }));
+  const resize = opts.resize ?? 'auto';
+  let backbone = loaded;
+  if (resize === 'auto') {
+    const choice = autoResize(loaded, ds.items);
+    if (choice.why) emit({ type: 'stage', message: choice.why });
+    backbone = withBackboneResize(loaded, choice.resize);
+  } else backbone = withBackboneResize(loaded, resize);
   const session = { device: opts.device, intraOpThreads: opts.threads };
   emit({
     type: 'stage',
@@ -364,6 +381,7 @@ export async function trainImageClassifier(opts: TrainImageOptions): Promise<Tra
       testSplit: opts.testSplit ?? 0,
       classWeight: opts.classWeight ?? 'none',
       resize: backbone.preprocessing.resize,
+      resizeOption: resize,
       featureValue: backbone.featureValue,
       extractBatch: opts.extractBatch ?? 32,
     },
@@ -399,6 +417,7 @@ export async function trainImageClassifier(opts: TrainImageOptions): Promise<Tra
     model: backbone.name,
     strategy,
     head: headText,
+    resize: backbone.preprocessing.resize,
     classes,
     counts,
     badFiles,
