@@ -158,7 +158,9 @@ const backboneOptions: OptionTable<BackboneCliSettings> = {
     flag: 'resize',
     type: 'enum',
     choices: RESIZE_MODES,
-    description: "auto (default: squash images smaller than the model input, else the model's rule) or a mode",
+    placeholder: 'MODE',
+    description:
+      "auto (default: squash images smaller than the model input, else the model's rule), squash, center-crop, pad, shorter-side-then-crop",
   },
   extractBatch: {
     flag: 'extract-batch',
@@ -184,15 +186,28 @@ const headOptions: OptionTable<HeadCliSettings> = {
     placeholder: 'SPEC',
     description: "linear | mlp:256[,128] | knn:5 | prototype (default: the strategy's)",
   },
-  epochs: { flag: 'epochs', type: 'number', integer: true, min: 1, placeholder: 'N', description: 'training epochs' },
-  lr: { flag: 'lr', type: 'number', min: 0, placeholder: 'RATE', description: 'learning rate (AdamW)' },
+  epochs: {
+    flag: 'epochs',
+    type: 'number',
+    integer: true,
+    min: 1,
+    placeholder: 'N',
+    description: 'training epochs (default 100 linear, 60 MLP)',
+  },
+  lr: {
+    flag: 'lr',
+    type: 'number',
+    min: 0,
+    placeholder: 'RATE',
+    description: 'AdamW learning rate (default 3e-3 linear, 1e-3 MLP)',
+  },
   batch: {
     flag: 'batch',
     type: 'number',
     integer: true,
     min: 1,
     placeholder: 'N',
-    description: 'head training batch size',
+    description: 'head training batch size (default 64)',
   },
   weightDecay: {
     flag: 'weight-decay',
