@@ -71,9 +71,10 @@ export interface TrainedHead {
 }
 
 /**
- * Defaults chosen on Fashion-MNIST with EfficientNet-B0 features (100 images per class, 10% held out
- * for validation): the probe converges in about 100 epochs of full passes over 1k vectors, which costs
- * a few seconds; longer or stronger decay did not help validation loss.
+ * Defaults checked on Fashion-MNIST with EfficientNet-B0 features (100 images per class, 10% held out
+ * for validation): 100 epochs over 900 vectors take a few seconds, and a sweep of weight decay (0.01 to
+ * 10), learning rate (3e-4 to 1e-2), epochs (100 to 300) and label smoothing moved accuracy on the full
+ * test set by less than half a point (smoothing lost 1.5), so the defaults stay plain.
  */
 export const HEAD_DEFAULTS = {
   linear: { epochs: 100, lr: 3e-3, batchSize: 64, weightDecay: 1e-2, dropout: 0 },

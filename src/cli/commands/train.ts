@@ -93,6 +93,7 @@ export function printSummary(io: CliIo, r: TrainImageResult): void {
     w(`val accuracy   ${pct(r.val.accuracy)}  (${r.val.examples} images, log loss ${r.val.logLoss.toFixed(4)})`);
   if (r.test)
     w(`test accuracy  ${pct(r.test.accuracy)}  (${r.test.examples} images, log loss ${r.test.logLoss.toFixed(4)})`);
+  if (!r.val && !r.test) w('no validation or test images: accuracy not measured (use --val-split or a test/ folder)');
   if (r.temperature !== undefined)
     w(`temperature    ${r.temperature.toFixed(3)} (fitted on val, folded into the model)`);
   w(`model   ${r.modelPath}`);

@@ -165,7 +165,8 @@ export function withBackboneResize(b: Backbone, resize: ResizeMode): Backbone {
  * 'auto' resizing: ImageNet's resize-then-centre-crop assumes photos with margin around the subject. When
  * most images are smaller than the model input (icons, thumbnails, MNIST-like scans) they are already
  * tightly framed and upscaled anyway, so the crop would only cut off content: squash them instead.
- * Measured on Fashion-MNIST (28x28) with EfficientNet-B0: linear probe 85.7% squashed vs 85.0% cropped.
+ * Measured on Fashion-MNIST (28x28, 100 per class) with EfficientNet-B0, full test set: linear probe
+ * 85.7% squashed vs 84.9% resized to 256 and cropped to 224.
  */
 export function autoResize(
   b: Backbone,

@@ -291,6 +291,15 @@ export async function trainImageClassifier(opts: TrainImageOptions): Promise<Tra
   if (val && valLogits) {
     const fit = fitTemperature({ data: valLogits, numClasses: classes.length }, val.labels);
     temperature = fit.temperature;
+    if (fit.clamped) {
+      emit({
+        type: 'stage',
+        message:
+          `warning: the softmax temperature hit its ${fit.clamped === 'max' ? 'upper' : 'lower'} bound (${temperature}) on ` +
+          `${val.labels.length} validation images: ${fit.clamped === 'max' ? 'the head is near chance on them' : 'they are separated with a wide margin'}; ` +
+          'more validation images (--val-split) give a better calibration',
+      });
+    }
     const before = calibration(softmax({ data: valLogits, numClasses: classes.length }), val.labels);
     metrics.calibration = {
       split: 'val',
