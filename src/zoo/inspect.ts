@@ -207,7 +207,7 @@ function blockNamer(nodes: Node[]): (n: Node) => string {
  * Values through which all data flows: after their producer runs, no other data value is still waiting
  * to be consumed. Shape computations (Shape, and what is computed from shapes and constants) do not count.
  */
-function singleLiveValues(g: Graph): { value: string; node: Node }[] {
+export function singleLiveValues(g: Graph): { value: string; node: Node }[] {
   const constant = new Set<string>(g.initializers.keys());
   const remaining = new Map<string, number>();
   const live = new Set<string>();

@@ -1,0 +1,310 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { buildTrainingGraph } from '../../autodiff/build.js';
+import { cut } from '../../surgery/cut.js';
+import { Trainer, paramsFromModel } from '../../train/trainer.js';
+import { detectBlocks } from './blocks.js';
+import { forwardAll } from './forward.js';
+import { type FreezePlan, parseUnfreeze, planFreeze } from './freeze-plan.js';
+import { composeClassifier, createHead } from './head.js';
+import { type CachedData, fineTune, preparePhase } from './run.js';
+import {
+  type FineTuneStrategy,
+  type PhaseSpec,
+  STRATEGY_DEFAULTS,
+  discriminativeGroups,
+  planPhases,
+} from './strategies.js';
+import { textureImages, tinyCnn } from './test-utils.js';
+
+const ONE_THREAD = { intraOpThreads: 1 };
+
+function setup(unfreeze = 'last:2', bn: 'inference' | 'train' = 'inference') {
+  const { model, featureValue } = tinyCnn({ blocks: 2, channels: 4 });
+  const cls = composeClassifier(model, featureValue, createHead(8, 4, { seed: 1 }));
+  const blocks = detectBlocks(cls.model, { headParams: cls.headParams });
+  const plan = planFreeze(cls.model.graph, blocks, { unfreeze: parseUnfreeze(unfreeze), bn });
+  return { cls, blocks, plan, featureValue };
+}
+
+async function cached(model: Parameters<typeof cut>[0], at: string, count: number, seed: number) {
+  const { data, labels } = textureImages(count, 8, seed);
+  if (at === 'image') return { data, sampleDims: [3, 8, 8], labels };
+  const a = (await forwardAll(cut(model, at), { data, sampleDims: [3, 8, 8] }, { outputs: [at] }))[at]!;
+  return { ...a, labels };
+}
+
+function accuracy(logits: Float32Array, labels: Int32Array, k: number): number {
+  let ok = 0;
+  for (let i = 0; i < labels.length; i++) {
+    let best = 0;
+    for (let j = 1; j < k; j++) if (logits[i * k + j]! > logits[i * k + best]!) best = j;
+    if (best === labels[i]) ok++;
+  }
+  return ok / labels.length;
+}
+
+test('training on cached boundary activations gives the parameters that training the whole graph on images gives', async () => {
+  const { cls, plan, featureValue } = setup('last:2');
+  const images = textureImages(64, 8, 3);
+  const phase: PhaseSpec = { name: 'all', kind: 'train', blocks: [2, 3], epochs: 2, lr: 3e-3, schedule: 'constant' };
+  const data: CachedData = { at: plan.boundary, train: await cached(cls.model, plan.boundary, 64, 3) };
+  const res = await fineTune({
+    model: cls.model,
+    logits: cls.logits,
+    featureValue,
+    headParams: cls.headParams,
+    plan,
+    phases: [phase],
+    data,
+    numClasses: 4,
+    batchSize: 16,
+    seed: 5,
+    session: ONE_THREAD,
+  });
+  // the naive way: the whole network from the image, the same parameters trainable
+  const tg = buildTrainingGraph(cls.model, {
+    logits: cls.logits,
+    loss: { kind: 'softmax-cross-entropy' },
+    trainable: plan.trainable,
+  });
+  const trainer = new Trainer({
+    graph: tg,
+    params: paramsFromModel(cls.model, tg.params),
+    optimizer: { name: 'adamw', lr: 3e-3 },
+    batchSize: 16,
+    epochs: 2,
+    seed: 5,
+    session: ONE_THREAD,
+  });
+  const fit = await trainer.fit({ features: images.data, labels: images.labels });
+  await trainer.dispose();
+  assert.equal(res.phases[0]!.inputs, 'cached');
+  for (const p of plan.trainable) {
+    const a = res.model.graph.initializers.get(p)!.toArray() as Float32Array;
+    const b = fit.params[p]!;
+    let d = 0;
+    for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i]! - b[i]!));
+    assert.ok(d < 2e-5, `${p}: ${d}`);
+  }
+  // frozen parameters are untouched, trainable ones moved
+  for (const p of plan.frozen) {
+    assert.deepEqual(res.model.graph.initializers.get(p)!.toArray(), cls.model.graph.initializers.get(p)!.toArray(), p);
+  }
+  assert.notDeepEqual(
+    res.model.graph.initializers.get('layers/block_2/conv1.weight')!.toArray(),
+    cls.model.graph.initializers.get('layers/block_2/conv1.weight')!.toArray(),
+  );
+});
+
+/**
+ * A "pretrained" backbone: the tiny CNN trained on the textures once (every block, batch statistics), then
+ * cut at its features. Random tiny CNNs pool into features a probe cannot separate; this one can.
+ */
+let pretrained: Promise<ReturnType<typeof setup>> | undefined;
+function pretrainedSetup(): Promise<ReturnType<typeof setup>> {
+  pretrained ??= (async () => {
+    const s = setup('all', 'train');
+    const res = await fineTune({
+      model: s.cls.model,
+      logits: s.cls.logits,
+      featureValue: s.featureValue,
+      headParams: s.cls.headParams,
+      plan: s.plan,
+      phases: planPhases('full', s.plan, { epochs: 6, lr: 1e-2 }),
+      data: { at: 'image', train: await cached(s.cls.model, 'image', 256, 11) },
+      numClasses: 4,
+      seed: 3,
+      session: ONE_THREAD,
+    });
+    const backbone = cut(res.model, s.featureValue);
+    const cls = composeClassifier(backbone, s.featureValue, createHead(8, 4, { seed: 2 }));
+    const blocks = detectBlocks(cls.model, { headParams: cls.headParams });
+    const plan = planFreeze(cls.model.graph, blocks, { unfreeze: parseUnfreeze('last:2') });
+    return { cls, blocks, plan, featureValue: s.featureValue };
+  })();
+  return pretrained;
+}
+
+for (const strategy of ['fine-tune', 'lp-ft', 'gradual', 'full'] as FineTuneStrategy[]) {
+  test(`${strategy}: a new head on a pretrained backbone learns the textures from cached activations; each phase says how it got its inputs`, async () => {
+    const { cls, plan, featureValue } = await pretrainedSetup();
+    const phases = planPhases(strategy, plan, { epochs: 8, lr: 1e-2, headEpochs: 5, probeEpochs: 20 });
+    const train = await cached(cls.model, plan.boundary, 192, 1);
+    const val = await cached(cls.model, plan.boundary, 64, 2);
+    const seen: string[] = [];
+    const res = await fineTune({
+      model: cls.model,
+      logits: cls.logits,
+      featureValue,
+      headParams: cls.headParams,
+      plan,
+      phases,
+      data: { at: plan.boundary, train, val },
+      numClasses: 4,
+      seed: 1,
+      session: ONE_THREAD,
+      onPhase: (e) => seen.push(`${e.phase.name}: ${e.inputs}`),
+    });
+    assert.deepEqual(
+      res.phases.map((p) => p.name),
+      phases.map((p) => p.name),
+    );
+    for (const p of res.phases) {
+      if (p.kind === 'probe') assert.equal(p.at, featureValue);
+    }
+    if (strategy === 'gradual') {
+      assert.deepEqual(seen.slice(1), ['stage 1/2: cached, moved up through frozen blocks once', 'stage 2/2: cached']);
+    }
+    const logits = (await forwardAll(res.model, { data: textureImages(64, 8, 9).data, sampleDims: [3, 8, 8] }))[
+      cls.logits
+    ]!;
+    const acc = accuracy(logits.data, textureImages(64, 8, 9).labels, 4);
+    assert.ok(acc >= 0.75, `${strategy}: accuracy ${acc} on new images (chance 0.25)`);
+    assert.equal(
+      res.history.length,
+      res.phases.reduce((a, p) => a + p.epochs, 0),
+    );
+  });
+}
+
+test('batch norms on batch statistics: running statistics re-estimated on the data; the returned model is in inference mode', async () => {
+  const { cls, plan, featureValue } = setup('last:2', 'train');
+  const train = await cached(cls.model, plan.boundary, 128, 1);
+  const res = await fineTune({
+    model: cls.model,
+    logits: cls.logits,
+    featureValue,
+    headParams: cls.headParams,
+    plan,
+    phases: planPhases('full', plan, { epochs: 2, lr: 1e-2 }),
+    data: { at: plan.boundary, train },
+    numClasses: 4,
+    seed: 1,
+    session: ONE_THREAD,
+  });
+  assert.deepEqual(res.batchNormStats, { layers: 3, samples: 128 });
+  for (const n of res.model.graph.nodes)
+    if (n.opType === 'BatchNormalization') assert.equal(n.intAttr('training_mode', 0), 0);
+  // the first trained BN reads conv1's output, whose statistics need no other batch norm: compare directly
+  const bn = res.model.graph.nodes.find((n) => n.label === 'layers/block_2/conv1/bn/BatchNormalization')!;
+  const x = (
+    await forwardAll(cut(res.model, bn.inputs[0]!), { data: textureImages(128, 8, 1).data, sampleDims: [3, 8, 8] })
+  )[bn.inputs[0]!]!;
+  const [c, hw] = [x.sampleDims[0]!, x.sampleDims[1]! * x.sampleDims[2]!];
+  const mean = res.model.graph.initializers.get(bn.inputs[3]!)!.toArray() as Float32Array;
+  for (let ch = 0; ch < c; ch++) {
+    let s = 0;
+    for (let i = 0; i < 128; i++) for (let k = 0; k < hw; k++) s += x.data[(i * c + ch) * hw + k]!;
+    assert.ok(Math.abs(mean[ch]! - s / (128 * hw)) < 1e-4, `channel ${ch}`);
+  }
+  // frozen blocks' statistics are untouched
+  const stem = cls.model.graph.nodes.find((n) => n.label === 'stem/conv/bn/BatchNormalization')!;
+  assert.deepEqual(
+    res.model.graph.initializers.get(stem.inputs[3]!)!.toArray(),
+    cls.model.graph.initializers.get(stem.inputs[3]!)!.toArray(),
+  );
+});
+
+test('with augmentation the activations are refreshed before every epoch and the trainer reads the refreshed ones', async () => {
+  const { cls, plan, featureValue } = setup('last:1');
+  const train = await cached(cls.model, plan.boundary, 32, 1);
+  const calls: number[] = [];
+  const res = await fineTune({
+    model: cls.model,
+    logits: cls.logits,
+    featureValue,
+    headParams: cls.headParams,
+    plan,
+    phases: planPhases('fine-tune', plan, { epochs: 3, lr: 1e-3, headEpochs: 2 }),
+    data: {
+      at: plan.boundary,
+      train,
+      refresh: async (epoch, into) => {
+        calls.push(epoch);
+        // epoch 3 (the second of the main phase) gets poisoned inputs: its loss must show it
+        into.set(train.data);
+        if (epoch === 3) into.fill(Number.NaN);
+      },
+    },
+    numClasses: 4,
+    seed: 1,
+    session: ONE_THREAD,
+  });
+  assert.deepEqual(
+    calls,
+    [2, 3, 4],
+    'the probe (2 epochs, un-augmented) is not refreshed; main-phase epochs are numbered on',
+  );
+  const main = res.history.filter((h) => h.phase === 'unfrozen');
+  assert.ok(Number.isFinite(main[0]!.trainLoss));
+  assert.ok(Number.isNaN(main[1]!.trainLoss));
+  assert.equal(res.phases[1]!.inputs, 'recomputed every epoch (augmentation)');
+});
+
+test('discriminative rates: block groups from ratio x lr (earliest) to lr (head), geometric', async () => {
+  const groups = discriminativeGroups(
+    [
+      { name: 'a', params: ['a.w'] },
+      { name: 'b', params: ['b.w'] },
+      { name: 'empty', params: [] },
+      { name: 'head', params: ['h.w', 'h.b'] },
+    ],
+    0.01,
+  );
+  assert.deepEqual(
+    groups.map((g) => [g.name, Number(g.lrMultiplier!.toPrecision(6))]),
+    [
+      ['a', 0.01],
+      ['b', 0.1],
+      ['head', 1],
+    ],
+  );
+  assert.throws(() => discriminativeGroups([{ name: 'a', params: ['x'] }], 2), /\(0, 1\]/);
+  const { cls, plan, featureValue } = setup('last:2');
+  const phase = planPhases('fine-tune', plan, { epochs: 1, lr: 1e-3 })[1]!;
+  const prepared = await preparePhase(
+    {
+      model: cls.model,
+      logits: cls.logits,
+      featureValue,
+      headParams: cls.headParams,
+      plan,
+      phases: [phase],
+      data: { at: plan.boundary, train: await cached(cls.model, plan.boundary, 8, 1) },
+      numClasses: 4,
+    },
+    cls.model,
+    phase,
+  );
+  assert.deepEqual(
+    prepared.groups!.map((g) => g.name),
+    ['layers/block_2', 'top', 'head'],
+  );
+  assert.equal(prepared.groups![0]!.lrMultiplier, STRATEGY_DEFAULTS.discriminative);
+});
+
+test('strategies as phases: head warm-up then unfrozen; probe to convergence then a tenth of the rate; one block more per stage; all at once', () => {
+  const { plan } = setup('last:3');
+  const unfrozen = [1, 2, 3];
+  const s = { epochs: 9, lr: 1e-3 };
+  const brief = (p: PhaseSpec) => [p.name, p.kind, p.blocks, p.epochs, p.lr, p.discriminative ?? null, p.schedule];
+  assert.deepEqual(planPhases('fine-tune', plan, s).map(brief), [
+    ['head', 'probe', [], 10, 3e-3, null, 'cosine'],
+    ['unfrozen', 'train', unfrozen, 9, 5e-4, 0.01, 'onecycle'],
+  ]);
+  assert.deepEqual(planPhases('lp-ft', plan, s).map(brief), [
+    ['probe', 'probe', [], 100, 3e-3, null, 'cosine'],
+    ['fine-tune', 'train', unfrozen, 9, 1e-4, null, 'cosine'],
+  ]);
+  assert.deepEqual(planPhases('gradual', plan, { ...s, headEpochs: 0 }).map(brief), [
+    ['stage 1/3', 'train', [3], 3, 5e-4, 0.01, 'cosine'],
+    ['stage 2/3', 'train', [2, 3], 3, 5e-4, 0.01, 'cosine'],
+    ['stage 3/3', 'train', [1, 2, 3], 3, 5e-4, 0.01, 'cosine'],
+  ]);
+  assert.deepEqual(planPhases('full', plan, { ...s, discriminative: 0.1 }).map(brief), [
+    ['full', 'train', unfrozen, 9, 1e-3, 0.1, 'onecycle'],
+  ]);
+  assert.equal(planPhases('fine-tune', plan, { ...s, discriminative: false })[1]!.discriminative, undefined);
+  assert.throws(() => planPhases('fine-tune', plan as FreezePlan, { epochs: 0, lr: 1 }), /positive whole number/);
+});

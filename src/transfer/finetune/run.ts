@@ -1,0 +1,345 @@
+import { applyTrainedParams, buildTrainingGraph, type TrainingGraph } from '../../autodiff/build.js';
+import type { LossSpec } from '../../autodiff/losses.js';
+import type { Model } from '../../onnx/graph.js';
+import { inferShapes } from '../../onnx/shapes.js';
+import type { SessionOptions } from '../../runtime/session.js';
+import { BestParams } from '../../train/callbacks/best-params.js';
+import type { Callback } from '../../train/events.js';
+import type { ParamGroupSpec } from '../../train/optim/types.js';
+import {
+  type Schedule,
+  constantSchedule,
+  cosineSchedule,
+  oneCycleSchedule,
+  withWarmup,
+} from '../../train/schedules.js';
+import { Trainer, paramsFromModel } from '../../train/trainer.js';
+import type { ArrayDataset, EpochRecord } from '../../train/types.js';
+import { trainHead } from '../pipeline-head.js';
+import type { HeadChoice } from '../pipeline.js';
+import { estimateBatchNormStats, withBatchNormStats, withTrainingBatchNorms } from './batch-norm.js';
+import { type SampleArray, between, forwardAll } from './forward.js';
+import type { FreezePlan, PlannedBlock } from './freeze-plan.js';
+import { contractBatchedGradients } from './optimize.js';
+import { upperGraph } from './split.js';
+import { type PhaseSchedule, type PhaseSpec, discriminativeGroups } from './strategies.js';
+
+export type LabelledSamples = SampleArray & { labels: Int32Array };
+
+/**
+ * Training data as activations at the value `at` (the freeze-boundary cache): the images went through
+ * the frozen part below `at` once. With `refresh`, the training activations are recomputed before every
+ * epoch (augmentation on); `train` then holds the un-augmented ones, used for the head probe and the
+ * batch-norm statistics.
+ */
+export interface CachedData {
+  at: string;
+  train: LabelledSamples;
+  val?: LabelledSamples;
+  /** writes fresh (augmented) training activations at `at`, row for row like `train.data`, into `into` */
+  refresh?: (epoch: number, into: Float32Array) => Promise<void>;
+}
+
+export interface FineTuneOptions {
+  /** backbone + head, image input to logits, batch norms in inference mode */
+  model: Model;
+  logits: string;
+  /** the value the head reads (the pooled features) */
+  featureValue: string;
+  headParams: readonly string[];
+  /** the head's layout, for the probe phase (default linear) */
+  head?: HeadChoice;
+  plan: FreezePlan;
+  phases: readonly PhaseSpec[];
+  data: CachedData;
+  numClasses: number;
+  batchSize?: number;
+  weightDecay?: number;
+  labelSmoothing?: number;
+  classWeights?: number[];
+  seed?: number;
+  /** keep the parameters of the epoch with the lowest validation loss, per phase (default: when val is given) */
+  restoreBest?: boolean;
+  session?: SessionOptions;
+  onPhase?: (e: PhaseStart) => void;
+  onEpoch?: (e: { phase: string; record: EpochRecord; epochs: number }) => void;
+}
+
+export interface PhaseStart {
+  phase: PhaseSpec;
+  index: number;
+  /** the value this phase's training graph starts at */
+  at: string;
+  /** how the phase gets its inputs */
+  inputs: 'cached' | 'cached, moved up through frozen blocks once' | 'recomputed every epoch (augmentation)';
+  trainableParams: number;
+}
+
+export interface PhaseSummary {
+  name: string;
+  kind: PhaseSpec['kind'];
+  epochs: number;
+  seconds: number;
+  at: string;
+  inputs: PhaseStart['inputs'];
+  trainableParams: number;
+  bestEpoch?: number;
+  stopReason?: string;
+}
+
+export interface FineTuneResult {
+  /** backbone + head with the trained values (batch norms in inference mode, statistics re-estimated) */
+  model: Model;
+  history: (EpochRecord & { phase: string })[];
+  phases: PhaseSummary[];
+  batchNormStats?: { layers: number; samples: number };
+  seconds: number;
+}
+
+/**
+ * Runs the phases of a fine-tuning strategy on cached activations. Each phase compiles the graph above
+ * its own freeze boundary (the input of its first trainable block), moves the cached activations up to
+ * that boundary once when it lies above the cache value, and trains with AdamW (per-block rates when the
+ * phase is discriminative). Probe phases fit the head alone on pooled features with `trainHead`.
+ */
+export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
+  const started = performance.now();
+  let current = opts.model;
+  const bns = opts.plan.trainingBatchNorms;
+  let batchNormStats: FineTuneResult['batchNormStats'];
+  const recalibrate = async () => {
+    const stats = await estimateBatchNormStats({
+      model: withTrainingBatchNorms(upperGraph(current, opts.data.at), bns),
+      labels: bns,
+      input: opts.data.at,
+      data: opts.data.train.data,
+      sampleDims: opts.data.train.sampleDims,
+      batchSize: opts.batchSize ?? 32,
+      session: opts.session,
+    });
+    current = withBatchNormStats(current, stats);
+    batchNormStats = { layers: bns.length, samples: stats.samples };
+  };
+  // Batch norms that will run on batch statistics first get running statistics of this data, so what a
+  // probe or an inference-mode block sees matches what training will see (ImageNet's statistics do not).
+  if (bns.length > 0) await recalibrate();
+  const history: FineTuneResult['history'] = [];
+  const phases: PhaseSummary[] = [];
+  let epochBase = 0;
+  for (const [index, phase] of opts.phases.entries()) {
+    const t0 = performance.now();
+    if (phase.kind === 'probe') {
+      const r = await probeHead(opts, current, phase, index);
+      current = r.model;
+      for (const rec of r.history) history.push({ ...rec, phase: phase.name });
+      phases.push({ ...r.summary, seconds: (performance.now() - t0) / 1000 });
+      epochBase += r.history.length;
+      continue;
+    }
+    const prepared = await preparePhase(opts, current, phase);
+    opts.onPhase?.({
+      phase,
+      index,
+      at: prepared.at,
+      inputs: prepared.inputs,
+      trainableParams: prepared.trainableCount,
+    });
+    const best = (opts.restoreBest ?? true) && prepared.val ? new BestParams({ restoreAtEnd: true }) : undefined;
+    const callbacks: Callback[] = [
+      ...(best ? [best] : []),
+      {
+        name: 'fineTuneProgress',
+        order: 90,
+        afterEpoch: (t) => {
+          if (t.lastRecord) opts.onEpoch?.({ phase: phase.name, record: t.lastRecord, epochs: phase.epochs });
+        },
+      },
+    ];
+    const refresh = opts.data.refresh;
+    if (refresh) {
+      const base = epochBase;
+      callbacks.push({
+        name: 'refreshActivations',
+        order: -10,
+        beforeEpoch: async (t) => refresh(base + t.epoch, prepared.train.features as Float32Array),
+      });
+    }
+    const trainer = new Trainer({
+      graph: prepared.graph,
+      params: paramsFromModel(current, prepared.graph.params),
+      optimizer: { name: 'adamw', lr: phase.lr, weightDecay: opts.weightDecay, groups: prepared.groups },
+      schedule: phaseSchedule(phase.schedule),
+      batchSize: opts.batchSize ?? 32,
+      epochs: phase.epochs,
+      seed: (opts.seed ?? 0) + index,
+      callbacks,
+      session: opts.session,
+    });
+    let fit;
+    try {
+      fit = await trainer.fit(prepared.train, prepared.val);
+    } finally {
+      await trainer.dispose();
+    }
+    current = applyTrainedParams(current, fit.params);
+    for (const rec of fit.history) history.push({ ...rec, phase: phase.name });
+    epochBase += fit.history.length;
+    phases.push({
+      name: phase.name,
+      kind: phase.kind,
+      epochs: fit.history.length,
+      seconds: (performance.now() - t0) / 1000,
+      at: prepared.at,
+      inputs: prepared.inputs,
+      trainableParams: prepared.trainableCount,
+      bestEpoch: best?.best?.epoch,
+      stopReason: fit.stopReason,
+    });
+  }
+  if (bns.length > 0 && phases.some((p) => p.kind === 'train')) await recalibrate();
+  return { model: current, history, phases, batchNormStats, seconds: (performance.now() - started) / 1000 };
+}
+
+export interface PreparedPhase {
+  graph: TrainingGraph;
+  at: string;
+  inputs: PhaseStart['inputs'];
+  train: ArrayDataset;
+  val?: ArrayDataset;
+  groups?: ParamGroupSpec[];
+  trainableCount: number;
+}
+
+/**
+ * The training graph of one phase and its inputs: the graph above the phase's boundary, with the
+ * phase's batch norms in training mode when the plan trains them, and the cached activations moved up to
+ * that boundary (unless they are recomputed each epoch, in which case the graph starts at the cache value).
+ */
+export async function preparePhase(opts: FineTuneOptions, current: Model, phase: PhaseSpec): Promise<PreparedPhase> {
+  const plan = opts.plan;
+  const headIdx = plan.blocks.findIndex((p) => p.block.kind === 'head');
+  const indices = [...new Set([...phase.blocks, ...(headIdx >= 0 ? [headIdx] : [])])].sort((a, b) => a - b);
+  const blocks: PlannedBlock[] = indices.map((i) => plan.blocks[i]!).filter((p) => p.trainable.length > 0);
+  const headTrainable = headIdx >= 0 ? [] : [...opts.headParams];
+  const trainable = [...blocks.flatMap((p) => p.trainable), ...headTrainable];
+  const first = blocks[0];
+  const boundary = first ? first.block.input : opts.featureValue;
+  const bns =
+    plan.bnMode === 'train' ? blocks.filter((p) => p.bn === 'training').flatMap((p) => p.block.batchNorms) : [];
+  const data = opts.data;
+  let at = data.at;
+  let inputs: PhaseStart['inputs'] = 'cached';
+  let train: LabelledSamples = data.train;
+  let val = data.val;
+  if (data.refresh) {
+    inputs = 'recomputed every epoch (augmentation)';
+    // the epoch callback overwrites this copy; the un-augmented activations stay as they are
+    train = { ...data.train, data: data.train.data.slice() };
+  } else if (boundary !== data.at) {
+    const lift = between(current, data.at, boundary);
+    const move = async (s: LabelledSamples): Promise<LabelledSamples> => ({
+      ...(await forwardAll(lift, s, { outputs: [boundary], session: opts.session }))[boundary]!,
+      labels: s.labels,
+    });
+    train = await move(data.train);
+    val = val ? await move(val) : undefined;
+    at = boundary;
+    inputs = 'cached, moved up through frozen blocks once';
+  }
+  const upper = upperGraph(withTrainingBatchNorms(current, bns), at);
+  const loss: LossSpec = {
+    kind: 'softmax-cross-entropy',
+    ...(opts.classWeights ? { classWeights: opts.classWeights } : {}),
+    ...(opts.labelSmoothing ? { labelSmoothing: opts.labelSmoothing } : {}),
+  };
+  const graph = buildTrainingGraph(upper, { logits: opts.logits, loss, trainable });
+  inferShapes(graph.model);
+  contractBatchedGradients(graph.model);
+  const groups =
+    phase.discriminative !== undefined && blocks.length > 1
+      ? discriminativeGroups(
+          blocks.map((p) => ({ name: p.block.name, params: p.trainable })),
+          phase.discriminative,
+        )
+      : undefined;
+  const asDataset = (s: LabelledSamples): ArrayDataset => ({
+    features: s.data,
+    labels: s.labels,
+    featureShape: s.sampleDims,
+  });
+  return {
+    graph,
+    at,
+    inputs,
+    train: asDataset(train),
+    val: val ? asDataset(val) : undefined,
+    groups,
+    trainableCount: trainable.reduce((a, p) => a + (current.graph.initializers.get(p)?.size ?? 0), 0),
+  };
+}
+
+async function probeHead(
+  opts: FineTuneOptions,
+  current: Model,
+  phase: PhaseSpec,
+  index: number,
+): Promise<{ model: Model; history: EpochRecord[]; summary: Omit<PhaseSummary, 'seconds'> }> {
+  const lift = opts.data.at === opts.featureValue ? undefined : between(current, opts.data.at, opts.featureValue);
+  const pool = async (s: LabelledSamples) => {
+    const f = lift
+      ? (await forwardAll(lift, s, { outputs: [opts.featureValue], session: opts.session }))[opts.featureValue]!
+      : s;
+    return { features: f.data, dim: f.sampleDims[0]!, labels: s.labels, numClasses: opts.numClasses };
+  };
+  opts.onPhase?.({
+    phase,
+    index,
+    at: opts.featureValue,
+    inputs: 'cached, moved up through frozen blocks once',
+    trainableParams: opts.headParams.reduce((a, p) => a + (current.graph.initializers.get(p)?.size ?? 0), 0),
+  });
+  const train = await pool(opts.data.train);
+  const val = opts.data.val ? await pool(opts.data.val) : undefined;
+  const trained = await trainHead({
+    head: opts.head ?? { kind: 'linear' },
+    numClasses: opts.numClasses,
+    train,
+    val,
+    epochs: phase.epochs,
+    lr: phase.lr,
+    batchSize: opts.batchSize,
+    weightDecay: opts.weightDecay,
+    seed: (opts.seed ?? 0) + index,
+    classWeights: opts.classWeights,
+    labelSmoothing: opts.labelSmoothing,
+    restoreBest: opts.restoreBest,
+    session: opts.session,
+    onEpoch: (record, epochs) => opts.onEpoch?.({ phase: phase.name, record, epochs }),
+  });
+  const values = paramsFromModel(trained.model, opts.headParams);
+  return {
+    model: applyTrainedParams(current, values),
+    history: trained.history,
+    summary: {
+      name: phase.name,
+      kind: 'probe',
+      epochs: trained.history.length,
+      at: opts.featureValue,
+      inputs: 'cached, moved up through frozen blocks once',
+      trainableParams: Object.values(values).reduce((a, v) => a + v.length, 0),
+      bestEpoch: trained.bestEpoch,
+      stopReason: trained.stopReason,
+    },
+  };
+}
+
+export function phaseSchedule(kind: PhaseSchedule): Schedule {
+  switch (kind) {
+    case 'onecycle':
+      return oneCycleSchedule();
+    case 'cosine':
+      return withWarmup(0.05, cosineSchedule());
+    case 'constant':
+      return constantSchedule(1);
+  }
+}
