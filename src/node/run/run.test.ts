@@ -175,6 +175,37 @@ test('bad files are skipped and listed; training succeeds on the good ones', asy
   assert.equal(run.data.badFiles.length, 5);
 });
 
+test('a manifest with missing files and unusable rows trains on the rows that point to images', async () => {
+  const rows = ['path,label'];
+  for (const c of ['bag', 'coat', 'dress']) {
+    for (const f of readdirSync(join(data, 'train', c))
+      .sort()
+      .slice(0, 5))
+      rows.push(`data/train/${c}/${f},${c}`);
+  }
+  rows.push('data/train/bag/does-not-exist.png,bag', ',coat', 'data/train/coat/x.png,');
+  const manifest = join(dir, 'manifest.csv');
+  writeFileSync(manifest, rows.join('\n') + '\n');
+  const r = await trainImageClassifier({
+    data: manifest,
+    out: join(dir, 'run-manifest'),
+    model,
+    cacheDir,
+    valSplit: 0.2,
+  });
+  const reasons = r.badFiles.map((f) => `${f.path} ${f.reason.split(':')[0]}`).sort();
+  assert.deepEqual(
+    reasons,
+    [
+      'data/train/bag/does-not-exist.png missing-file',
+      `manifest.csv:${rows.length - 1} bad-row`,
+      `manifest.csv:${rows.length} bad-row`,
+    ].sort(),
+  );
+  assert.equal(r.features.computed, 0, 'the listed images were embedded before, under the same hashes');
+  assert.deepEqual(r.classes, ['bag', 'coat', 'dress']);
+});
+
 test('embed writes .npy with a row index, .jsonl and .csv from the same cache', async () => {
   const npy = await embedImages({ data, out: join(dir, 'emb.npy'), model, cacheDir });
   assert.deepEqual([npy.rows, npy.dim, npy.computed, npy.reused], [300, TINY_DIM, 0, 300]);
