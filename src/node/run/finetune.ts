@@ -1,0 +1,403 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { ImageItem } from '../../data/node/images.js';
+import { ImageLoader } from '../../data/node/loader.js';
+import {
+  type ClassificationReport,
+  calibration,
+  classificationReport,
+  fitTemperature,
+  softmax,
+} from '../../eval/index.js';
+import type { Model } from '../../onnx/graph.js';
+import { writeRunFolder } from '../../report/node/run-folder.js';
+import { RUN_FILES, type RunInfo, type RunMetrics, type TopLossEntry } from '../../report/run-folder.js';
+import { Session } from '../../runtime/session.js';
+import { cut } from '../../surgery/cut.js';
+import { formatUnfreeze } from '../../transfer/finetune/freeze-plan.js';
+import { forwardAll } from '../../transfer/finetune/forward.js';
+import { type FineTuneResult, type LabelledSamples, fineTune } from '../../transfer/finetune/run.js';
+import { upperGraph } from '../../transfer/finetune/split.js';
+import { formatHeadChoice } from '../../transfer/pipeline.js';
+import { graftClassifier } from '../../transfer/pipeline-graft.js';
+import type { EpochRecord } from '../../train/types.js';
+import { saveOnnxFile } from '../onnx-file.js';
+import { badFilesOf } from './data.js';
+import {
+  type FineTuneSetupOptions,
+  type FineTuneSetup,
+  type ActivationSource,
+  setupFineTune,
+} from './finetune-setup.js';
+import type { SplitSummary } from './train-image.js';
+import { formatEpoch } from './train-image.js';
+import { graftVersion } from './version.js';
+
+export interface FineTuneImageOptions extends FineTuneSetupOptions {
+  /** the run folder to write */
+  out: string;
+}
+
+export interface FineTuneImageResult {
+  runDir: string;
+  modelPath: string;
+  model: string;
+  strategy: string;
+  unfreeze: string;
+  head: string;
+  classes: string[];
+  counts: Record<string, { train: number; val: number; test: number }>;
+  badFiles: { path: string; reason: string }[];
+  val?: SplitSummary;
+  test?: SplitSummary;
+  temperature?: number;
+  /** the freeze report printed before training */
+  freezeReport: string[];
+  trainableParams: number;
+  totalParams: number;
+  phases: FineTuneResult['phases'];
+  activations: ActivationSource;
+  /** mean seconds per epoch of each phase */
+  epochSeconds: Record<string, number>;
+  epochs: number;
+  seconds: number;
+  inputSize: [number, number];
+  fromScratch: boolean;
+  reports: { val?: ClassificationReport; test?: ClassificationReport };
+}
+
+/**
+ * Fine-tunes a pretrained image backbone (or trains the architecture from scratch) and writes a run
+ * folder in the format `graft train` uses: the freeze report and the phases are printed first, the
+ * training inputs come from the freeze-boundary cache when augmentation is off, the softmax temperature
+ * is fitted on val, val and test are scored, and model.onnx holds the fine-tuned backbone and head with
+ * labels, preprocessing and provenance.
+ */
+export async function fineTuneImageClassifier(opts: FineTuneImageOptions): Promise<FineTuneImageResult> {
+  const started = performance.now();
+  const createdAt = new Date().toISOString();
+  const log: string[] = [];
+  let freezeLines: string[] = [];
+  const emit: FineTuneSetupOptions['onEvent'] = (e) => {
+    if (e.type === 'stage') log.push(e.message);
+    if (e.type === 'freeze-report') {
+      freezeLines = e.lines;
+      log.push('freeze report:', ...e.lines);
+    }
+    if (e.type === 'phases') log.push('phases:', ...e.lines.map((l) => `  ${l}`));
+    if (e.type === 'phase') log.push(e.message);
+    if (e.type === 'epoch') log.push(formatEpoch(e.record, e.epochs));
+    opts.onEvent?.(e);
+  };
+  const cwd = opts.cwd ?? process.cwd();
+  const out = resolve(cwd, opts.out);
+  const setup = await setupFineTune({ ...opts, onEvent: emit });
+  let result: FineTuneResult;
+  try {
+    result = await fineTune({
+      model: setup.classifier.model,
+      logits: setup.classifier.logits,
+      featureValue: setup.classifier.featureValue,
+      headParams: setup.classifier.headParams,
+      head: setup.head,
+      plan: setup.plan,
+      phases: setup.phases,
+      data: setup.data,
+      numClasses: setup.classes.length,
+      batchSize: opts.batchSize,
+      weightDecay: opts.weightDecay,
+      labelSmoothing: opts.labelSmoothing,
+      seed: setup.seed,
+      session: setup.session,
+      onPhase: (e) =>
+        emit({
+          type: 'phase',
+          name: e.phase.name,
+          message: `phase ${e.phase.name}: ${e.trainableParams.toLocaleString('en-US')} trainable parameters, inputs ${e.inputs} (at ${e.at})`,
+        }),
+      onEpoch: (e) => emit({ type: 'epoch', record: e.record, epochs: e.epochs }),
+    });
+  } finally {
+    await setup.dispose();
+  }
+  emit({ type: 'stage', message: 'scoring val and test' });
+  const evaluation = await evaluateSplits(setup, result.model);
+  const classes = setup.classes;
+
+  let temperature: number | undefined;
+  const metrics: RunMetrics = {};
+  const reports: FineTuneImageResult['reports'] = {};
+  const { val, test } = evaluation;
+  if (val) {
+    const fit = fitTemperature({ data: val.logits, numClasses: classes.length }, val.labels);
+    temperature = fit.temperature;
+    const before = calibration(softmax({ data: val.logits, numClasses: classes.length }), val.labels);
+    metrics.calibration = {
+      split: 'val',
+      temperature,
+      eceBefore: fit.eceBefore,
+      eceAfter: fit.eceAfter,
+      binsBefore: before.bins,
+    };
+  }
+  const reportOf = (s: { logits: Float32Array; labels: Int32Array }) =>
+    classificationReport({
+      scores: { data: s.logits, numClasses: classes.length },
+      kind: 'logits',
+      labels: s.labels,
+      labelNames: classes,
+      temperature: temperature ?? 1,
+      topLosses: 24,
+    });
+  if (val) {
+    reports.val = reportOf(val);
+    metrics.val = reports.val;
+    if (metrics.calibration) metrics.calibration.binsAfter = reports.val.calibration.bins;
+  }
+  if (test) {
+    reports.test = reportOf(test);
+    metrics.test = reports.test;
+  }
+  const worst = reports.test
+    ? { r: reports.test, items: test!.items ?? setup.items.test, split: 'test' as const }
+    : reports.val
+      ? { r: reports.val, items: setup.items.val, split: 'val' as const }
+      : undefined;
+  const topLosses: TopLossEntry[] = (worst?.r.topLosses ?? []).map((t) => ({
+    file: worst!.items[t.index]!.id,
+    actual: classes[t.actual]!,
+    predicted: classes[t.predicted]!,
+    prob: t.predictedProbability,
+    actualProb: t.actualProbability,
+    loss: t.loss,
+    split: worst!.split,
+  }));
+
+  const plan = setup.plan;
+  const unfreeze = formatUnfreeze(plan.selector);
+  const headText = formatHeadChoice(setup.head);
+  const trainSeconds = result.phases.reduce((a, p) => a + p.seconds, 0);
+  const epochSeconds: Record<string, number> = {};
+  for (const p of result.phases) {
+    const recs = result.history.filter((h) => h.phase === p.name);
+    if (recs.length) epochSeconds[p.name] = recs.reduce((a, r) => a + r.seconds, 0) / recs.length;
+  }
+  const config = {
+    epochs: setup.settings.epochs,
+    lr: setup.settings.lr,
+    batch: opts.batchSize ?? 32,
+    seed: setup.seed,
+    unfreeze,
+    bn: plan.bnMode,
+    freeze: opts.freeze ?? '',
+    headEpochs: opts.headEpochs ?? null,
+    probeEpochs: opts.probeEpochs ?? null,
+    discriminative: opts.discriminative ?? null,
+    schedule: opts.schedule ?? null,
+    weightDecay: opts.weightDecay ?? null,
+    labelSmoothing: opts.labelSmoothing ?? 0,
+    valSplit: opts.valSplit ?? 0.1,
+    testSplit: opts.testSplit ?? 0,
+    fromScratch: opts.fromScratch === true,
+    augment: opts.augment === true,
+    inputSize: [...setup.backbone.preprocessing.size],
+    resize: setup.backbone.preprocessing.resize,
+    featureValue: setup.backbone.featureValue,
+    activations: setup.source.kind,
+    boundary: plan.boundary,
+    trainableParams: plan.trainableCount,
+    totalParams: plan.totalCount,
+    phases: result.phases.map((p) => `${p.name}: ${p.epochs} epochs, ${p.seconds.toFixed(1)}s`),
+  };
+  const provenance = {
+    graftVersion: graftVersion(),
+    createdAt,
+    baseModel: setup.backbone.name,
+    baseModelSha256: setup.backbone.sha256,
+    featureValue: setup.backbone.featureValue,
+    strategy: setup.strategy,
+    head: headText,
+    data: resolve(cwd, opts.data),
+    trainExamples: setup.items.train.length,
+    valAccuracy: reports.val?.accuracy,
+    testAccuracy: reports.test?.accuracy,
+    config,
+  };
+  const featureValue = setup.classifier.featureValue;
+  const model = graftClassifier({
+    backbone: cut(result.model, featureValue),
+    featureValue,
+    head: upperGraph(result.model, featureValue),
+    labels: classes,
+    preprocessing: setup.backbone.preprocessing,
+    temperature,
+    provenance,
+  });
+  mkdirSync(out, { recursive: true });
+  const modelPath = join(out, RUN_FILES.model);
+  saveOnnxFile(modelPath, model);
+
+  const badFiles = badFilesOf(setup.issues);
+  const counts: FineTuneImageResult['counts'] = {};
+  for (const c of classes) counts[c] = { train: 0, val: 0, test: 0 };
+  for (const split of ['train', 'val', 'test'] as const)
+    for (const it of setup.items[split]) counts[it.label]![split]++;
+  const totalSeconds = (performance.now() - started) / 1000;
+  const threads = opts.threads ?? availableParallelism();
+  const history = renumber(result.history);
+  const run: Omit<RunInfo, 'format'> = {
+    graftVersion: graftVersion(),
+    createdAt,
+    model: setup.backbone.name,
+    strategy: opts.fromScratch ? 'from-scratch' : setup.strategy,
+    head: headText,
+    config,
+    data: {
+      kind: 'image',
+      source: resolve(cwd, opts.data),
+      root: setup.ds.root,
+      classes,
+      counts,
+      badFiles: badFiles.slice(0, 200),
+      ...(badFiles.length > 200 ? { badFilesTotal: badFiles.length } : {}),
+    },
+    timing: {
+      totalSeconds,
+      featureSeconds: setup.source.seconds,
+      trainSeconds,
+      throughput: {
+        ...(setup.source.imagesPerSecond !== undefined ? { imagesPerSecond: setup.source.imagesPerSecond } : {}),
+        ...(history.length && trainSeconds > 0
+          ? { trainExamplesPerSecond: (setup.items.train.length * history.length) / trainSeconds }
+          : {}),
+      },
+    },
+    device: `${opts.device ?? 'cpu'} (${threads} thread${threads === 1 ? '' : 's'})`,
+    ...(temperature !== undefined ? { temperature } : {}),
+  };
+  writeRunFolder(out, { run, history, metrics, topLosses });
+  const summary = (r?: ClassificationReport): SplitSummary | undefined =>
+    r && { accuracy: r.accuracy, logLoss: r.logLoss, ece: r.calibration.ece, examples: r.numExamples };
+  const res: FineTuneImageResult = {
+    runDir: out,
+    modelPath,
+    model: setup.backbone.name,
+    strategy: run.strategy,
+    unfreeze,
+    head: headText,
+    classes,
+    counts,
+    badFiles,
+    val: summary(reports.val),
+    test: summary(reports.test),
+    temperature,
+    freezeReport: freezeLines,
+    trainableParams: plan.trainableCount,
+    totalParams: plan.totalCount,
+    phases: result.phases,
+    activations: setup.source,
+    epochSeconds,
+    epochs: history.length,
+    seconds: totalSeconds,
+    inputSize: [setup.backbone.preprocessing.size[0], setup.backbone.preprocessing.size[1]],
+    fromScratch: opts.fromScratch === true,
+    reports,
+  };
+  if (res.val) log.push(`val accuracy ${res.val.accuracy.toFixed(4)} (${res.val.examples} images)`);
+  if (res.test) log.push(`test accuracy ${res.test.accuracy.toFixed(4)} (${res.test.examples} images)`);
+  writeFileSync(
+    join(out, 'finetune.json'),
+    JSON.stringify(
+      {
+        strategy: res.strategy,
+        unfreeze,
+        bn: plan.bnMode,
+        boundary: plan.boundary,
+        blocks: plan.blocks.map((p) => ({
+          name: p.block.name,
+          kind: p.block.kind,
+          params: p.block.paramCount,
+          trainable: p.trainableCount,
+          batchNorms: p.block.batchNorms.length,
+          bn: p.bn,
+          input: p.block.input,
+        })),
+        phases: result.phases,
+        epochSeconds,
+        activations: setup.source,
+        batchNormStats: result.batchNormStats ?? null,
+        reinitialized: setup.reinitialized ?? null,
+      },
+      null,
+      1,
+    ) + '\n',
+  );
+  writeFileSync(
+    join(out, 'dataset-report.json'),
+    JSON.stringify({ ...setup.ds.report, issues: setup.issues }, null, 1) + '\n',
+  );
+  writeFileSync(join(out, 'train.log'), log.join('\n') + '\n');
+  return res;
+}
+
+interface ScoredSplit {
+  logits: Float32Array;
+  labels: Int32Array;
+  /** the images scored, in row order, when some may have failed to decode */
+  items?: ImageItem[];
+}
+
+/**
+ * Logits of val and test. Cached activations go through the trained graph above the boundary; a split
+ * without cached activations (test, when the first block trained or augmentation was on) is decoded and
+ * run through the whole fine-tuned model in batches.
+ */
+async function evaluateSplits(setup: FineTuneSetup, model: Model): Promise<{ val?: ScoredSplit; test?: ScoredSplit }> {
+  const at = setup.data.at;
+  const atInput = at === setup.backbone.inputName;
+  const upper = atInput ? model : upperGraph(model, at);
+  const logits = setup.classifier.logits;
+  const fromCache = async (s: LabelledSamples): Promise<ScoredSplit> => ({
+    logits: (await forwardAll(upper, s, { outputs: [logits], session: setup.session }))[logits]!.data,
+    labels: s.labels,
+  });
+  const val = setup.data.val ? await fromCache(setup.data.val) : undefined;
+  let test: ScoredSplit | undefined;
+  if (setup.test) test = await fromCache(setup.test);
+  else if (setup.items.test.length) test = await streamLogits(setup, model, setup.items.test);
+  return { val, test };
+}
+
+async function streamLogits(setup: FineTuneSetup, model: Model, items: ImageItem[]): Promise<ScoredSplit> {
+  const session = await Session.create(model, setup.session);
+  const logitsName = setup.classifier.logits;
+  const input = setup.backbone.inputName;
+  const classes = setup.classes.length;
+  const out = new Float32Array(items.length * classes);
+  const labels = new Int32Array(items.length);
+  let row = 0;
+  const scored: ImageItem[] = [];
+  try {
+    const loader = new ImageLoader(items, {
+      preprocessing: setup.backbone.preprocessing,
+      labels: setup.ds.labels,
+      batchSize: 64,
+    });
+    for await (const b of loader.epoch()) {
+      const r = await session.run({ [input]: { dtype: 'float32', dims: b.dims, data: b.x } }, [logitsName]);
+      out.set(r[logitsName]!.data as Float32Array, row * classes);
+      labels.set(b.labels, row);
+      scored.push(...b.items);
+      row += b.items.length;
+    }
+  } finally {
+    await session.dispose();
+  }
+  return { logits: out.subarray(0, row * classes), labels: labels.subarray(0, row), items: scored };
+}
+
+/** Epochs numbered 1.. across phases (run folders want one increasing count); the phase stays in each row. */
+function renumber(history: readonly (EpochRecord & { phase: string })[]): (EpochRecord & { phase: string })[] {
+  return history.map((h, i) => ({ ...h, epoch: i + 1 }));
+}
