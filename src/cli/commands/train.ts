@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { GraftError } from '../../errors.js';
 import { classCountLines, detectDataKind } from '../../node/run/data.js';
 import { type TrainImageResult, trainImageClassifier } from '../../node/run/train-image.js';
@@ -6,7 +7,7 @@ import type { CliIo } from '../io.js';
 import { progressRenderer } from '../progress.js';
 import { trainEventRenderer } from './run-progress.js';
 
-/** The text side's command module; it registers nothing of its own and is found here when it exists. */
+/** The text trainer's command module (the text side's), imported only for text data; until it exists, text data is a clear error. */
 const TEXT_TRAINER = './train-text.js';
 
 export async function run(ctx: CommandContext<TrainSettings>): Promise<number> {
@@ -19,7 +20,6 @@ export async function run(ctx: CommandContext<TrainSettings>): Promise<number> {
       fix: `run e.g. \`graft train ${data} --out runs/first\``,
     });
   }
-  const { resolve } = await import('node:path');
   if ((await detectDataKind(resolve(io.cwd, data))) === 'text') return trainText(ctx);
   const result = await trainImageClassifier({
     data,
