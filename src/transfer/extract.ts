@@ -22,7 +22,8 @@ export interface ExtractProgress {
 }
 
 export interface ExtractOptions {
-  session: Session;
+  /** only `run` is used, so a caller may create the real session lazily, on the first batch */
+  session: Pick<Session, 'run'>;
   inputName: string;
   outputName: string;
   /** dims of one preprocessed input, e.g. [3, 224, 224] */

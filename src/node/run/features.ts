@@ -62,10 +62,15 @@ export async function extractImageFeatures(opts: ImageFeatureOptions): Promise<I
   const p = backbone.preprocessing;
   const per = exampleSize(p);
   const started = performance.now();
-  const session = await Session.create(backbone.model, opts.session);
+  // created on the first batch that has images to run: when only undecodable files are missing from the
+  // cache, the backbone is never loaded
+  let session: Session | undefined;
+  const lazy: Pick<Session, 'run'> = {
+    run: async (feeds, outputs) => (session ??= await Session.create(backbone.model, opts.session)).run(feeds, outputs),
+  };
   try {
     const result = await extractFeatures({
-      session,
+      session: lazy,
       inputName: backbone.inputName,
       outputName: backbone.featureValue,
       itemDims: backbone.itemDims,
@@ -87,10 +92,10 @@ export async function extractImageFeatures(opts: ImageFeatureOptions): Promise<I
       ...result,
       seconds,
       imagesPerSecond: result.computed > 0 ? result.computed / seconds : undefined,
-      backboneLoaded: true,
+      backboneLoaded: session !== undefined,
       storePath: store.path,
     };
   } finally {
-    await session.dispose();
+    await session?.dispose();
   }
 }

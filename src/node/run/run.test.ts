@@ -173,6 +173,19 @@ test('bad files are skipped and listed; training succeeds on the good ones', asy
   assert.equal(total, 18, 'exactly the good files were used');
   const run = JSON.parse(readFileSync(join(r.runDir, 'run.json'), 'utf8')) as { data: { badFiles: unknown[] } };
   assert.equal(run.data.badFiles.length, 5);
+  // again with another head: the undecodable file is tried again, but no backbone is loaded for it
+  const again = await trainImageClassifier({
+    data: messy,
+    out: join(dir, 'run-messy-knn'),
+    model,
+    cacheDir,
+    valSplit: 0.2,
+    strategy: 'knn',
+  });
+  assert.deepEqual(
+    [again.features.computed, again.features.batchesRun, again.features.backboneLoaded, again.badFiles.length],
+    [0, 0, false, 5],
+  );
 });
 
 test('a manifest with missing files and unusable rows trains on the rows that point to images', async () => {
