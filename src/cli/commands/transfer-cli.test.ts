@@ -105,6 +105,39 @@ test('graft predict, eval, embed and export', async () => {
   assert.ok(existsSync(join(dir, 'web', 'preprocessor_config.json')));
 });
 
+test('graft train on a folder with corrupt, empty, non-image and misplaced files lists them and trains', async () => {
+  const messy = join(dir, 'messy');
+  fashionSlice(messy, { train: 5, classes: 2 });
+  const [a, b] = readdirSync(messy).sort();
+  writeFileSync(join(messy, a!, 'zero.jpg'), '');
+  writeFileSync(join(messy, a!, 'broken.png'), 'garbage');
+  writeFileSync(join(messy, b!, 'readme.md'), '# not an image');
+  writeFileSync(join(messy, 'loose.png'), readFileSync(join(messy, b!, readdirSync(join(messy, b!))[0]!)));
+  const r = await cli([
+    'train',
+    messy,
+    ...common,
+    '--strategy',
+    'prototype',
+    '--val-split',
+    '0.2',
+    '--out',
+    join(dir, 'messy-run'),
+  ]);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /4 file\(s\) left out:/);
+  for (const [file, kind] of [
+    [`${a}/zero.jpg`, 'empty-file'],
+    [`${a}/broken.png`, 'corrupt'],
+    [`${b}/readme.md`, 'unsupported'],
+    ['loose.png', 'unlabelled'],
+  ]) {
+    assert.match(r.out, new RegExp(`^  ${file!.replace('.', '\\.')}  \\(${kind}: `, 'm'), file);
+  }
+  assert.match(r.err, /warning: 1 empty \(0-byte\) files skipped/);
+  assert.doesNotMatch(r.err, STACK);
+});
+
 test('user errors: a message with a fix and a non-zero exit code, never a stack trace', async () => {
   const one = join(dir, 'one-class');
   fashionSlice(one, { train: 3, classes: 1 });
@@ -132,7 +165,7 @@ test('user errors: a message with a fix and a non-zero exit code, never a stack 
     [['train', data, ...common, '--strategy', 'knn', '--head', 'mlp:10', ...out], 2, /does not fit --strategy knn/],
     [['train', data, ...common], 2, /needs --out RUN_DIR[\s\S]*fix:/],
     [['train', data, ...common, '--val-split', '1.5', ...out], 2, /--val-split must be a fraction/],
-    [['train', data, '--strategy', 'fine-tune', ...out], 2, /Bad value for --strategy[\s\S]*linear-probe/],
+    [['train', data, '--strategy', 'magic', ...out], 2, /Bad value for --strategy[\s\S]*linear-probe/],
     [['train', one, ...common, ...out], 2, /Too few classes[\s\S]*fix:/],
     [['train', broken, ...common, ...out], 2, /No usable examples[\s\S]*2 corrupt files skipped/],
     [['predict', runDir], 2, /needs FILES[\s\S]*fix:/],
