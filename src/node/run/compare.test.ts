@@ -1,0 +1,123 @@
+// The study runner on a slice of the committed Fashion-MNIST subset with the tiny test backbone: every
+// run lands in study.json, subsets are stratified and seeded, and the test split is shared.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { ImageItem } from '../../data/node/images.js';
+import { isGraftError } from '../../errors.js';
+import { parseStudy } from '../../report/compare.js';
+import { checkCompareStrategies, runCompare, subsample } from './compare.js';
+import { fashionSlice, removeTempDirs, tempDir, writeTinyBackbone } from './test-utils/fixtures.js';
+
+let dir: string;
+let model: string;
+let data: string;
+
+before(() => {
+  dir = tempDir('graft-compare-');
+  model = writeTinyBackbone(join(dir, 'tiny.onnx'));
+  data = fashionSlice(join(dir, 'data'), { train: 30, test: 5 });
+});
+after(removeTempDirs);
+
+function items(perClass: Record<string, number>): ImageItem[] {
+  const out: ImageItem[] = [];
+  for (const [label, n] of Object.entries(perClass))
+    for (let i = 0; i < n; i++) {
+      const id = `${label}/${i}.png`;
+      out.push({ id, label, hash: id, path: `/x/${id}`, split: 'train' } as ImageItem);
+    }
+  return out;
+}
+
+test('subsample: stratified per class, seeded, at least one image per class, fraction 1 keeps all', () => {
+  const pool = items({ a: 100, b: 40, c: 3 });
+  const s = subsample(pool, 0.1, 4);
+  const count = (xs: ImageItem[], l: string) => xs.filter((x) => x.label === l).length;
+  assert.deepEqual([count(s, 'a'), count(s, 'b'), count(s, 'c')], [10, 4, 1]);
+  assert.deepEqual(
+    subsample(pool, 0.1, 4).map((x) => x.id),
+    s.map((x) => x.id),
+  );
+  assert.notDeepEqual(
+    subsample(pool, 0.1, 5).map((x) => x.id),
+    s.map((x) => x.id),
+    'another seed draws other images',
+  );
+  assert.equal(subsample(pool, 1, 0).length, pool.length);
+});
+
+test('checkCompareStrategies: unknown and repeated names are user errors listing the valid ones', async () => {
+  await assert.rejects(checkCompareStrategies(['linear-probe', 'nope']), (e: unknown) => {
+    assert.ok(isGraftError(e));
+    assert.match(e.message, /Unknown strategy: nope/);
+    assert.ok(e.fields.choices?.includes('linear-probe') && e.fields.choices.includes('prototype'));
+    return true;
+  });
+  await assert.rejects(checkCompareStrategies(['knn', 'knn']), /listed twice/);
+});
+
+test('runCompare: every strategy x fraction x seed in study.json, one shared test split, the HTML report', async () => {
+  const events: string[] = [];
+  const r = await runCompare({
+    data,
+    out: join(dir, 'study'),
+    model,
+    cacheDir: join(dir, 'cache'),
+    strategies: ['linear-probe', 'prototype'],
+    fractions: [1, 0.1],
+    seeds: [0, 1],
+    epochs: 15,
+    env: { HOME: dir },
+    cwd: dir,
+    onEvent: (e) => {
+      if (e.type === 'run-done') events.push(`${e.run.strategy}@${e.run.fraction}/${e.run.seed}`);
+      if (e.type === 'train' && e.event.type === 'extract-done')
+        events.push(`extract computed=${e.event.computed} reused=${e.event.reused}`);
+    },
+  });
+  const study = parseStudy(readFileSync(r.studyFile, 'utf8'), r.studyFile);
+  assert.deepEqual(study.fractions, [0.1, 1]);
+  assert.equal(study.runs.length, 2 * 2 * 2);
+  for (const s of ['linear-probe', 'prototype'])
+    for (const f of [0.1, 1])
+      for (const seed of [0, 1])
+        assert.ok(study.runs.some((x) => x.strategy === s && x.fraction === f && x.seed === seed));
+  const lp = study.runs.filter((x) => x.strategy === 'linear-probe');
+  assert.ok(lp.every((x) => x.history.length === 15 && x.history.every((h) => h.valLoss !== undefined)));
+  assert.ok(study.runs.filter((x) => x.strategy === 'prototype').every((x) => x.history.length === 0));
+  assert.deepEqual([...new Set(study.runs.filter((x) => x.fraction === 0.1).map((x) => x.perClass))], [3]);
+  assert.deepEqual([...new Set(study.runs.filter((x) => x.fraction === 1).map((x) => x.perClass))], [30]);
+  // 10 classes: chance is 10%; the tiny backbone separates them well above it with all the data
+  const full = lp.filter((x) => x.fraction === 1);
+  assert.ok(
+    full.every((x) => x.testAcc > 0.3),
+    JSON.stringify(full.map((x) => x.testAcc)),
+  );
+  // each of the 350 images is embedded once in the whole study; every other use reads the cache
+  const extracts = events.filter((e) => e.startsWith('extract'));
+  assert.equal(extracts.length, 8);
+  const computed = extracts.map((e) => Number(/computed=(\d+)/.exec(e)![1]));
+  assert.equal(
+    computed.reduce((a, b) => a + b, 0),
+    350,
+    extracts.join('\n'),
+  );
+  assert.equal(extracts[1], 'extract computed=0 reused=80', 'the second strategy on the same subset reuses all');
+  // every run scored on the same 50 test images
+  for (const x of study.runs) {
+    const metrics = JSON.parse(
+      readFileSync(
+        join(dir, 'study', 'runs', `${x.strategy}-f${x.fraction * 100}-seed${x.seed}`, 'metrics.json'),
+        'utf8',
+      ),
+    ) as { test: { numExamples: number } };
+    assert.equal(metrics.test.numExamples, 50);
+  }
+  assert.ok(existsSync(r.reportFile));
+  const html = readFileSync(r.reportFile, 'utf8');
+  const charts = [...html.matchAll(/<figure class="chart" data-chart="([\w-]+)"><svg/g)].map((m) => m[1]);
+  assert.deepEqual(charts, ['accuracy', 'loss', 'time']);
+  assert.doesNotMatch(html, /Incomplete study/);
+});

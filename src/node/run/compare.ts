@@ -1,0 +1,352 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { ImageItem } from '../../data/node/images.js';
+import type { ResizeMode } from '../../data/preprocessing.js';
+import { stratifiedSplit } from '../../data/split.js';
+import { GraftError } from '../../errors.js';
+import { type Study, type StudyRun, parseStudy } from '../../report/compare.js';
+import { writeCompareReport } from '../../report/node/command.js';
+import { RUN_FILES, parseHistory } from '../../report/run-folder.js';
+import type { Device } from '../../runtime/session.js';
+import type { FeatureStrategy } from '../../transfer/pipeline.js';
+import type { SourceEventListener, SourceSettings } from '../../zoo/sources/events.js';
+import { type Backbone, DEFAULT_IMAGE_BACKBONE, checkModelName, loadBackbone } from './backbone.js';
+import { scanAndSplitImages } from './data.js';
+import { type SplitSummary, type TrainImageEvent, trainImageClassifier } from './train-image.js';
+import { graftVersion } from './version.js';
+
+/** Strategies that train a head on cached backbone features (train-image.ts). */
+export const FEATURE_STRATEGIES = [
+  'feature-extract',
+  'linear-probe',
+  'knn',
+  'prototype',
+] as const satisfies readonly FeatureStrategy[];
+/** Strategies that train backbone weights; they need the fine-tuning runner (finetune.ts). */
+export const WEIGHT_STRATEGIES = ['fine-tune', 'gradual', 'lp-ft', 'full', 'scratch'] as const;
+
+/**
+ * The fine-tuning runner is loaded by name at run time: it is developed separately, and a study of
+ * feature strategies must work whether or not it is present.
+ */
+const FINE_TUNE_RUNNER = './finetune.js';
+
+interface FineTuneRunner {
+  fineTuneImageClassifier(opts: {
+    data: string;
+    out: string;
+    model?: string;
+    cut?: string;
+    strategy?: string;
+    fromScratch?: boolean;
+    epochs?: number;
+    seed?: number;
+    valSplit?: number;
+    testSplit?: number;
+    inputSize?: number;
+    extractBatch?: number;
+    device?: Device;
+    threads?: number;
+    modelsFile?: string;
+    cacheDir?: string;
+    offline?: boolean;
+    refresh?: boolean;
+    env?: NodeJS.ProcessEnv;
+    cwd?: string;
+    backbone?: Backbone;
+    onEvent?: (e: TrainImageEvent) => void;
+  }): Promise<{ runDir: string; test?: SplitSummary }>;
+}
+
+export interface CompareSettings extends SourceSettings {
+  model?: string;
+  cut?: string;
+  resize?: ResizeMode | 'auto';
+  extractBatch?: number;
+  /** square input size for weight-training strategies (fine-tune, scratch) */
+  inputSize?: number;
+  /** training epochs of every gradient-trained strategy (default: each strategy's own) */
+  epochs?: number;
+  /** fraction of each run's labelled images held out for validation (default 0.1) */
+  valSplit?: number;
+  /** fraction of the data held out once as the common test split when DATA has no test/ (default 0.2) */
+  testSplit?: number;
+  device?: Device;
+  threads?: number;
+  modelsFile?: string;
+}
+
+export type CompareEvent =
+  | { type: 'data'; classes: number; train: number; test: number }
+  | { type: 'run-start'; index: number; total: number; strategy: string; fraction: number; seed: number }
+  | { type: 'run-done'; index: number; total: number; run: StudyRun }
+  | { type: 'train'; event: TrainImageEvent };
+
+export interface CompareOptions extends CompareSettings {
+  data: string;
+  /** folder for study.json, compare.html, the subsets and every run folder */
+  out: string;
+  /** in report order */
+  strategies: readonly string[];
+  /** fractions of the labelled training images, each in (0, 1] */
+  fractions: readonly number[];
+  seeds: readonly number[];
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  onEvent?: (e: CompareEvent) => void;
+  onSourceEvent?: SourceEventListener;
+  backbone?: Backbone;
+}
+
+export interface CompareResult {
+  study: Study;
+  studyFile: string;
+  reportFile: string;
+  seconds: number;
+}
+
+/** The strategies a study can run here: weight-training ones only when the fine-tuning runner is present. */
+export async function availableCompareStrategies(): Promise<string[]> {
+  return (await loadFineTuneRunner()) ? [...FEATURE_STRATEGIES, ...WEIGHT_STRATEGIES] : [...FEATURE_STRATEGIES];
+}
+
+async function loadFineTuneRunner(): Promise<FineTuneRunner | undefined> {
+  try {
+    const mod = (await import(FINE_TUNE_RUNNER)) as Partial<FineTuneRunner>;
+    return typeof mod.fineTuneImageClassifier === 'function' ? (mod as FineTuneRunner) : undefined;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes('finetune')) return undefined;
+    throw e;
+  }
+}
+
+/** Checks a study's strategy list against what can run; unknown or unavailable names are a GraftError. */
+export async function checkCompareStrategies(strategies: readonly string[]): Promise<void> {
+  if (strategies.length === 0) {
+    throw new GraftError('BAD_INPUT', 'A study needs at least one strategy', {
+      found: 'none',
+      choices: await availableCompareStrategies(),
+      fix: 'use e.g. --strategies linear-probe,prototype',
+    });
+  }
+  const available = await availableCompareStrategies();
+  const known = new Set<string>([...FEATURE_STRATEGIES, ...WEIGHT_STRATEGIES]);
+  const unknown = strategies.filter((s) => !known.has(s));
+  if (unknown.length) {
+    throw new GraftError('BAD_INPUT', `Unknown strategy: ${unknown.join(', ')}`, {
+      found: unknown.join(', '),
+      choices: available,
+      expected: `a comma-separated list of: ${available.join(', ')}`,
+      fix: `use e.g. --strategies ${available.slice(0, 2).join(',')}`,
+    });
+  }
+  const missing = strategies.filter((s) => !available.includes(s));
+  if (missing.length) {
+    throw new GraftError('CONFIG', `Strategy not available in this build: ${missing.join(', ')}`, {
+      found: missing.join(', '),
+      choices: available,
+      expected: `one of the available strategies: ${available.join(', ')}`,
+      fix: 'compare the available strategies; training backbone weights (fine-tune, scratch) needs the fine-tuning runner',
+    });
+  }
+  const dup = strategies.find((s, i) => strategies.indexOf(s) !== i);
+  if (dup) {
+    throw new GraftError('BAD_INPUT', `Strategy listed twice: ${dup}`, {
+      found: strategies.join(','),
+      fix: 'list each strategy once',
+    });
+  }
+}
+
+/**
+ * Labelled images per class at one fraction and seed: each class is subsampled on its own (seeded,
+ * stratified, copies of one file kept together), so every class keeps at least one image and class
+ * proportions hold. Fraction 1 keeps everything.
+ */
+export function subsample(train: readonly ImageItem[], fraction: number, seed: number): ImageItem[] {
+  if (fraction >= 1) return [...train];
+  return stratifiedSplit(
+    train,
+    (it) => it.label,
+    (it) => it.id,
+    { test: 1 - fraction, seed },
+    (it) => it.hash,
+  ).train;
+}
+
+/**
+ * Runs a transfer-learning study: every strategy at every fraction of the labelled training images and
+ * every seed, each run evaluated on the same test split, then writes study.json and compare.html into
+ * `out`. Each run is an ordinary run folder under out/runs; its training subset is a manifest under
+ * out/subsets, so any run can be repeated with `graft train`. Features are cached by image content, so the
+ * backbone embeds each image once for the whole study.
+ */
+export async function runCompare(opts: CompareOptions): Promise<CompareResult> {
+  const started = performance.now();
+  const cwd = opts.cwd ?? process.cwd();
+  const out = resolve(cwd, opts.out);
+  const data = resolve(cwd, opts.data);
+  const emit = (e: CompareEvent) => opts.onEvent?.(e);
+  await checkCompareStrategies(opts.strategies);
+  const fractions = checkFractions(opts.fractions);
+  const seeds = checkSeeds(opts.seeds);
+  if (!opts.backbone)
+    checkModelName(opts.model ?? DEFAULT_IMAGE_BACKBONE, { modelsFile: opts.modelsFile, env: opts.env, cwd });
+
+  // The test split is cut once with a fixed seed, apart from the study seeds, so every run scores on
+  // exactly the same images. A val/ folder joins the labelled pool: each run carves its own val split.
+  const ds = await scanAndSplitImages(data, { valSplit: 0, testSplit: opts.testSplit ?? 0.2, seed: 0 });
+  const pool = ds.items.filter((it) => it.split !== 'test');
+  const test = ds.items.filter((it) => it.split === 'test');
+  if (test.length === 0) {
+    throw new GraftError('BAD_INPUT', 'The study has no test images to score the runs on', {
+      file: data,
+      expected: 'a test/ folder, or --test-split above 0',
+      found: 'no test split',
+      fix: 'add DATA/test/<class>/ images or pass e.g. --test-split 0.2',
+    });
+  }
+  const classes = [...ds.labels.names];
+  emit({ type: 'data', classes: classes.length, train: pool.length, test: test.length });
+
+  const wantsWeights = opts.strategies.some((s) => !(FEATURE_STRATEGIES as readonly string[]).includes(s));
+  const fineTune = wantsWeights ? await loadFineTuneRunner() : undefined;
+  const backbone =
+    opts.backbone ??
+    (opts.strategies.some((s) => (FEATURE_STRATEGIES as readonly string[]).includes(s))
+      ? await loadBackbone({
+          model: opts.model,
+          cut: opts.cut,
+          cacheDir: opts.cacheDir,
+          offline: opts.offline,
+          refresh: opts.refresh,
+          modelsFile: opts.modelsFile,
+          env: opts.env,
+          cwd,
+          onEvent: opts.onSourceEvent,
+        })
+      : undefined);
+
+  mkdirSync(join(out, 'subsets'), { recursive: true });
+  mkdirSync(join(out, 'runs'), { recursive: true });
+  const runs: StudyRun[] = [];
+  const total = opts.strategies.length * fractions.length * seeds.length;
+  let index = 0;
+  for (const fraction of fractions) {
+    for (const seed of seeds) {
+      const subset = subsample(pool, fraction, seed);
+      const perClass = subset.length / classes.length;
+      const manifest = join(out, 'subsets', `${tag(fraction)}-seed${seed}.jsonl`);
+      writeManifest(manifest, subset, test);
+      for (const strategy of opts.strategies) {
+        index++;
+        emit({ type: 'run-start', index, total, strategy, fraction, seed });
+        const runDir = join(out, 'runs', `${strategy}-${tag(fraction)}-seed${seed}`);
+        const t0 = performance.now();
+        const common = {
+          data: manifest,
+          out: runDir,
+          seed,
+          epochs: opts.epochs,
+          valSplit: opts.valSplit ?? 0.1,
+          testSplit: 0,
+          extractBatch: opts.extractBatch,
+          device: opts.device,
+          threads: opts.threads,
+          cacheDir: opts.cacheDir,
+          offline: opts.offline,
+          modelsFile: opts.modelsFile,
+          env: opts.env,
+          cwd,
+          onEvent: (event: TrainImageEvent) => emit({ type: 'train', event }),
+        };
+        let testAcc: number | undefined;
+        if ((FEATURE_STRATEGIES as readonly string[]).includes(strategy)) {
+          const r = await trainImageClassifier({
+            ...common,
+            strategy: strategy as FeatureStrategy,
+            resize: opts.resize,
+            backbone,
+          });
+          testAcc = r.test?.accuracy;
+        } else {
+          const r = await fineTune!.fineTuneImageClassifier({
+            ...common,
+            model: opts.model,
+            cut: opts.cut,
+            strategy: strategy === 'scratch' ? 'full' : strategy,
+            fromScratch: strategy === 'scratch',
+            inputSize: opts.inputSize,
+          });
+          testAcc = r.test?.accuracy;
+        }
+        if (testAcc === undefined) throw new Error(`run ${runDir} measured no test accuracy`);
+        const history = parseHistory(readFileSync(join(runDir, RUN_FILES.history), 'utf8'), runDir);
+        const run: StudyRun = {
+          strategy,
+          fraction,
+          perClass,
+          seed,
+          testAcc,
+          history,
+          seconds: (performance.now() - t0) / 1000,
+        };
+        runs.push(run);
+        emit({ type: 'run-done', index, total, run });
+      }
+    }
+  }
+
+  const study: Study = {
+    model: backbone?.name ?? opts.model ?? DEFAULT_IMAGE_BACKBONE,
+    strategies: [...opts.strategies],
+    fractions,
+    seeds,
+    runs,
+    data: opts.data,
+    graftVersion: graftVersion(),
+    createdAt: new Date().toISOString(),
+  };
+  const studyFile = join(out, 'study.json');
+  const text = JSON.stringify(study, null, 1) + '\n';
+  // Read back through the report's own parser: a study the report cannot open is a bug here.
+  parseStudy(text, studyFile);
+  writeFileSync(studyFile, text);
+  const { file: reportFile } = await writeCompareReport(studyFile, join(out, 'compare.html'));
+  return { study, studyFile, reportFile, seconds: (performance.now() - started) / 1000 };
+}
+
+function tag(fraction: number): string {
+  return `f${Number((fraction * 100).toFixed(4))}`;
+}
+
+function writeManifest(file: string, train: readonly ImageItem[], test: readonly ImageItem[]): void {
+  const rows = [
+    ...train.map((it) => ({ path: it.path, label: it.label, split: 'train' })),
+    ...test.map((it) => ({ path: it.path, label: it.label, split: 'test' })),
+  ];
+  writeFileSync(file, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+}
+
+function checkFractions(fractions: readonly number[]): number[] {
+  const bad = fractions.filter((f) => !(f > 0 && f <= 1));
+  if (fractions.length === 0 || bad.length) {
+    throw new GraftError('BAD_INPUT', 'Study fractions must lie in (0, 1]', {
+      found: fractions.length ? bad.join(', ') : 'none',
+      expected: 'fractions of the labelled data, e.g. 0.01, 0.1, 1 (percentages 1,10,100 on the command line)',
+      fix: 'use e.g. --fractions 10,100',
+    });
+  }
+  return [...new Set(fractions)].sort((a, b) => a - b);
+}
+
+function checkSeeds(seeds: readonly number[]): number[] {
+  if (seeds.length === 0 || seeds.some((s) => !Number.isInteger(s))) {
+    throw new GraftError('BAD_INPUT', 'Study seeds must be integers', {
+      found: seeds.join(', ') || 'none',
+      fix: 'use e.g. --seeds 3 (seeds 0, 1, 2)',
+    });
+  }
+  return [...new Set(seeds)];
+}
