@@ -157,6 +157,7 @@ function context(e: Emitter, node: Node, go: (string | null)[], needs: boolean[]
     scalar: (value, like) => e.scalar(value, like),
     unbroadcast: (grad, target) => e.unbroadcast(grad, target),
     constant: (v) => e.constant(v),
+    producer: (v) => e.graph.producer(v),
     shapeOf: (v) => e.shapeOf(v),
   };
 }

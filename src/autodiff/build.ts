@@ -5,6 +5,8 @@ import type { Dim, Model } from '../onnx/graph.js';
 import { Tensor } from '../onnx/tensor.js';
 import { appendBackward } from './backward.js';
 import { prepareForward } from './forward.js';
+import { recomputeCheapProducts } from './recompute.js';
+import { scheduleForMemory } from './schedule.js';
 import { isBatchNormTraining } from './rules/norm.js';
 import { Emitter, floatArray } from './emitter.js';
 import { emitLoss, labelsInfo, type LossSpec } from './losses.js';
@@ -137,6 +139,7 @@ export function buildTrainingGraph(model: Model, spec: TrainingSpec): TrainingGr
     n.inputs = n.inputs.map((i) => renamed.get(i) ?? i);
   }
   g.touch();
+  recomputeCheapProducts(g, env, new Set(e.emitted), (base) => e.freshName(base));
 
   g.outputs = [
     { name: loss, dtype: logitsDtype, shape: [] },
@@ -151,6 +154,7 @@ export function buildTrainingGraph(model: Model, spec: TrainingSpec): TrainingGr
     }),
   ];
   g.cleanup();
+  scheduleForMemory(g, labels.name);
   checkGraph(g);
   return {
     model: m,

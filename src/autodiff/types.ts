@@ -50,6 +50,11 @@ export interface GradContext {
   constant(value: string): number[] | undefined;
   /** int64 1-D shape of `value`: a constant when its shape is static, else a `Shape` node */
   shapeOf(value: string): string;
+  /**
+   * The forward node producing `value` (undefined for inputs and initializers), for rules that recognise a
+   * pattern around their node (Mul recognises x * Sigmoid(x)).
+   */
+  producer(value: string): Node | undefined;
 }
 
 /** A gradient rule returns one gradient name (or null: no gradient) per forward input. */

@@ -46,6 +46,11 @@ gradCheckTable('conv', [
   conv([2, 4, 8, 7], [4, 1, 3, 3], { group: 4, strides: [2, 2], pads: [0, 0, 1, 1] }),
   conv([2, 4, 9, 9], [4, 1, 3, 3], { group: 4, strides: [3, 2], dilations: [1, 2], pads: [1, 2, 1, 2] }),
   conv([2, 3, 6, 6], [6, 1, 3, 3], { group: 3, strides: [2, 2], pads: [1, 1, 1, 1] }),
+  // depthwise on maps of 32x32 and more: the unfold + MatMul weight gradient (smaller maps and 5x5 kernels
+  // use the batch/channel swap)
+  conv([1, 3, 34, 34], [3, 1, 3, 3], { group: 3, pads: [1, 1, 1, 1] }),
+  conv([2, 2, 66, 65], [2, 1, 3, 3], { group: 2, strides: [2, 2], pads: [0, 0, 1, 1] }),
+  conv([2, 2, 12, 12], [2, 1, 5, 5], { group: 2, strides: [2, 2], pads: [1, 1, 2, 2] }),
   // 1-D and 3-D
   conv([2, 3, 9], [4, 3, 3], { strides: [2], pads: [1, 1] }),
   conv([2, 2, 9], [2, 1, 3], { group: 2, strides: [2], pads: [1, 0] }),

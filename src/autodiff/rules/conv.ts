@@ -146,6 +146,11 @@ function convWeightGrad(c: GradContext, x: string, gy: string, s: ConvShape): st
   const n = win.kernel.length;
   const taps = product(win.kernel);
   const unpadded = [...win.begin, ...win.end].every((p) => p === 0);
+  const outSize = spatialSizes(c, gy, n);
+  const positions = outSize.every((d) => d !== undefined) ? product(outSize as number[]) : undefined;
+  if (cin === g && taps > 1 && !(taps <= 9 && positions !== undefined && positions >= 1024)) {
+    return depthwiseWeightGrad(c, x, gy, s);
+  }
   let cols: string;
   if (taps === 1 && unpadded) {
     // 1x1: the "unfolded" input is x itself, subsampled by the stride
@@ -184,10 +189,8 @@ function convWeightGrad(c: GradContext, x: string, gy: string, s: ConvShape): st
   const rows = (cin / g) * taps;
   const colsR = c.emit('Reshape', [cols, c.ints([0, g, rows, -1])]);
   const gyR = c.emit('Reshape', [gy, c.ints([0, g, cout / g, -1])]);
-  const positions = spatialSizes(c, gy, n);
-  const p = positions.every((d) => d !== undefined) ? product(positions as number[]) : undefined;
   let dw: string;
-  if (p !== undefined && (cout / g) * rows > 0.1 * p * (cout / g + rows)) {
+  if (positions !== undefined && (cout / g) * rows > 0.1 * positions * (cout / g + rows)) {
     // Few positions, many channels (late layers): one product over batch and positions together beats
     // N products whose [N, M, C] result is then summed. Both operands are transposed to put N next to
     // the positions. 1x1 320->1280 @7x7: 46 ms vs 182 ms; 576->96 @14x14: 56 vs 80; 144->24 @56x56: 98 vs 48.
@@ -200,6 +203,29 @@ function convWeightGrad(c: GradContext, x: string, gy: string, s: ConvShape): st
     dw = reduceSum(c, c.emit('MatMul', [gyR, colsT]), [0], false);
   }
   return c.emit('Reshape', [dw, c.ints([cout, cin / g, ...win.kernel])]);
+}
+
+/**
+ * Depthwise dL/dw as the classic batch/channel swap: a Conv of x (channels moved to the front, one group of
+ * N per channel) with dL/dy as the kernel; the forward stride becomes the dilation and vice versa. Exact
+ * work (no k*k-fold unfold buffer); chosen for 5x5 kernels and small maps (see the table at the top).
+ */
+function depthwiseWeightGrad(c: GradContext, x: string, gy: string, s: ConvShape): string {
+  const win = s.window;
+  const n = win.kernel.length;
+  const rest = new Array<number>(n).fill(0);
+  const swap = [1, 0, ...spatialAxes(n)];
+  const xs = c.emit('Reshape', [c.emit('Transpose', [x], { perm: swap }), c.ints([1, -1, ...rest])]);
+  const kernel = c.emit('Transpose', [gy], { perm: swap });
+  const corr = c.emit('Conv', [xs, kernel], {
+    group: s.cin,
+    strides: win.dilations.some((d) => d !== 1) ? win.dilations : undefined,
+    dilations: win.strides.some((d) => d !== 1) ? win.strides : undefined,
+    pads: [...win.begin, ...win.end],
+  });
+  // the correlation may run past the kernel's extent (padding beyond what the last window used)
+  const cropped = c.emit('Slice', [corr, c.ints(rest), c.ints(win.kernel), c.ints(spatialAxes(n))]);
+  return c.emit('Reshape', [cropped, c.ints([s.cout, 1, ...win.kernel])]);
 }
 
 function staticWeightShape(c: GradContext, w: string): number[] {

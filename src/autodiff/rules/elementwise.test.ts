@@ -82,6 +82,43 @@ gradCheckTable('elementwise', [
     inputs: [{ shape: [2, 3] }],
     graph: (b, [x]) => [b.op('Add', [b.op('Mul', [b.op('Exp', [x!]), x!]), b.op('Tanh', [x!])])],
   },
+  // swish x * Sigmoid(x) in both operand orders (the Mul rule's pattern), and with the Sigmoid also used
+  // elsewhere (its other consumer's gradient must still reach x through the Sigmoid). float32: onnxruntime
+  // fuses the forward x * Sigmoid(x) into its float-only QuickGelu, so a float64 model does not load.
+  {
+    op: 'Mul',
+    name: 'x * Sigmoid(x)',
+    dtype: 'float32',
+    tol: 2e-3,
+    inputs: [{ shape: [3, 4] }],
+    graph: (b, [x]) => [b.op('Mul', [x!, b.op('Sigmoid', [x!])])],
+  },
+  {
+    op: 'Mul',
+    name: 'Sigmoid(x) * x',
+    dtype: 'float32',
+    tol: 2e-3,
+    inputs: [{ shape: [3, 4] }],
+    graph: (b, [x]) => [b.op('Mul', [b.op('Sigmoid', [x!]), x!])],
+  },
+  {
+    op: 'Mul',
+    name: 'x * Sigmoid(x), Sigmoid(x) also an output',
+    dtype: 'float32',
+    tol: 2e-3,
+    inputs: [{ shape: [3, 4] }],
+    graph: (b, [x]) => {
+      const s = b.op('Sigmoid', [x!]);
+      return [b.op('Mul', [x!, s]), s];
+    },
+  },
+  // not the pattern: the Sigmoid of another value
+  {
+    op: 'Mul',
+    name: 'x * Sigmoid(y)',
+    inputs: [{ shape: [3, 4] }, { shape: [3, 4] }],
+    graph: (b, [x, y]) => [b.op('Mul', [x!, b.op('Sigmoid', [y!])])],
+  },
 ]);
 
 test('the checker reports a wrong rule (negative control)', async () => {
