@@ -139,6 +139,18 @@ export type CompareSettings = OutputSettings &
     seeds?: number;
     inputSize?: number;
   };
+export type CompareSettings = OutputSettings &
+  RegistrySettings &
+  SourceSettings &
+  BackboneCliSettings &
+  RuntimeCliSettings &
+  Pick<HeadCliSettings, 'epochs' | 'valSplit' | 'testSplit'> & {
+    out?: string;
+    strategies?: string;
+    fractions?: string;
+    seeds?: number;
+    inputSize?: number;
+  };
 export type ExportSettings = OutputSettings & { format?: 'transformers.js' | 'onnx'; out?: string };
 
 const RESIZE_MODES = ['auto', 'squash', 'center-crop', 'pad', 'shorter-side-then-crop'] as const satisfies readonly (
@@ -417,6 +429,67 @@ export const COMMANDS: readonly AnyCommand[] = [
     },
     examples: ['graft lr-find photos/', 'graft lr-find photos/ --unfreeze last:2 --input-size 128 --out sweep.csv'],
     load: () => import('./commands/lr-find.js'),
+  }),
+  define<CompareSettings>({
+    path: ['compare'],
+    summary: 'compare transfer strategies on growing fractions of the labelled data (accuracy, convergence, time)',
+    args: [{ name: 'DATA', description: 'a folder of class folders (or train/ val/ test/ folders), or a manifest' }],
+    options: {
+      ...outputOptions,
+      ...registryOptions,
+      ...sourceOptions,
+      ...backboneOptions,
+      ...runtimeOptions,
+      epochs: headOptions.epochs,
+      valSplit: headOptions.valSplit,
+      testSplit: {
+        flag: 'test-split',
+        type: 'number',
+        min: 0,
+        placeholder: 'F',
+        description: 'fraction held out once as the common test split when DATA has no test/ folder (default 0.2)',
+      },
+      strategies: {
+        flag: 'strategies',
+        type: 'string',
+        placeholder: 'LIST',
+        description: 'comma-separated strategies, e.g. scratch,linear-probe,fine-tune (default linear-probe,prototype)',
+      },
+      fractions: {
+        flag: 'fractions',
+        type: 'string',
+        placeholder: 'PCTS',
+        description: 'percentages of the labelled images, e.g. 1,5,10,25,100 (default 10,100)',
+      },
+      seeds: {
+        flag: 'seeds',
+        type: 'number',
+        integer: true,
+        min: 1,
+        placeholder: 'N',
+        description: 'seeds per strategy and fraction: subsample, split and init (default 1)',
+      },
+      inputSize: {
+        flag: 'input-size',
+        type: 'number',
+        integer: true,
+        min: 1,
+        placeholder: 'PX',
+        description: "square input size for strategies that train the backbone (default: the model's own)",
+      },
+      out: {
+        flag: 'out',
+        short: 'o',
+        type: 'string',
+        placeholder: 'DIR',
+        description: 'folder for study.json, compare.html and the run folders (required)',
+      },
+    },
+    examples: [
+      'graft compare photos/ --strategies linear-probe,knn,prototype --fractions 1,5,10,25,100 --seeds 3 --out runs/study',
+      'graft compare photos/ --model mobilenet_v2.imagenet_hf --strategies scratch,linear-probe,fine-tune --out runs/study --json',
+    ],
+    load: () => import('./commands/compare.js'),
   }),
   define<CompareSettings>({
     path: ['compare'],
