@@ -13,14 +13,6 @@ import type { SourceSettings } from '../zoo/sources/events.js';
 import type { ResizeMode } from '../data/preprocessing.js';
 import type { Device } from '../runtime/session.js';
 import type { FeatureStrategy } from '../transfer/pipeline.js';
-import type { FineTuneStrategy } from '../transfer/finetune/strategies.js';
-import {
-  FINE_TUNE_STRATEGY_NAMES,
-  type FineTuneCliSettings,
-  type LrFindOnlySettings,
-  fineTuneOptions,
-  lrFindOnlyOptions,
-} from './finetune-options.js';
 
 export interface ArgSpec {
   name: string;
@@ -105,16 +97,7 @@ export type TrainSettings = OutputSettings &
   SourceSettings &
   BackboneCliSettings &
   RuntimeCliSettings &
-  Omit<HeadCliSettings, 'strategy'> &
-  FineTuneCliSettings & { strategy?: FeatureStrategy | FineTuneStrategy; out?: string };
-export type LrFindSettings = OutputSettings &
-  RegistrySettings &
-  SourceSettings &
-  BackboneCliSettings &
-  RuntimeCliSettings &
-  Pick<HeadCliSettings, 'head' | 'lr' | 'batch' | 'weightDecay' | 'valSplit' | 'seed'> &
-  Omit<FineTuneCliSettings, 'augment' | 'headEpochs' | 'probeEpochs' | 'schedule'> &
-  LrFindOnlySettings & { strategy?: FineTuneStrategy };
+  HeadCliSettings & { out?: string };
 export type DemoSettings = OutputSettings &
   SourceSettings &
   RuntimeCliSettings &
@@ -127,18 +110,6 @@ export type EmbedSettings = OutputSettings &
   SourceSettings &
   BackboneCliSettings &
   RuntimeCliSettings & { out?: string; format?: 'npy' | 'jsonl' | 'csv' };
-export type CompareSettings = OutputSettings &
-  RegistrySettings &
-  SourceSettings &
-  BackboneCliSettings &
-  RuntimeCliSettings &
-  Pick<HeadCliSettings, 'epochs' | 'valSplit' | 'testSplit'> & {
-    out?: string;
-    strategies?: string;
-    fractions?: string;
-    seeds?: number;
-    inputSize?: number;
-  };
 export type CompareSettings = OutputSettings &
   RegistrySettings &
   SourceSettings &
@@ -367,13 +338,6 @@ export const COMMANDS: readonly AnyCommand[] = [
       ...sourceOptions,
       ...backboneOptions,
       ...headOptions,
-      strategy: {
-        ...headOptions.strategy,
-        choices: [...STRATEGIES, ...FINE_TUNE_STRATEGY_NAMES],
-        description:
-          'linear-probe (default), feature-extract, knn, prototype on cached features; fine-tune, gradual, lp-ft, full train blocks too',
-      },
-      ...fineTuneOptions,
       ...runtimeOptions,
       out: {
         flag: 'out',
@@ -385,111 +349,10 @@ export const COMMANDS: readonly AnyCommand[] = [
     },
     examples: [
       'graft train photos/ --out runs/photos-lp',
-      'graft train photos/ --strategy fine-tune --unfreeze last:3 --lr 3e-3 --out runs/photos-ft',
-      'graft train photos/ --strategy full --from-scratch --epochs 30 --out runs/photos-scratch',
       'graft train photos/ --strategy feature-extract --head mlp:256 --epochs 40 --out runs/photos-mlp',
       'graft train photos/ --strategy knn --head knn:10 --class-weight balanced --out runs/photos-knn --json',
     ],
     load: () => import('./commands/train.js'),
-  }),
-  define<LrFindSettings>({
-    path: ['lr-find'],
-    summary: 'sweep the learning rate over one short run (LR range test) and suggest one for fine-tuning',
-    args: [{ name: 'DATA', description: 'a folder of class folders (or train/ val/ test/ folders), or a manifest' }],
-    options: {
-      ...outputOptions,
-      ...registryOptions,
-      ...sourceOptions,
-      ...backboneOptions,
-      ...runtimeOptions,
-      strategy: {
-        flag: 'strategy',
-        short: 's',
-        type: 'enum',
-        choices: FINE_TUNE_STRATEGY_NAMES,
-        description: 'whose main phase to sweep (default fine-tune; with --unfreeze none: the head alone)',
-      },
-      head: headOptions.head,
-      lr: { ...headOptions.lr, description: 'base rate the phase would use (only its discriminative ratios matter)' },
-      batch: headOptions.batch,
-      weightDecay: headOptions.weightDecay,
-      valSplit: headOptions.valSplit,
-      seed: headOptions.seed,
-      unfreeze: {
-        ...fineTuneOptions.unfreeze,
-        description: 'blocks that train during the sweep (default none: the head)',
-      },
-      freeze: fineTuneOptions.freeze,
-      bn: fineTuneOptions.bn,
-      inputSize: fineTuneOptions.inputSize,
-      discriminative: fineTuneOptions.discriminative,
-      labelSmoothing: fineTuneOptions.labelSmoothing,
-      fromScratch: fineTuneOptions.fromScratch,
-      ...lrFindOnlyOptions,
-    },
-    examples: ['graft lr-find photos/', 'graft lr-find photos/ --unfreeze last:2 --input-size 128 --out sweep.csv'],
-    load: () => import('./commands/lr-find.js'),
-  }),
-  define<CompareSettings>({
-    path: ['compare'],
-    summary: 'compare transfer strategies on growing fractions of the labelled data (accuracy, convergence, time)',
-    args: [{ name: 'DATA', description: 'a folder of class folders (or train/ val/ test/ folders), or a manifest' }],
-    options: {
-      ...outputOptions,
-      ...registryOptions,
-      ...sourceOptions,
-      ...backboneOptions,
-      ...runtimeOptions,
-      epochs: headOptions.epochs,
-      valSplit: headOptions.valSplit,
-      testSplit: {
-        flag: 'test-split',
-        type: 'number',
-        min: 0,
-        placeholder: 'F',
-        description: 'fraction held out once as the common test split when DATA has no test/ folder (default 0.2)',
-      },
-      strategies: {
-        flag: 'strategies',
-        type: 'string',
-        placeholder: 'LIST',
-        description: 'comma-separated strategies, e.g. scratch,linear-probe,fine-tune (default linear-probe,prototype)',
-      },
-      fractions: {
-        flag: 'fractions',
-        type: 'string',
-        placeholder: 'PCTS',
-        description: 'percentages of the labelled images, e.g. 1,5,10,25,100 (default 10,100)',
-      },
-      seeds: {
-        flag: 'seeds',
-        type: 'number',
-        integer: true,
-        min: 1,
-        placeholder: 'N',
-        description: 'seeds per strategy and fraction: subsample, split and init (default 1)',
-      },
-      inputSize: {
-        flag: 'input-size',
-        type: 'number',
-        integer: true,
-        min: 1,
-        placeholder: 'PX',
-        description: "square input size for strategies that train the backbone (default: the model's own)",
-      },
-      out: {
-        flag: 'out',
-        short: 'o',
-        type: 'string',
-        placeholder: 'DIR',
-        description: 'folder for study.json, compare.html and the run folders (required)',
-      },
-    },
-    examples: [
-      'graft compare photos/ --strategies linear-probe,knn,prototype --fractions 1,5,10,25,100 --seeds 3 --out runs/study',
-      'graft compare photos/ --model mobilenet_v2.imagenet_hf --strategies scratch,linear-probe,fine-tune --out runs/study --json',
-    ],
-    load: () => import('./commands/compare.js'),
   }),
   define<CompareSettings>({
     path: ['compare'],
