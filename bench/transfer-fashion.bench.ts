@@ -6,7 +6,7 @@
 //
 //   npm run bench -- transfer-fashion [--strategies=linear-probe,knn,prototype,feature-extract]
 //                                     [--resize=squash] [--test-count=10000] [--model=NAME]
-import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,7 +30,7 @@ function arg(args: string[], name: string): string | undefined {
 /** train/ links to the fixture's images; test/ holds the first `count` official test images as PNGs. */
 async function prepareData(count: number, log: (s: string) => void): Promise<string> {
   const root = join(tmpdir(), `graft-fashion-bench-${count}`);
-  const folders = JSON.parse((await import('node:fs')).readFileSync(join(FIXTURE, 'classes.json'), 'utf8')) as string[];
+  const folders = JSON.parse(readFileSync(join(FIXTURE, 'classes.json'), 'utf8')) as string[];
   const done = join(root, '.complete');
   if (existsSync(done)) return root;
   mkdirSync(root, { recursive: true });
