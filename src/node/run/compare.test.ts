@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import type { ImageItem } from '../../data/node/images.js';
 import { isGraftError } from '../../errors.js';
 import { parseStudy } from '../../report/compare.js';
-import { checkCompareStrategies, runCompare, subsample } from './compare.js';
+import { availableCompareStrategies, checkCompareStrategies, runCompare, subsample } from './compare.js';
 import { fashionSlice, removeTempDirs, tempDir, writeTinyBackbone } from './test-utils/fixtures.js';
 
 let dir: string;
@@ -120,4 +120,39 @@ test('runCompare: every strategy x fraction x seed in study.json, one shared tes
   const charts = [...html.matchAll(/<figure class="chart" data-chart="([\w-]+)"><svg/g)].map((m) => m[1]);
   assert.deepEqual(charts, ['accuracy', 'loss', 'time']);
   assert.doesNotMatch(html, /Incomplete study/);
+});
+
+test('scratch and full: trained through the fine-tuning runner when it is present, else a clear error', async () => {
+  const available = await availableCompareStrategies();
+  const opts = {
+    data,
+    out: join(dir, 'weights'),
+    model,
+    cacheDir: join(dir, 'cache'),
+    strategies: ['full', 'scratch'],
+    fractions: [1],
+    seeds: [0],
+    epochs: 2,
+    env: { HOME: dir },
+    cwd: dir,
+  };
+  if (!available.includes('scratch')) {
+    await assert.rejects(runCompare(opts), (e: unknown) => {
+      assert.ok(isGraftError(e));
+      assert.match(e.message, /not available in this build: full, scratch/);
+      assert.deepEqual(e.fields.choices, ['feature-extract', 'linear-probe', 'knn', 'prototype']);
+      return true;
+    });
+    return;
+  }
+  const r = await runCompare(opts);
+  assert.deepEqual(
+    r.study.runs.map((x) => [x.strategy, x.history.length]),
+    [
+      ['full', 2],
+      ['scratch', 2],
+    ],
+  );
+  assert.ok(r.study.runs.every((x) => x.testAcc >= 0 && x.seconds > 0));
+  assert.ok(existsSync(r.reportFile));
 });

@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { ImageItem } from '../../data/node/images.js';
 import type { ResizeMode } from '../../data/preprocessing.js';
 import { stratifiedSplit } from '../../data/split.js';
@@ -116,7 +117,9 @@ async function loadFineTuneRunner(): Promise<FineTuneRunner | undefined> {
     return typeof mod.fineTuneImageClassifier === 'function' ? (mod as FineTuneRunner) : undefined;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes('finetune')) return undefined;
+    // Only the runner itself missing means "not available"; a module it imports missing is a real error.
+    const self = fileURLToPath(new URL(FINE_TUNE_RUNNER, import.meta.url));
+    if (code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes(`'${self}'`)) return undefined;
     throw e;
   }
 }
