@@ -13,6 +13,14 @@ import type { SourceSettings } from '../zoo/sources/events.js';
 import type { ResizeMode } from '../data/preprocessing.js';
 import type { Device } from '../runtime/session.js';
 import type { FeatureStrategy } from '../transfer/pipeline.js';
+import type { FineTuneStrategy } from '../transfer/finetune/strategies.js';
+import {
+  FINE_TUNE_STRATEGY_NAMES,
+  type FineTuneCliSettings,
+  type LrFindOnlySettings,
+  fineTuneOptions,
+  lrFindOnlyOptions,
+} from './finetune-options.js';
 
 export interface ArgSpec {
   name: string;
@@ -97,7 +105,16 @@ export type TrainSettings = OutputSettings &
   SourceSettings &
   BackboneCliSettings &
   RuntimeCliSettings &
-  HeadCliSettings & { out?: string };
+  Omit<HeadCliSettings, 'strategy'> &
+  FineTuneCliSettings & { strategy?: FeatureStrategy | FineTuneStrategy; out?: string };
+export type LrFindSettings = OutputSettings &
+  RegistrySettings &
+  SourceSettings &
+  BackboneCliSettings &
+  RuntimeCliSettings &
+  Pick<HeadCliSettings, 'head' | 'lr' | 'batch' | 'weightDecay' | 'valSplit' | 'seed'> &
+  Omit<FineTuneCliSettings, 'augment' | 'headEpochs' | 'probeEpochs' | 'schedule'> &
+  LrFindOnlySettings & { strategy?: FineTuneStrategy };
 export type DemoSettings = OutputSettings &
   SourceSettings &
   RuntimeCliSettings &
@@ -338,6 +355,15 @@ export const COMMANDS: readonly AnyCommand[] = [
       ...sourceOptions,
       ...backboneOptions,
       ...headOptions,
+      strategy: {
+        flag: 'strategy',
+        short: 's',
+        type: 'enum',
+        choices: [...STRATEGIES, ...FINE_TUNE_STRATEGY_NAMES],
+        description:
+          'linear-probe (default), feature-extract, knn, prototype on cached features; fine-tune, gradual, lp-ft, full train blocks too',
+      },
+      ...fineTuneOptions,
       ...runtimeOptions,
       out: {
         flag: 'out',
@@ -349,10 +375,50 @@ export const COMMANDS: readonly AnyCommand[] = [
     },
     examples: [
       'graft train photos/ --out runs/photos-lp',
+      'graft train photos/ --strategy fine-tune --unfreeze last:3 --lr 3e-3 --out runs/photos-ft',
+      'graft train photos/ --strategy full --from-scratch --epochs 30 --out runs/photos-scratch',
       'graft train photos/ --strategy feature-extract --head mlp:256 --epochs 40 --out runs/photos-mlp',
       'graft train photos/ --strategy knn --head knn:10 --class-weight balanced --out runs/photos-knn --json',
     ],
     load: () => import('./commands/train.js'),
+  }),
+  define<LrFindSettings>({
+    path: ['lr-find'],
+    summary: 'sweep the learning rate over one short run (LR range test) and suggest one for fine-tuning',
+    args: [{ name: 'DATA', description: 'a folder of class folders (or train/ val/ test/ folders), or a manifest' }],
+    options: {
+      ...outputOptions,
+      ...registryOptions,
+      ...sourceOptions,
+      ...backboneOptions,
+      ...runtimeOptions,
+      strategy: {
+        flag: 'strategy',
+        short: 's',
+        type: 'enum',
+        choices: FINE_TUNE_STRATEGY_NAMES,
+        description: 'whose main phase to sweep (default fine-tune; with --unfreeze none: the head alone)',
+      },
+      head: headOptions.head,
+      lr: { ...headOptions.lr, description: 'base rate the phase would use (only its discriminative ratios matter)' },
+      batch: headOptions.batch,
+      weightDecay: headOptions.weightDecay,
+      valSplit: headOptions.valSplit,
+      seed: headOptions.seed,
+      unfreeze: {
+        ...fineTuneOptions.unfreeze,
+        description: 'blocks that train during the sweep (default none: the head)',
+      },
+      freeze: fineTuneOptions.freeze,
+      bn: fineTuneOptions.bn,
+      inputSize: fineTuneOptions.inputSize,
+      discriminative: fineTuneOptions.discriminative,
+      labelSmoothing: fineTuneOptions.labelSmoothing,
+      fromScratch: fineTuneOptions.fromScratch,
+      ...lrFindOnlyOptions,
+    },
+    examples: ['graft lr-find photos/', 'graft lr-find photos/ --unfreeze last:2 --input-size 128 --out sweep.csv'],
+    load: () => import('./commands/lr-find.js'),
   }),
   define<CompareSettings>({
     path: ['compare'],

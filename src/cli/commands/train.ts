@@ -21,6 +21,9 @@ export async function run(ctx: CommandContext<TrainSettings>): Promise<number> {
     });
   }
   if ((await detectDataKind(resolve(io.cwd, data))) === 'text') return trainText(ctx);
+  const finetune = await import('./train-finetune.js');
+  if (finetune.isFineTuneStrategy(options.strategy) || options.fromScratch) return finetune.runFineTune(ctx);
+  finetune.checkNoFineTuneFlags(options);
   const result = await trainImageClassifier({
     data,
     out: options.out,

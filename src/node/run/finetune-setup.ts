@@ -39,7 +39,7 @@ import { type HeadChoice, formatHeadChoice, parseHeadChoice } from '../../transf
 import type { SourceEventListener, SourceSettings } from '../../zoo/sources/events.js';
 import { sha256Hex } from '../../zoo/sources/node/cache.js';
 import { FileFeatureStore } from '../feature-store-file.js';
-import { type Backbone, featureCacheDir, loadBackbone } from './backbone.js';
+import { type Backbone, autoResize, featureCacheDir, loadBackbone, withBackboneResize } from './backbone.js';
 import { scanAndSplitImages } from './data.js';
 import type { TrainImageEvent } from './train-image.js';
 import { mulberry32 } from '../../util/rng.js';
@@ -48,7 +48,8 @@ import { mulberry32 } from '../../util/rng.js';
 export interface FineTuneImageSettings extends SourceSettings {
   model?: string;
   cut?: string;
-  resize?: ResizeMode;
+  /** 'auto' (default): squash when most images are smaller than the model input, else the model's rule */
+  resize?: ResizeMode | 'auto';
   /** square input size for the backbone, e.g. 96 for 28x28 images (default: the model's own) */
   inputSize?: number;
   strategy?: FineTuneStrategy;
@@ -189,7 +190,6 @@ export async function setupFineTune(opts: FineTuneSetupOptions): Promise<FineTun
     (await loadBackbone({
       model: opts.model,
       cut: opts.cut,
-      resize: opts.resize,
       cacheDir: opts.cacheDir,
       offline: opts.offline,
       refresh: opts.refresh,
@@ -198,6 +198,12 @@ export async function setupFineTune(opts: FineTuneSetupOptions): Promise<FineTun
       cwd,
       onEvent: opts.onSourceEvent,
     }));
+  const resize = opts.resize ?? 'auto';
+  if (resize === 'auto') {
+    const choice = autoResize(backbone, ds.items);
+    if (choice.why) emit({ type: 'stage', message: choice.why });
+    backbone = withBackboneResize(backbone, choice.resize);
+  } else backbone = withBackboneResize(backbone, resize);
   if (opts.inputSize !== undefined) backbone = resizedBackbone(backbone, opts.inputSize);
   const session: SessionOptions = { device: opts.device, intraOpThreads: opts.threads };
 

@@ -1,0 +1,142 @@
+import { GraftError } from '../../errors.js';
+import { classCountLines } from '../../node/run/data.js';
+import { type FineTuneImageResult, fineTuneImageClassifier } from '../../node/run/finetune.js';
+import type { FineTuneEvent } from '../../node/run/finetune-setup.js';
+import { FINE_TUNE_STRATEGIES, type FineTuneStrategy } from '../../transfer/finetune/strategies.js';
+import type { CommandContext, TrainSettings } from '../commands.js';
+import { fineTuneOptions } from '../finetune-options.js';
+import type { CliIo } from '../io.js';
+import { progressRenderer } from '../progress.js';
+import { trainEventRenderer } from './run-progress.js';
+
+export function isFineTuneStrategy(s: string | undefined): s is FineTuneStrategy {
+  return s !== undefined && (FINE_TUNE_STRATEGIES as readonly string[]).includes(s);
+}
+
+/** Fine-tuning flags given with a strategy that trains on cached features are mistakes, not no-ops. */
+export function checkNoFineTuneFlags(options: Partial<TrainSettings>): void {
+  const given = (Object.keys(fineTuneOptions) as (keyof typeof fineTuneOptions)[]).filter(
+    (k) => options[k] !== undefined,
+  );
+  if (given.length) {
+    throw new GraftError('BAD_INPUT', `--${fineTuneOptions[given[0]!].flag} only applies to fine-tuning strategies`, {
+      expected: `--strategy ${FINE_TUNE_STRATEGIES.join('|')}`,
+      found: `--strategy ${options.strategy ?? 'linear-probe'}`,
+      fix: `add --strategy fine-tune, or drop ${given.map((k) => `--${fineTuneOptions[k].flag}`).join(', ')}`,
+    });
+  }
+}
+
+/** `graft train --strategy fine-tune|gradual|lp-ft|full [--from-scratch]`. */
+export async function runFineTune(ctx: CommandContext<TrainSettings>): Promise<number> {
+  const { options, args, io } = ctx;
+  if (options.head !== undefined && !/^(linear|mlp)/i.test(options.head)) {
+    throw new GraftError('BAD_INPUT', `Fine-tuning trains a linear or MLP head, not '${options.head}'`, {
+      fix: 'use --head linear or --head mlp:256, or --strategy knn/prototype on cached features',
+    });
+  }
+  if (options.dropout !== undefined || options.classWeight !== undefined) {
+    throw new GraftError(
+      'BAD_INPUT',
+      `--${options.dropout !== undefined ? 'dropout' : 'class-weight'} is not used by fine-tuning`,
+      {
+        fix: 'drop the flag (use --label-smoothing or --weight-decay to regularise)',
+      },
+    );
+  }
+  const result = await fineTuneImageClassifier({
+    data: args.DATA!,
+    out: options.out!,
+    model: options.model,
+    cut: options.cut,
+    resize: options.resize,
+    inputSize: options.inputSize,
+    extractBatch: options.extractBatch,
+    strategy: options.strategy as FineTuneStrategy | undefined,
+    unfreeze: options.unfreeze,
+    freeze: options.freeze,
+    bn: options.bn,
+    head: options.head,
+    epochs: options.epochs,
+    lr: options.lr,
+    headEpochs: options.headEpochs,
+    probeEpochs: options.probeEpochs,
+    discriminative: options.discriminative,
+    schedule: options.schedule,
+    batchSize: options.batch,
+    weightDecay: options.weightDecay,
+    labelSmoothing: options.labelSmoothing,
+    seed: options.seed,
+    valSplit: options.valSplit,
+    testSplit: options.testSplit,
+    fromScratch: options.fromScratch,
+    augment: options.augment,
+    device: options.device,
+    threads: options.threads,
+    cacheDir: options.cacheDir,
+    offline: options.offline,
+    refresh: options.refresh,
+    modelsFile: options.modelsFile,
+    env: io.env,
+    cwd: io.cwd,
+    onEvent: fineTuneEventRenderer(io, options.quiet === true),
+    onSourceEvent: options.quiet ? undefined : progressRenderer(io),
+  });
+  if (options.json) {
+    const { reports: _reports, ...rest } = result;
+    io.stdout.write(`${JSON.stringify(rest, null, 2)}\n`);
+  } else printFineTuneSummary(io, result);
+  return 0;
+}
+
+/** The transfer renderer, plus the freeze report, the phases and each phase's start. */
+export function fineTuneEventRenderer(io: CliIo, quiet: boolean): (e: FineTuneEvent) => void {
+  const base = trainEventRenderer(io, quiet);
+  if (quiet) return () => undefined;
+  return (e) => {
+    switch (e.type) {
+      case 'freeze-report':
+        io.stderr.write(`freeze report:\n${e.lines.join('\n')}\n`);
+        break;
+      case 'phases':
+        io.stderr.write(`phases:\n${e.lines.map((l) => `  ${l}`).join('\n')}\n`);
+        break;
+      case 'phase':
+        io.stderr.write(`${e.message}\n`);
+        break;
+      default:
+        base(e);
+    }
+  };
+}
+
+export function printFineTuneSummary(io: CliIo, r: FineTuneImageResult): void {
+  const w = (s: string) => io.stdout.write(`${s}\n`);
+  const size = `${r.inputSize[0]}x${r.inputSize[1]}`;
+  w(
+    `trained ${r.strategy} (unfreeze ${r.unfreeze}, ${r.head} head) on ${r.model} at ${size}: ${r.classes.length} classes`,
+  );
+  for (const line of classCountLines(r.classes, r.counts)) w(line);
+  if (r.badFiles.length) {
+    w(`${r.badFiles.length} file(s) left out:`);
+    for (const b of r.badFiles.slice(0, 20)) w(`  ${b.path}  (${b.reason})`);
+  }
+  w(
+    `trainable ${r.trainableParams.toLocaleString('en-US')} of ${r.totalParams.toLocaleString('en-US')} parameters; inputs: ${r.activations.kind === 'cache' ? `activations cached at ${r.activations.at}` : r.activations.kind === 'recompute' ? 'activations recomputed each epoch (augmentation)' : 'images (whole network trains)'}`,
+  );
+  for (const p of r.phases) {
+    const per = r.epochSeconds[p.name];
+    w(
+      `  ${p.name}: ${p.epochs} epochs in ${p.seconds.toFixed(1)}s${per !== undefined ? ` (${per.toFixed(2)}s/epoch)` : ''}`,
+    );
+  }
+  const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
+  if (r.val)
+    w(`val accuracy   ${pct(r.val.accuracy)}  (${r.val.examples} images, log loss ${r.val.logLoss.toFixed(4)})`);
+  if (r.test)
+    w(`test accuracy  ${pct(r.test.accuracy)}  (${r.test.examples} images, log loss ${r.test.logLoss.toFixed(4)})`);
+  if (r.temperature !== undefined)
+    w(`temperature    ${r.temperature.toFixed(3)} (fitted on val, folded into the model)`);
+  w(`model   ${r.modelPath}`);
+  w(`run     ${r.runDir}  (graft report ${r.runDir})`);
+}
