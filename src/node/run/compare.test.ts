@@ -114,6 +114,10 @@ test('runCompare: every strategy x fraction x seed in study.json, one shared tes
       ),
     ) as { test: { numExamples: number } };
     assert.equal(metrics.test.numExamples, 50);
+    assert.equal(
+      existsSync(join(dir, 'study', 'runs', `${x.strategy}-f${x.fraction * 100}-seed${x.seed}`, 'model.onnx')),
+      false,
+    );
   }
   assert.ok(existsSync(r.reportFile));
   const html = readFileSync(r.reportFile, 'utf8');

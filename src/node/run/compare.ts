@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ImageItem } from '../../data/node/images.js';
@@ -97,6 +97,8 @@ export interface CompareOptions extends CompareSettings {
   onEvent?: (e: CompareEvent) => void;
   onSourceEvent?: SourceEventListener;
   backbone?: Backbone;
+  /** keep every run's model.onnx (default: removed once the run is scored) */
+  keepModels?: boolean;
 }
 
 export interface CompareResult {
@@ -286,6 +288,9 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResult> {
         }
         if (testAcc === undefined) throw new Error(`run ${runDir} measured no test accuracy`);
         const history = parseHistory(readFileSync(join(runDir, RUN_FILES.history), 'utf8'), runDir);
+        // A study keeps each run's metrics and history, not its model: with a full backbone grafted in,
+        // every model.onnx is the backbone's size again (16 MB for EfficientNet-B0, times every run).
+        if (!opts.keepModels) rmSync(join(runDir, RUN_FILES.model), { force: true });
         const run: StudyRun = {
           strategy,
           fraction,
