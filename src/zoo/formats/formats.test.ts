@@ -27,6 +27,20 @@ test('JS literals parse like the engine would, without evaluating anything', () 
     (e: unknown) => e instanceof GraftError && e.code === 'BAD_MODEL',
   );
   assert.throws(() => parseJsLiteral('['.repeat(600)), /nesting/);
+  assert.throws(() => parseJsLiteral('!'.repeat(600) + '0'), /nesting/);
+  // forms the embedded-bundle importer met in the wild
+  assert.deepEqual(parseJsLiteral('[1/0,-1/0,-0x10,0o17,0b101,undefined,void "x",!"",// c\n 2]'), [
+    Infinity,
+    -Infinity,
+    -16,
+    15,
+    5,
+    undefined,
+    undefined,
+    true,
+    2,
+  ]);
+  assert.ok(Number.isNaN(parseJsLiteral('0/0')));
 });
 
 test('browserify bundles: model.json object and base64 shards come out; code bundles are refused', () => {

@@ -3,8 +3,7 @@ import { GraftError } from '../../errors.js';
 /**
  * Reads the value a browserify bundle exports (`{1:[function(e,a,n){a.exports=<literal>},{}]}`), as
  * nsfwjs ships its model.json and weight shards. The literal is parsed, never evaluated: package code
- * does not run. Accepts the subset of JavaScript that minifiers emit for data: objects (bare, quoted or
- * numeric keys), arrays, strings, numbers (.5, 1e-3, hex), !0 / !1, true, false, null, void 0.
+ * does not run. Accepts the subset of JavaScript that minifiers emit for data (see LiteralParser).
  */
 export function bundleExport(text: string, file: string): unknown {
   const m = /\{1:\[function\([^)]*\)\{\s*([A-Za-z_$][\w$]*)\.exports\s*=\s*/.exec(text);
@@ -20,6 +19,26 @@ export function bundleExport(text: string, file: string): unknown {
   return p.value(0);
 }
 
+/**
+ * The first object, array or string literal assigned to `<something>.exports` in a bundle: looser than
+ * bundleExport about the wrapper, for CommonJS/UMD bundles that are not browserify's.
+ */
+export function extractExportedLiteral(text: string, file = 'bundle.js'): unknown {
+  const re = /\.exports\s*=\s*/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    const at = m.index + m[0].length;
+    const c = text[at];
+    if (c !== '{' && c !== '[' && c !== '"' && c !== "'") continue;
+    return new LiteralParser(text, at, file).value(0);
+  }
+  throw new GraftError('BAD_MODEL', 'No exported literal found in the bundle', {
+    file,
+    expected: 'a CommonJS/UMD bundle assigning an object or string literal to module.exports',
+    found: `${text.length} characters without one`,
+    fix: 'pass the model bundle itself (e.g. model.min.js), not a loader script',
+  });
+}
+
 /** Parses one JavaScript data literal starting at `start`. */
 export function parseJsLiteral(text: string, file = 'literal', start = 0): unknown {
   const p = new LiteralParser(text, start, file);
@@ -29,8 +48,15 @@ export function parseJsLiteral(text: string, file = 'literal', start = 0): unkno
   return v;
 }
 
+// Bounds recursion so a crafted bundle cannot overflow the stack.
 const MAX_DEPTH = 512;
+const DOUBLE_STOP = /["\\]/g;
+const SINGLE_STOP = /['\\]/g;
 
+/**
+ * Reads one JavaScript literal: objects (identifier, string or number keys), arrays, strings, numbers
+ * (.5, 1e-3, hex, octal, binary) and the forms minifiers write for constants (!0, !1, void 0, 1/0, 0/0).
+ */
 class LiteralParser {
   constructor(
     readonly text: string,
@@ -52,7 +78,10 @@ class LiteralParser {
     for (;;) {
       const c = t.charCodeAt(this.pos);
       if (c === 32 || c === 9 || c === 10 || c === 13) this.pos++;
-      else if (c === 47 && t.charCodeAt(this.pos + 1) === 42) {
+      else if (c === 47 && t.charCodeAt(this.pos + 1) === 47) {
+        const end = t.indexOf('\n', this.pos);
+        this.pos = end < 0 ? t.length : end + 1;
+      } else if (c === 47 && t.charCodeAt(this.pos + 1) === 42) {
         const end = t.indexOf('*/', this.pos + 2);
         if (end < 0) this.fail('the end of a comment');
         this.pos = end + 2;
@@ -68,43 +97,65 @@ class LiteralParser {
     if (c === '[') return this.array(depth);
     if (c === '"' || c === "'") return this.string();
     if (c === '!') {
-      const d = this.text[this.pos + 1];
-      if (d === '0' || d === '1') {
-        this.pos += 2;
-        return d === '0';
-      }
-      this.fail('!0 or !1');
+      this.pos++;
+      return !this.value(depth + 1);
     }
-    if (c !== undefined && /[-+.0-9]/.test(c)) return this.number();
-    for (const [word, v] of [
-      ['true', true],
-      ['false', false],
-      ['null', null],
-      ['void 0', undefined],
-      ['NaN', NaN],
-      ['Infinity', Infinity],
-    ] as const) {
-      if (this.text.startsWith(word, this.pos)) {
-        this.pos += word.length;
-        return v;
-      }
+    if (c === '-' || c === '+') {
+      this.pos++;
+      const v = this.value(depth + 1);
+      if (typeof v !== 'number') this.fail('a number after a sign');
+      return c === '-' ? -v : v;
     }
-    return this.fail('a literal value');
+    if (c !== undefined && /[0-9.]/.test(c)) {
+      const n = this.number();
+      this.ws();
+      // minifiers write Infinity as 1/0 and NaN as 0/0
+      if (this.text[this.pos] === '/' && /[0-9.]/.test(this.text[this.pos + 1] ?? '')) {
+        this.pos++;
+        return n / this.number();
+      }
+      return n;
+    }
+    const word = /^[A-Za-z_$][\w$]*/.exec(this.text.slice(this.pos, this.pos + 64))?.[0];
+    switch (word) {
+      case 'true':
+        this.pos += 4;
+        return true;
+      case 'false':
+        this.pos += 5;
+        return false;
+      case 'null':
+        this.pos += 4;
+        return null;
+      case 'undefined':
+        this.pos += 9;
+        return undefined;
+      case 'NaN':
+        this.pos += 3;
+        return NaN;
+      case 'Infinity':
+        this.pos += 8;
+        return Infinity;
+      case 'void':
+        this.pos += 4;
+        this.value(depth + 1);
+        return undefined;
+    }
+    return this.fail(word ? `a literal value ('${word}' is code, not data)` : 'a literal value');
   }
 
   private object(depth: number): Record<string, unknown> {
     this.pos++;
     const out: Record<string, unknown> = {};
-    this.ws();
-    if (this.text[this.pos] === '}') {
-      this.pos++;
-      return out;
-    }
     for (;;) {
       this.ws();
+      if (this.text[this.pos] === '}') {
+        this.pos++;
+        return out;
+      }
       const key = this.key();
       this.ws();
-      if (this.text[this.pos] !== ':') this.fail("':' after a key");
+      if (this.text[this.pos] !== ':') this.fail("':' after a key (getters, methods and spreads are code, not data)");
       this.pos++;
       // Own data property even for '__proto__', so a crafted file cannot change the prototype.
       Object.defineProperty(out, key, {
@@ -114,24 +165,16 @@ class LiteralParser {
         configurable: true,
       });
       this.ws();
-      const c = this.text[this.pos++];
-      if (c === '}') return out;
-      if (c !== ',') {
-        this.pos--;
-        this.fail("',' or '}'");
-      }
-      this.ws();
-      if (this.text[this.pos] === '}') {
-        this.pos++;
-        return out;
-      }
+      const c = this.text[this.pos];
+      if (c === ',') this.pos++;
+      else if (c !== '}') this.fail("',' or '}'");
     }
   }
 
   private key(): string {
     const c = this.text[this.pos];
     if (c === '"' || c === "'") return this.string();
-    if (c !== undefined && /[-.0-9]/.test(c)) return String(this.number());
+    if (c !== undefined && /[0-9.]/.test(c)) return String(this.number());
     const m = /^[A-Za-z_$][\w$]*/.exec(this.text.slice(this.pos, this.pos + 256));
     if (!m) this.fail('a property name');
     this.pos += m[0].length;
@@ -141,62 +184,49 @@ class LiteralParser {
   private array(depth: number): unknown[] {
     this.pos++;
     const out: unknown[] = [];
-    this.ws();
-    if (this.text[this.pos] === ']') {
-      this.pos++;
-      return out;
-    }
     for (;;) {
-      out.push(this.value(depth + 1));
-      this.ws();
-      const c = this.text[this.pos++];
-      if (c === ']') return out;
-      if (c !== ',') {
-        this.pos--;
-        this.fail("',' or ']'");
-      }
       this.ws();
       if (this.text[this.pos] === ']') {
         this.pos++;
         return out;
       }
+      out.push(this.value(depth + 1));
+      this.ws();
+      const c = this.text[this.pos];
+      if (c === ',') this.pos++;
+      else if (c !== ']') this.fail("',' or ']'");
     }
   }
 
+  /** An unsigned number; value() applies a sign. */
   private number(): number {
-    const m = /^[-+]?(?:0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)/.exec(
+    const m = /^(?:0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)/.exec(
       this.text.slice(this.pos, this.pos + 64),
     );
     if (!m) this.fail('a number');
     this.pos += m[0].length;
-    const s = m[0];
-    if (/0[xX]/.test(s)) return (s.startsWith('-') ? -1 : 1) * parseInt(s.replace(/^[-+]/, ''), 16);
-    return Number(s);
+    return Number(m[0]);
   }
 
   private string(): string {
     const t = this.text;
     const q = t[this.pos]!;
-    const start = ++this.pos;
-    const end = t.indexOf(q, start);
-    if (end < 0) this.fail('a closing quote');
-    // Fast path for the multi-megabyte base64 shards: no escapes at all.
-    if (t.indexOf('\\', start) < 0 || t.indexOf('\\', start) > end) {
-      this.pos = end + 1;
-      return t.slice(start, end);
-    }
+    const stop = q === '"' ? DOUBLE_STOP : SINGLE_STOP;
+    this.pos++;
     let out = '';
     for (;;) {
-      const c = t[this.pos];
-      if (c === undefined) this.fail('a closing quote');
-      if (c === q) {
+      // Jump to the next quote or backslash: weight shards are megabytes of base64 without escapes.
+      stop.lastIndex = this.pos;
+      const at = stop.exec(t)?.index;
+      if (at === undefined) {
+        this.pos = t.length;
+        this.fail('a closing quote');
+      }
+      out += t.slice(this.pos, at);
+      this.pos = at;
+      if (t[at] === q) {
         this.pos++;
         return out;
-      }
-      if (c !== '\\') {
-        out += c;
-        this.pos++;
-        continue;
       }
       const e = t[this.pos + 1];
       this.pos += 2;
@@ -228,6 +258,7 @@ class LiteralParser {
         case 'u':
           if (t[this.pos] === '{') {
             const close = t.indexOf('}', this.pos);
+            if (close < 0) this.fail("'}' closing a \\u{...} escape");
             out += String.fromCodePoint(parseInt(t.slice(this.pos + 1, close), 16));
             this.pos = close + 1;
           } else out += String.fromCharCode(this.hex(4));

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GraftError } from '../../errors.js';
-import { extractExportedLiteral, readEmbeddedTfjsModel } from './embedded.js';
+import { extractExportedLiteral } from '../formats/js-literal.js';
+import { readEmbeddedTfjsModel } from './embedded.js';
 import { importTfjsModelFile } from './index.js';
 import { assertClose, onnxPredict, randomData } from './test-utils/fixtures.js';
 import { saveLayersModel, tfl, tfReady, tfjsLayersPredict } from './test-utils/tfjs.js';
@@ -44,6 +45,9 @@ test('bundle literal reader: code is refused, not run', () => {
     `${UMD_HEAD}{a:require("fs")}${UMD_TAIL}`,
     `${UMD_HEAD}{get a(){return 1}}${UMD_TAIL}`,
     'module.exports=e()',
+    `${UMD_HEAD}${'['.repeat(600)}${UMD_TAIL}`,
+    `${UMD_HEAD}"bad \\x4g escape"${UMD_TAIL}`,
+    `${UMD_HEAD}{a:truex}${UMD_TAIL}`,
   ]) {
     assert.throws(
       () => extractExportedLiteral(src, 'evil.js'),

@@ -8,7 +8,8 @@ import type { ReadFile, TfjsImportOptions, TfjsModelJson } from './types.js';
 export { importTfjsGraphModel } from './graph_model.js';
 export { importTfjsLayersModel, supportedLayers } from './layers_model.js';
 export { supportedGraphOps } from './graph_ops.js';
-export { readEmbeddedTfjsModel, extractExportedLiteral } from './embedded.js';
+export { readEmbeddedTfjsModel } from './embedded.js';
+export { extractExportedLiteral } from '../formats/js-literal.js';
 export { loadWeights, float16ToFloat32 } from './weights.js';
 export type { ReadFile, TfjsImportOptions, TfjsModelJson, WeightSpec, WeightsGroup, HostArray } from './types.js';
 
