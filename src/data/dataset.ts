@@ -188,3 +188,44 @@ export function countItems(
   }
   return { perSplit, perClass };
 }
+
+/** What a scanner (images, text) hands over after its own per-file checks. */
+export interface ScanResult<T extends Candidate> {
+  source: string;
+  kind: DatasetReport['kind'];
+  layout: string;
+  candidates: readonly T[];
+  /** per-file issues so far; data-set-wide ones are appended */
+  issues: DatasetIssue[];
+  declaredClasses: readonly string[];
+}
+
+/**
+ * Runs the data-set-wide checks on a scan and builds its report. `onIssue` hears only the issues found
+ * here: scanners report their per-file ones as they find them.
+ */
+export function resolveScan<T extends Candidate>(
+  scan: ScanResult<T>,
+  opts: ResolveOptions & { onIssue?: (issue: DatasetIssue) => void },
+): { labels: LabelMap; items: (T & { split: Split })[]; report: DatasetReport } {
+  const { issues } = scan;
+  const skippedFiles = () => issues.filter((i) => i.skipped).reduce((n, i) => n + i.files.length, 0);
+  const before = issues.length;
+  // counted before resolving: examples dropped as duplicates were still found
+  const found = scan.candidates.length + skippedFiles();
+  const resolved = resolveCandidates(scan.candidates, issues, { ...opts, declaredClasses: scan.declaredClasses });
+  for (const i of issues.slice(before)) opts.onIssue?.(i);
+  const classes = [...resolved.labels.names];
+  return {
+    labels: resolved.labels,
+    items: resolved.items,
+    report: {
+      source: scan.source,
+      kind: scan.kind,
+      layout: scan.layout,
+      classes,
+      counts: { found, usable: resolved.items.length, skipped: skippedFiles(), ...countItems(resolved.items, classes) },
+      issues,
+    },
+  };
+}

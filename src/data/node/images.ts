@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
-import { type Candidate, type ResolveOptions, countItems, resolveCandidates } from '../dataset.js';
+import { type Candidate, type ResolveOptions, resolveScan } from '../dataset.js';
 import type { LabelMap } from '../labels.js';
 import type { DatasetIssue, DatasetReport, Split } from '../report.js';
 import { normaliseSplit } from '../text.js';
@@ -106,31 +106,8 @@ export async function scanImages(source: string, opts: ScanImagesOptions = {}): 
     }
   });
 
-  const before = issues.length;
-  const considered = candidates.length + issues.filter((i) => i.skipped).reduce((n, i) => n + i.files.length, 0);
-  const resolved = resolveCandidates(candidates, issues, { ...opts, declaredClasses });
-  for (const i of issues.slice(before)) opts.onIssue?.(i);
-  const items = resolved.items as ImageItem[];
-  const classes = [...resolved.labels.names];
-  return {
-    root,
-    layout,
-    labels: resolved.labels,
-    items,
-    report: {
-      source: root,
-      kind: 'image',
-      layout,
-      classes,
-      counts: {
-        found: considered,
-        usable: items.length,
-        skipped: issues.filter((i) => i.skipped).reduce((n, i) => n + i.files.length, 0),
-        ...countItems(items, classes),
-      },
-      issues,
-    },
-  };
+  const resolved = resolveScan({ source: root, kind: 'image', layout, candidates, issues, declaredClasses }, opts);
+  return { root, layout, labels: resolved.labels, items: resolved.items as ImageItem[], report: resolved.report };
 }
 
 async function readManifest(

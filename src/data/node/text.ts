@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
-import { type Candidate, type ResolveOptions, countItems, resolveCandidates } from '../dataset.js';
+import { type Candidate, type ResolveOptions, resolveScan } from '../dataset.js';
 import type { LabelMap } from '../labels.js';
 import type { DatasetIssue, DatasetReport, Split } from '../report.js';
 import { type TextExample, type TextFields, recordsToExamples } from '../text.js';
@@ -114,29 +114,6 @@ export async function loadTextDataset(source: string, opts: LoadTextOptions = {}
   }
   for (const i of issues) opts.onIssue?.(i);
   const candidates = examples.map((e) => ({ ...e, hash: createHash('sha256').update(e.text, 'utf8').digest('hex') }));
-  const before = issues.length;
-  const found = candidates.length + issues.filter((i) => i.skipped).reduce((n, i) => n + i.files.length, 0);
-  const resolved = resolveCandidates(candidates, issues, { ...opts, declaredClasses });
-  for (const i of issues.slice(before)) opts.onIssue?.(i);
-  const items = resolved.items as TextItem[];
-  const classes = [...resolved.labels.names];
-  return {
-    root,
-    layout,
-    labels: resolved.labels,
-    items,
-    report: {
-      source: root,
-      kind: 'text',
-      layout,
-      classes,
-      counts: {
-        found,
-        usable: items.length,
-        skipped: issues.filter((i) => i.skipped).reduce((n, i) => n + i.files.length, 0),
-        ...countItems(items, classes),
-      },
-      issues,
-    },
-  };
+  const resolved = resolveScan({ source: root, kind: 'text', layout, candidates, issues, declaredClasses }, opts);
+  return { root, layout, labels: resolved.labels, items: resolved.items as TextItem[], report: resolved.report };
 }
