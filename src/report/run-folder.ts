@@ -21,6 +21,8 @@
  * field of a damaged file. This module is browser-safe: types and parsers of file contents only.
  */
 import type { ClassificationReport, ReliabilityBin } from '../eval/index.js';
+import { HISTORY_CSV_COLUMNS, historyCsvLine } from '../train/callbacks/history-logger.js';
+import type { EpochRecord } from '../train/types.js';
 import {
   type Json,
   type Where,
@@ -131,29 +133,16 @@ export interface RunTiming {
   };
 }
 
-/** One epoch of training; the trainer's EpochRecord is one. Epochs are counted from 1. */
-export interface HistoryRow {
-  epoch: number;
-  trainLoss: number;
-  trainAcc?: number;
-  valLoss?: number;
-  valAcc?: number;
-  lr: number;
+/**
+ * One epoch of training; the trainer's EpochRecord is one. Epochs are counted from 1. `steps` is optional
+ * here because parseHistory accepts history.jsonl rows without it.
+ */
+export interface HistoryRow extends Omit<EpochRecord, 'steps'> {
   /** optimizer steps so far, over all epochs */
   steps?: number;
-  seconds: number;
 }
 
-export const HISTORY_CSV_COLUMNS = [
-  'epoch',
-  'trainLoss',
-  'trainAcc',
-  'valLoss',
-  'valAcc',
-  'lr',
-  'steps',
-  'seconds',
-] as const satisfies readonly (keyof HistoryRow)[];
+export { HISTORY_CSV_COLUMNS };
 
 export interface CalibrationSummary {
   /** the split the ECE values were measured on; the temperature itself is always fitted on val */
@@ -343,8 +332,7 @@ export function parseHistory(text: string, file: string = RUN_FILES.history): Hi
 
 /** The history as CSV with HISTORY_CSV_COLUMNS as header; empty cells where a value is absent. */
 export function historyToCsv(rows: readonly HistoryRow[]): string {
-  const lines = [HISTORY_CSV_COLUMNS.join(',')];
-  for (const r of rows) lines.push(HISTORY_CSV_COLUMNS.map((c) => (r[c] === undefined ? '' : String(r[c]))).join(','));
+  const lines = [HISTORY_CSV_COLUMNS.join(','), ...rows.map(historyCsvLine)];
   return lines.join('\n') + '\n';
 }
 

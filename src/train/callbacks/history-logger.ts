@@ -8,7 +8,8 @@ export interface HistoryLoggerOptions {
   name?: string;
 }
 
-const COLUMNS: readonly (keyof EpochRecord)[] = [
+/** CSV header of a training history; the run folder's history.csv uses the same. */
+export const HISTORY_CSV_COLUMNS = [
   'epoch',
   'trainLoss',
   'trainAcc',
@@ -17,7 +18,15 @@ const COLUMNS: readonly (keyof EpochRecord)[] = [
   'lr',
   'steps',
   'seconds',
-];
+] as const satisfies readonly (keyof EpochRecord)[];
+
+/**
+ * One CSV line (without '\n') of a history row; empty cells where a value is absent. Takes rows read back
+ * from files too, where optional fields may be missing.
+ */
+export function historyCsvLine(r: Partial<Pick<EpochRecord, (typeof HISTORY_CSV_COLUMNS)[number]>>): string {
+  return HISTORY_CSV_COLUMNS.map((c) => (r[c] === undefined ? '' : String(r[c]))).join(',');
+}
 
 /**
  * Writes each epoch's record as JSON Lines or CSV through a writer function, so it works wherever the
@@ -36,10 +45,10 @@ export function historyLogger(opts: HistoryLoggerOptions): Callback {
         return;
       }
       if (!headerWritten) {
-        await opts.write(`${COLUMNS.join(',')}\n`);
+        await opts.write(`${HISTORY_CSV_COLUMNS.join(',')}\n`);
         headerWritten = true;
       }
-      await opts.write(`${COLUMNS.map((c) => (r[c] === undefined ? '' : String(r[c]))).join(',')}\n`);
+      await opts.write(`${historyCsvLine(r)}\n`);
     },
     state: () => ({ headerWritten }),
     loadState(s: unknown) {
