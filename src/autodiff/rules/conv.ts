@@ -14,29 +14,43 @@ import {
 } from './window.js';
 
 /*
- * Convolution gradients. Which formulation is used was chosen by measuring, side by side in one process,
- * onnxruntime-node 1.30 on 2 shared cores, batch 32, times relative to the layer's own forward Conv
- * (numbers move by ~30% between runs on this busy machine; the orderings held in every run):
+ * Convolution gradients. Each formulation was chosen by measuring the alternatives side by side:
+ * onnxruntime-node 1.30, one intra-op thread, process CPU time (stable on this shared 2-core machine, where
+ * wall times moved by 2x with other people's load), batch 32, MobileNetV2/ResNet/EfficientNet layer
+ * shapes, times relative to the layer's own forward Conv (median of 3 after a warm-up):
  *
- *   input gradient                          ConvTranspose   chosen formulation
- *   depthwise 3x3 stride 1 (144ch @56)      0.92x           flipped-kernel depthwise Conv          0.74x
- *   depthwise 3x3 stride 2 (96ch @112)      3.3x            zero-interleave + flipped dw Conv      2.0x
- *   dense 3x3 stride 1 (64->64 @56)         1.2x            flipped, transposed-kernel Conv        0.96x
- *   1x1 stride 1 (144->24 @56)              1.6x            Conv with the transposed kernel        1.3x (MatMul 1.0-1.8x)
- *   dense 3x3 stride 2 (64->128 @56)        1.06x  chosen   zero-interleave + Conv                 2.9x
- *   1x1 stride 2 (64->128 @56)              0.69x  chosen   Conv then zero-interleave              3.2x
+ *   input gradient                  chosen                                   alternatives
+ *   depthwise 3x3 s1 (144ch @56)    flipped-kernel depthwise Conv   0.87x    ConvTranspose 2.05x
+ *   depthwise 3x3 s2 (96ch @112)    grouped ConvTranspose           1.20x    zero-interleave (Concat) + flipped
+ *                                                                            depthwise Conv 2.31x, interleave by
+ *                                                                            Pad 4.1x, by 1x1 ConvTranspose 2.05x
+ *   depthwise 3x3 s2 (144ch @56)    grouped ConvTranspose           1.17x    zero-interleave + Conv 2.18x
+ *   dense 3x3 s1 (64->64 @56)       flipped, transposed-kernel Conv 0.96x    ConvTranspose 1.18x
+ *   1x1 s1 (144->24 / 24->144 @56)  MatMul with w^T            0.57x/1.66x    Conv with w^T 0.89x/1.78x,
+ *                                                                            ConvTranspose 0.92x/1.81x
+ *   dense 3x3 s2 (64->128 @56)      ConvTranspose                   1.06x    zero-interleave + Conv 4.0x
+ *   1x1 s2 (64->128 @56)            ConvTranspose                   1.18x    Conv then zero-interleave 1.9x
  *
- *   weight gradient                         Conv, batch/channel swapped   chosen: unfold + MatMul
- *   1x1 (144->24 @56)                       8.4x                          0.5x (no unfold needed)
- *   dense 3x3 (64->64 @56)                  2.4-5x                        1.3x (slices+Concat im2col 1.2x, more nodes)
- *   dense 3x3 stride 2 (64->128 @56)        1.8-3.2x                      1.1x
- *   stem 7x7 stride 2 (3->64 @224)          1.4-1.7x                      1.3x
- *   depthwise 3x3 stride 2 / stride 1       2.3x / 4.4x (grouped)         1.6x / 2.9x (per-tap Mul+ReduceSum 4.8x / 2.0x,
- *                                                                          kernel-sized grouped Conv over N*C groups 2.3x / 4.5x)
+ *   weight gradient                 chosen                                   alternatives
+ *   1x1 (144->24 @56)               batched MatMul, sum over batch  0.79x    Conv with batch/channel swapped 6.3x
+ *   1x1 (320->1280 @7)              one MatMul over batch+positions 1.01x    batched MatMul + sum 1.12x
+ *   dense 3x3 (64->64 @56)          unfold + MatMul                 1.21x    batch/channel swap 2.60x, im2col by
+ *                                                                            Slice + Concat 1.62x
+ *   dense 3x3 s2 (64->128 @56)      unfold + MatMul                 1.15x    batch/channel swap 2.03x
+ *   stem 3x3 s2 (3->32 @224)        unfold + MatMul                 1.36x    batch/channel swap 2.79x
+ *   depthwise 3x3 (4 layers)        unfold + MatMul            1.5x-3.2x     batch/channel swap 1.5x-6.3x,
+ *                                                                            (sample, channel) groups 1.5x-5.9x,
+ *                                                                            per-tap Mul + ReduceSum 3.5x-6.9x
+ *   depthwise 5x5 (672 @14, 240 @28) (sample, channel) groups  1.9x/2.7x    batch/channel swap 2.9x/2.7x,
+ *                                                                            unfold + MatMul 3.7x/3.9x
  *
+ * DESIGN.md's two-thread wall-clock figures (grouped ConvTranspose 3.7x for the strided depthwise input
+ * gradient, 5.6x for 1x1) were not reproduced this way; under load, wall-clock ratios of the same pair swung
+ * between 1.15x and 3.3x from one run to the next.
  * "unfold" is a grouped Conv with one-hot kernels: it writes the k*k shifted copies of each input channel
  * (im2col) with the forward node's own strides, dilations and pads; one batched MatMul against dL/dy then
- * contracts over positions, and a ReduceSum over the batch finishes.
+ * contracts over positions, and a ReduceSum over the batch finishes. Its k*k-fold buffer is what makes it
+ * lose to the batch/channel swap for 5x5 kernels.
  */
 
 export interface ConvShape {
@@ -105,6 +119,13 @@ export function convInputGrad(c: GradContext, gy: string, w: string, x: string, 
   const win = s.window;
   const n = win.kernel.length;
   const span = win.kernel.map((k, i) => (k - 1) * win.dilations[i]!);
+  const pointwise = win.kernel.every((k) => k === 1) && [...win.begin, ...win.end].every((p) => p === 0);
+  if (pointwise && s.group === 1 && win.strides.every((v) => v === 1)) {
+    // 1x1: dL/dx[n] = w^T [C, M] x dL/dy[n] [M, positions], one MatMul broadcast over the batch
+    const wt = c.emit('Transpose', [c.emit('Reshape', [w, c.ints([s.cout, s.cin])])], { perm: [1, 0] });
+    const product = c.emit('MatMul', [wt, c.emit('Reshape', [gy, c.ints([0, s.cout, -1])])]);
+    return c.emit('Reshape', [product, c.shapeOf(x)]);
+  }
   if (win.strides.every((v) => v === 1)) {
     return paddedConv(
       c,
@@ -148,9 +169,7 @@ function convWeightGrad(c: GradContext, x: string, gy: string, s: ConvShape): st
   const unpadded = [...win.begin, ...win.end].every((p) => p === 0);
   const outSize = spatialSizes(c, gy, n);
   const positions = outSize.every((d) => d !== undefined) ? product(outSize as number[]) : undefined;
-  if (cin === g && taps > 1 && !(taps <= 9 && positions !== undefined && positions >= 1024)) {
-    return depthwiseWeightGrad(c, x, gy, s);
-  }
+  if (cin === g && taps > 9) return depthwiseWeightGrad(c, x, gy, s);
   let cols: string;
   if (taps === 1 && unpadded) {
     // 1x1: the "unfolded" input is x itself, subsampled by the stride
@@ -190,7 +209,7 @@ function convWeightGrad(c: GradContext, x: string, gy: string, s: ConvShape): st
   const colsR = c.emit('Reshape', [cols, c.ints([0, g, rows, -1])]);
   const gyR = c.emit('Reshape', [gy, c.ints([0, g, cout / g, -1])]);
   let dw: string;
-  if (positions !== undefined && (cout / g) * rows > 0.1 * positions * (cout / g + rows)) {
+  if (positions !== undefined && (cout / g) * rows > positions * (cout / g + rows)) {
     // Few positions, many channels (late layers): one product over batch and positions together beats
     // N products whose [N, M, C] result is then summed. Both operands are transposed to put N next to
     // the positions. 1x1 320->1280 @7x7: 46 ms vs 182 ms; 576->96 @14x14: 56 vs 80; 144->24 @56x56: 98 vs 48.
@@ -214,6 +233,21 @@ function depthwiseWeightGrad(c: GradContext, x: string, gy: string, s: ConvShape
   const win = s.window;
   const n = win.kernel.length;
   const rest = new Array<number>(n).fill(0);
+  const batch = c.shape(x)?.[0];
+  if (typeof batch === 'number' && win.strides.every((v) => v === 1)) {
+    // one group per (sample, channel): no transposes; the group count needs the batch size
+    const xs = c.emit('Reshape', [x, c.ints([1, -1, ...rest])]);
+    const kernel = c.emit('Reshape', [gy, c.ints([-1, 1, ...rest])]);
+    const corr = c.emit('Conv', [xs, kernel], {
+      group: batch * s.cin,
+      dilations: undefined,
+      strides: win.dilations.some((d) => d !== 1) ? win.dilations : undefined,
+      pads: [...win.begin, ...win.end],
+    });
+    const cropped = c.emit('Slice', [corr, c.ints(rest), c.ints(win.kernel), c.ints(spatialAxes(n))]);
+    const perSample = c.emit('Reshape', [cropped, c.ints([batch, s.cout, -1])]);
+    return c.emit('Reshape', [reduceSum(c, perSample, [0], false), c.ints([s.cout, 1, ...win.kernel])]);
+  }
   const swap = [1, 0, ...spatialAxes(n)];
   const xs = c.emit('Reshape', [c.emit('Transpose', [x], { perm: swap }), c.ints([1, -1, ...rest])]);
   const kernel = c.emit('Transpose', [gy], { perm: swap });
