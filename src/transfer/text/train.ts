@@ -246,6 +246,9 @@ async function trainOnFeatures(opts: TrainTextOptions, strategy: FeatureStrategy
     dropout: opts.dropout,
     seed: opts.seed,
     classWeights: opts.classWeights,
+    // pooled word vectors (mean and max side by side) differ in scale per column; the image side's
+    // raw-feature default measured worse here (SpamAssassin subset 0.88 vs 0.95 held-out accuracy)
+    standardize: true,
     session: opts.session,
     onEpoch: (record, epochs) => opts.onEvent?.({ type: 'epoch', record, epochs }),
   });
