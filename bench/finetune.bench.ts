@@ -151,6 +151,60 @@ function pytorch(model: SubjectName, batch: number, threads: number, reps: numbe
 
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
 
+/**
+ * Times forward-only runs of the inference model and training steps, alternating so both see the same
+ * machine load, after warm-up runs (the first ones allocate). `clock` is wall or CPU time in ms.
+ */
+async function alternate(
+  model: Model,
+  tg: TrainingGraph,
+  f: ReturnType<typeof feeds>,
+  reps: number,
+  threads: { intraOpThreads?: number },
+  clock: () => number,
+): Promise<{ forward: number[]; step: number[]; forwardPart: number[] }> {
+  const fwd = await Session.create(model, threads);
+  const step = await Session.create(tg.model, { ...TRAINING_SESSION, ...threads });
+  const part = await Session.create(forwardPart(tg), threads);
+  const partFeeds = { ...f.step };
+  delete partFeeds[tg.labels.name];
+  const out = { forward: [] as number[], step: [] as number[], forwardPart: [] as number[] };
+  const time = async (list: number[], run: () => Promise<unknown>) => {
+    const t = clock();
+    await run();
+    list.push(clock() - t);
+  };
+  try {
+    await fwd.run(f.forward);
+    await part.run(partFeeds);
+    await step.run(f.step);
+    await step.run(f.step);
+    for (let i = 0; i < reps; i++) {
+      await time(out.forward, () => fwd.run(f.forward));
+      await time(out.step, () => step.run(f.step));
+      await time(out.forwardPart, () => part.run(partFeeds));
+    }
+  } finally {
+    await fwd.dispose();
+    await step.dispose();
+    await part.dispose();
+  }
+  return out;
+}
+
+/**
+ * The training graph cut at the logits: its forward part as it runs inside a step (weights are inputs, so
+ * onnxruntime cannot pre-pack them or fold BatchNormalization at load time, and runs the convolutions
+ * without its NCHWc kernels).
+ */
+function forwardPart(tg: TrainingGraph): Model {
+  const m = tg.model.clone();
+  m.graph.outputs = m.graph.outputs.filter((o) => o.name === tg.logits);
+  m.graph.inputs = m.graph.inputs.filter((i) => i.name !== tg.labels.name);
+  m.graph.cleanup();
+  return m;
+}
+
 export async function run(ctx: BenchContext): Promise<BenchResult> {
   const quick = ctx.args.includes('--quick');
   const batch = quick ? 8 : 32;
@@ -170,26 +224,21 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
     const tg = training(s);
     const buildMs = performance.now() - t0;
     const f = feeds(s, tg, batch);
-    const fwd = await Session.create(s.model);
-    const step = await Session.create(tg.model, TRAINING_SESSION);
-    // warm-up (first runs allocate), then alternate so both see the same machine load
-    await fwd.run(f.forward);
-    await step.run(f.step);
-    await step.run(f.step);
-    const tf: number[] = [];
-    const ts: number[] = [];
-    for (let i = 0; i < reps; i++) {
-      let a = performance.now();
-      await fwd.run(f.forward);
-      tf.push(performance.now() - a);
-      a = performance.now();
-      await step.run(f.step);
-      ts.push(performance.now() - a);
-    }
-    await fwd.dispose();
-    await step.dispose();
-    const [mf, ms] = [median(tf), median(ts)];
-    ctx.log(`${name}: forward ${tf.map(Math.round).join(', ')} ms; step ${ts.map(Math.round).join(', ')} ms`);
+    const wall = await alternate(s.model, tg, f, reps, {}, () => performance.now());
+    ctx.log(
+      `${name}: forward ${wall.forward.map(Math.round).join(', ')} ms; step ${wall.step.map(Math.round).join(', ')} ms`,
+    );
+    // the same pair on one thread, in process CPU time: a ratio other processes' load does not move
+    const cpu = await alternate(s.model, tg, f, quick ? 1 : 3, { intraOpThreads: 1 }, () => {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1000;
+    });
+    ctx.log(
+      `${name}: 1 thread CPU: forward ${cpu.forward.map(Math.round).join(', ')} ms; step ${cpu.step.map(Math.round).join(', ')} ms`,
+    );
+    const [mf, ms] = [median(wall.forward), median(wall.step)];
+    const cpuRatio = median(cpu.step) / median(cpu.forward);
+    const partRatio = median(cpu.step) / median(cpu.forwardPart);
     const trainRss = peakRss(name, batch, 'train', 2);
     const forwardRss = peakRss(name, batch, 'forward', 2);
     rows.push({
@@ -198,6 +247,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       'ms/batch': Math.round(mf),
       'img/s': +((batch / mf) * 1000).toFixed(1),
       'x forward': 1,
+      'x forward (1 thread, CPU)': 1,
       'peak RSS': forwardRss,
     });
     rows.push({
@@ -206,9 +256,10 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       'ms/batch': Math.round(ms),
       'img/s': +((batch / ms) * 1000).toFixed(1),
       'x forward': +(ms / mf).toFixed(2),
+      'x forward (1 thread, CPU)': +cpuRatio.toFixed(2),
       'peak RSS': trainRss,
     });
-    const py = pytorch(name, batch, threads, quick ? 1 : 3);
+    const py = pytorch(name, batch, threads, quick ? 1 : 2);
     rows.push(
       typeof py === 'string'
         ? { model: name, measure: 'PyTorch step', 'ms/batch': py }
@@ -221,11 +272,14 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
             'peak RSS': '-',
           },
     );
-    notes.push(`${name}: training graph built in ${Math.round(buildMs)} ms, ${tg.model.graph.nodes.length} nodes`);
+    notes.push(
+      `${name}: training graph built in ${Math.round(buildMs)} ms, ${tg.model.graph.nodes.length} nodes; on one thread its forward part costs ${(median(cpu.forwardPart) / median(cpu.forward)).toFixed(2)}x the inference model's forward and the step ${partRatio.toFixed(2)}x its forward part`,
+    );
   }
   notes.push(
     `batch ${batch}, ${SIZE}x${SIZE}, ${threads} threads (onnxruntime default; PyTorch set to the same); medians of ${reps} alternating runs`,
     "'x forward' is the step time over onnxruntime's forward-only time of the inference model (BN folded, NCHWc kernels); PyTorch's is over its own forward",
+    "'x forward (1 thread, CPU)': the same ratio measured on one thread in process CPU time, which other processes' load does not move",
     'EfficientNet-B0: Graft trains the zoo model (TF Hub weights); PyTorch times torchvision efficientnet_b0, the same architecture',
   );
   return { name: 'finetune', rows, notes };

@@ -13,7 +13,11 @@ function values(n: number, seed: number, width = 0.5): number[] {
 }
 
 /** conv -> Relu -> conv -> Sigmoid gate (squeeze-excitation) -> conv -> pool -> MatMul, float32. */
-function model(smooth = false): Model {
+/**
+ * `smooth`: Tanh and swish instead of Relu (exact float32 central differences); `hideSwish`: the swish reads
+ * Sigmoid(Identity(x)), which neither the swish rule nor its recomputation recognise.
+ */
+function model(smooth = false, hideSwish = false): Model {
   const b = new GraphBuilder('se-net');
   b.input('x', 'float32', ['N', 3, 8, 8]);
   b.initializer('w1', values(4 * 3 * 9, 1), [4, 3, 3, 3]);
@@ -21,7 +25,10 @@ function model(smooth = false): Model {
   b.initializer('wse', values(4 * 4, 3), [4, 4, 1, 1]);
   b.initializer('w3', values(4 * 4, 4), [4, 4, 1, 1]);
   b.initializer('fc', values(4 * 3, 5), [4, 3]);
-  const h1 = b.op(smooth ? 'Tanh' : 'Relu', [b.op('Conv', ['x', 'w1'], { pads: [1, 1, 1, 1] })]);
+  const c1 = b.op('Conv', ['x', 'w1'], { pads: [1, 1, 1, 1] });
+  const h1 = smooth
+    ? b.op('Mul', [c1, b.op('Sigmoid', [hideSwish ? b.op('Identity', [c1]) : c1])])
+    : b.op('Relu', [c1]);
   const h2 = b.op(smooth ? 'Tanh' : 'Relu', [b.op('Conv', [h1, 'w2'], { pads: [1, 1, 1, 1] })]);
   const gate = b.op('Sigmoid', [b.op('Conv', [b.op('GlobalAveragePool', [h2]), 'wse'])]);
   const excited = b.op('Mul', [h2, gate], undefined, { outputs: ['excited'] });
@@ -118,4 +125,45 @@ test('the squeeze-excitation product is recomputed for the backward pass; gradie
   // and they are gradients: float32 central differences (resolution ~1e-5 on this loss)
   const report = await gradCheckTraining(tg, feeds, params, ortRunner, { tol: 1e-2, step: 1e-2 });
   assert.ok(report.ok, report.describe());
+});
+
+test('swish: Sigmoid(x) and x * Sigmoid(x) are recomputed from x for the backward pass; same gradients', async () => {
+  const feeds = { x: f32(values(2 * 3 * 64, 9, 1), [2, 3, 8, 8]) };
+  const grads = async (m: Model) => {
+    const tg = buildTrainingGraph(m, {
+      logits: 'logits',
+      loss: { kind: 'softmax-cross-entropy' },
+      trainable: TRAINABLE,
+    });
+    const params = Object.fromEntries(
+      TRAINABLE.map((p) => {
+        const t = m.graph.initializers.get(p)!;
+        return [p, { dtype: t.dtype, dims: t.dims, data: t.toArray() }];
+      }),
+    );
+    const s = await ortRunner(tg.model);
+    try {
+      const out = await s.run({ ...feeds, [tg.labels.name]: i64([0, 2], [2]), ...params });
+      return { tg, out };
+    } finally {
+      await s.dispose();
+    }
+  };
+  const a = await grads(model(true));
+  const g = a.tg.model.graph;
+  const sigmoids = g.nodes.filter((n) => n.opType === 'Sigmoid');
+  assert.equal(sigmoids.filter((n) => n.name.startsWith('recompute/')).length, 1, 'the swish Sigmoid is recomputed');
+  const c1 = g.nodes.find((n) => n.opType === 'Conv' && n.inputs[0] === 'x')!.outputs[0]!;
+  const forwardSigmoid = sigmoids.find((n) => n.inputs[0] === c1);
+  assert.ok(forwardSigmoid, 'the forward swish Sigmoid');
+  assert.ok(
+    g.consumers(forwardSigmoid.outputs[0]!).every((n) => !n.name.startsWith('grad/')),
+    'the backward pass does not read the forward Sigmoid',
+  );
+  const b = await grads(model(true, true));
+  for (const p of TRAINABLE) {
+    const [ga, gb] = [a.out[a.tg.gradOf[p]!]!.data as Float32Array, b.out[b.tg.gradOf[p]!]!.data as Float32Array];
+    const scale = Math.max(...Array.from(gb, Math.abs));
+    ga.forEach((v, i) => assert.ok(Math.abs(v - gb[i]!) <= 1e-5 * scale, `${p}[${i}] ${v} vs ${gb[i]}`));
+  }
 });
