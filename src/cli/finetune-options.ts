@@ -56,7 +56,7 @@ export const fineTuneOptions: OptionTable<FineTuneCliSettings> = {
     integer: true,
     min: 0,
     placeholder: 'N',
-    description: 'fine-tune/gradual: epochs of the head-only phase first (default 10)',
+    description: 'fine-tune/gradual: epochs of the head-only phase first (default 3)',
   },
   probeEpochs: {
     flag: 'probe-epochs',

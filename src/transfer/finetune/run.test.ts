@@ -290,7 +290,7 @@ test('strategies as phases: head warm-up then unfrozen; probe to convergence the
   const s = { epochs: 9, lr: 1e-3 };
   const brief = (p: PhaseSpec) => [p.name, p.kind, p.blocks, p.epochs, p.lr, p.discriminative ?? null, p.schedule];
   assert.deepEqual(planPhases('fine-tune', plan, s).map(brief), [
-    ['head', 'probe', [], 10, 3e-3, null, 'cosine'],
+    ['head', 'probe', [], 3, 3e-3, null, 'cosine'],
     ['unfrozen', 'train', unfrozen, 9, 5e-4, 0.01, 'onecycle'],
   ]);
   assert.deepEqual(planPhases('lp-ft', plan, s).map(brief), [
