@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { GraftError, isGraftError } from '../../errors.js';
 import type { Model } from '../../onnx/graph.js';
+import { loadTorchvisionFixture } from '../../onnx/test-utils/torchvision-fixture.js';
 import { loadPulledModel, pullModel } from '../../zoo/node/pull.js';
 import { detectBlocks, numberedPrefix } from './blocks.js';
 import { formatUnfreeze, freezeReport, parseUnfreeze, planFreeze } from './freeze-plan.js';
@@ -194,4 +195,22 @@ test('MobileNetV2 (nsfwjs, zoo): Keras layer names give block_1..block_16 with t
     Array.from({ length: 16 }, (_, i) => `block_${i + 1}`),
   );
   assert.ok(units.every((b) => b.batchNorms.length === 3));
+});
+
+test('PyTorch exports (torchvision fixtures): ResNet-18 residual blocks layer1.0..layer4.1, MobileNetV2 features.1..17', () => {
+  const resnet = detectBlocks(loadTorchvisionFixture('resnet18'));
+  assert.deepEqual(
+    resnet.map((b) => b.name),
+    ['stem', ...[1, 2, 3, 4].flatMap((l) => [0, 1].map((k) => `layer${l}/layer${l}.${k}`)), 'fc'],
+  );
+  assert.deepEqual(
+    resnet.map((b) => b.batchNorms.length),
+    [1, 2, 2, 3, 2, 3, 2, 3, 2, 0],
+    'downsampling blocks carry a third BN on their shortcut',
+  );
+  const mobilenet = detectBlocks(loadTorchvisionFixture('mobilenet_v2'));
+  assert.deepEqual(
+    mobilenet.map((b) => b.name),
+    ['stem', ...Array.from({ length: 17 }, (_, i) => `features/features.${i + 1}`), 'features.18', 'classifier.1'],
+  );
 });

@@ -204,10 +204,18 @@ function commonPrefixLength(segs: string[][]): number {
   }
 }
 
-/** 'top_bn' -> 'top', 'dense_1' -> 'dense_1', 'logits' -> 'logits' (after the shared prefix). */
+/**
+ * Name of a block after the last unit: the first numbered segment after the shared prefix ('features.18',
+ * 'dense_1'), else the first word of the first segment ('top_bn' -> 'top', 'fc', 'logits').
+ */
 function topWord(s: string[], common: number): string {
-  const seg = s[Math.min(common, s.length - 1)] ?? 'top';
-  return numberedPrefix(seg) ?? (seg.split(/[_.]/)[0] || seg);
+  const rest = s.slice(Math.min(common, s.length - 1));
+  for (const seg of rest) {
+    const p = numberedPrefix(seg);
+    if (p !== undefined) return p;
+  }
+  const seg = rest[0] ?? 'top';
+  return seg.split(/[_.]/)[0] || seg;
 }
 
 function stripCommon(key: string, segs: string[][], common: number): string {
