@@ -20,6 +20,7 @@ import { Session } from '../src/runtime/session.js';
 import { extractFeatures } from '../src/transfer/extract.js';
 import { MemoryFeatureStore } from '../src/transfer/feature-store.js';
 import { pullModel } from '../src/zoo/node/pull.js';
+import { importTfjsModelFile } from '../src/zoo/importers/index.js';
 import type { BenchContext, BenchResult } from './harness.js';
 
 export const description =
@@ -139,6 +140,8 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
     Math.min(batch, tfjsCount),
     ctx,
   );
+  const convertMs = await conversionMs(name);
+  ctx.log(`TF.js -> ONNX conversion of ${name}: ${convertMs.toFixed(0)} ms`);
   const rows: BenchResult['rows'] = [
     {
       pipeline: 'onnxruntime-node alone, pre-decoded tensors',
@@ -169,8 +172,27 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       `end to end / onnxruntime alone: ${((100 * bestE2e) / bestOrt).toFixed(1)}% (target >= 85%)`,
       `onnxruntime-node / TF.js wasm: ${(bestOrt / tfjs.rate).toFixed(1)}x; end to end / TF.js wasm: ${(bestE2e / tfjs.rate).toFixed(1)}x`,
       'best of 2 alternating rounds each for the onnxruntime rows; TF.js after one warm-up batch',
+      `TF.js -> ONNX conversion (pure TypeScript, from the cached tarball files): ${convertMs.toFixed(0)} ms`,
     ],
   };
+}
+
+/** Wall time of converting the zoo model's original TF.js files (already in the cache) to ONNX. */
+async function conversionMs(name: string): Promise<number> {
+  const pulled = await pullModel(name);
+  const main = pulled.sourceFiles[0];
+  if (!main || !/\.(json|js)$/.test(main.source)) return NaN;
+  const base = main.source.slice(0, main.source.lastIndexOf('/') + 1);
+  const bySource = new Map(pulled.sourceFiles.map((f) => [f.source, f.path]));
+  const readFile = async (rel: string) => {
+    const path = bySource.get(base + rel);
+    if (!path) throw new Error(`${rel} is not among the pulled files of ${name}`);
+    return new Uint8Array(readFileSync(path));
+  };
+  const modelFile = main.source.slice(base.length);
+  const t0 = performance.now();
+  await importTfjsModelFile(readFile, modelFile, { inputSize: pulled.entry.convert?.inputSize });
+  return performance.now() - t0;
 }
 
 function round1(v: number): number {
