@@ -79,13 +79,19 @@ for (const name of MODELS) {
       }
       assert.deepEqual(frozenPrefixReads(model, tg.model, trainable), []);
 
-      const s = await Session.create(tg.model);
-      let out;
-      try {
-        out = await s.run(feeds(tg, model, 2));
-      } finally {
-        await s.dispose();
-      }
+      // the batch fixed, so onnxruntime sees static shapes and applies every fusion it has
+      const fixed = tg.model.clone();
+      fixed.graph.inputs.find((i) => i.name === model.graph.dataInputs[0]!.name)!.shape = [2, 3, 224, 224];
+      const f = feeds(tg, model, 2);
+      const run = async (optimization: 'all' | 'basic') => {
+        const s = await Session.create(fixed, { optimization });
+        try {
+          return await s.run(f);
+        } finally {
+          await s.dispose();
+        }
+      };
+      const out = await run('all');
       assert.ok(Number.isFinite(out[tg.loss]!.data[0] as number));
       const bad: string[] = [];
       for (const p of trainable) {
@@ -94,6 +100,21 @@ for (const name of MODELS) {
         else if (!g.some((v) => v !== 0)) bad.push(`${p}: all zero`);
       }
       assert.deepEqual(bad, [], `${bad.length} of ${trainable.length} gradients`);
+      // onnxruntime's graph optimisations must not change the gradients (its Conv+Add fusion once did)
+      if (part === 'all trainable') {
+        const basic = await run('basic');
+        const off: string[] = [];
+        for (const p of trainable) {
+          const [a, b] = [out[tg.gradOf[p]!]!.data as Float32Array, basic[tg.gradOf[p]!]!.data as Float32Array];
+          let [scale, worst] = [0, 0];
+          b.forEach((v, i) => {
+            scale = Math.max(scale, Math.abs(v));
+            worst = Math.max(worst, Math.abs(a[i]! - v));
+          });
+          if (!(worst <= 1e-3 * scale)) off.push(`${p}: ${(worst / scale).toExponential(2)}`);
+        }
+        assert.deepEqual(off, [], 'gradients at optimisation level all vs basic');
+      }
       t.diagnostic(`${trainable.length} trainable, ${frozen.length} frozen parameters`);
     });
   }
