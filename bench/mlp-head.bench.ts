@@ -77,9 +77,17 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
   return {
     name: 'mlp-head',
     rows: [
-      { measure: 'forward-only run (batch 256)', value: `${tFwd.toFixed(2)} ms`, note: 'onnxruntime CPU, default threads' },
+      {
+        measure: 'forward-only run (batch 256)',
+        value: `${tFwd.toFixed(2)} ms`,
+        note: 'onnxruntime CPU, default threads',
+      },
       { measure: 'training-step run (loss+grads)', value: `${tTrain.toFixed(2)} ms`, note: 'same graph, same batch' },
-      { measure: 'training step / forward', value: `${ratio.toFixed(2)}x`, note: `target <= 3.5x: ${ratio <= 3.5 ? 'met' : 'NOT met'}` },
+      {
+        measure: 'training step / forward',
+        value: `${ratio.toFixed(2)}x`,
+        note: `target <= 3.5x: ${ratio <= 3.5 ? 'met' : 'NOT met'}`,
+      },
       {
         measure: `training throughput (${samples} samples x ${epochs} epochs)`,
         value: `${Math.round(samplesPerSec)} samples/s`,
