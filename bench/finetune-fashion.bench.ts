@@ -19,7 +19,6 @@ import { loadFashionMnist } from '../src/data/node/idx.js';
 import type { Preprocessing } from '../src/data/preprocessing.js';
 import { GraphBuilder } from '../src/onnx/builder.js';
 import type { Model } from '../src/onnx/graph.js';
-import { inferShapes } from '../src/onnx/shapes.js';
 import { saveOnnxFile } from '../src/node/onnx-file.js';
 import { type Backbone, loadBackbone, withBackboneResize } from '../src/node/run/backbone.js';
 import { fineTuneImageClassifier } from '../src/node/run/finetune.js';
@@ -174,7 +173,6 @@ async function epochSeconds(
 ): Promise<number> {
   const upper = upperGraph(model, at);
   const tg = buildTrainingGraph(upper, { logits, loss: { kind: 'softmax-cross-entropy' }, trainable });
-  inferShapes(tg.model);
   contractBatchedGradients(tg.model);
   const trainer = new Trainer({
     graph: tg,

@@ -1,5 +1,6 @@
 import type { Graph, Model, Node } from '../../onnx/graph.js';
 import { Node as GraphNode } from '../../onnx/graph.js';
+import { inferShapes } from '../../onnx/shapes.js';
 import { Tensor } from '../../onnx/tensor.js';
 
 /**
@@ -14,6 +15,10 @@ import { Tensor } from '../../onnx/tensor.js';
 export function contractBatchedGradients(model: Model): number {
   const g = model.graph;
   const opset = model.opset;
+  // Ranks come from shape inference on a copy: the model's own value_info is left as it was.
+  const typed = model.clone();
+  inferShapes(typed);
+  const rankOf = (v: string) => typed.graph.info(v)?.shape?.length;
   let rewritten = 0;
   for (const r of [...g.nodes]) {
     if (r.opType !== 'ReduceSum' || r.domain !== '') continue;
@@ -23,8 +28,8 @@ export function contractBatchedGradients(model: Model): number {
       continue;
     }
     const [a, b] = mm.inputs as [string, string];
-    const rank = rankOf(g, a);
-    if (rank === undefined || rank < 3 || rankOf(g, b) !== rank) continue;
+    const rank = rankOf(a);
+    if (rank === undefined || rank < 3 || rankOf(b) !== rank) continue;
     const batch = Array.from({ length: rank - 3 }, (_, i) => i + 1);
     const base = r.name || r.outputs[0]!;
     const fresh = (s: string) => g.uniqueName(`${base}/contract_${s}`);
@@ -67,8 +72,4 @@ function sumsBatchOnly(g: Graph, r: Node, opset: number): boolean {
     axes = t?.toNumbers();
   } else axes = r.intsAttr('axes');
   return axes !== undefined && axes.length === 1 && axes[0] === 0;
-}
-
-function rankOf(g: Graph, v: string): number | undefined {
-  return g.info(v)?.shape?.length;
 }

@@ -1,7 +1,6 @@
 import { applyTrainedParams, buildTrainingGraph, type TrainingGraph } from '../../autodiff/build.js';
 import type { LossSpec } from '../../autodiff/losses.js';
 import type { Model } from '../../onnx/graph.js';
-import { inferShapes } from '../../onnx/shapes.js';
 import type { SessionOptions } from '../../runtime/session.js';
 import { BestParams } from '../../train/callbacks/best-params.js';
 import type { Callback } from '../../train/events.js';
@@ -253,7 +252,6 @@ export async function preparePhase(opts: FineTuneOptions, current: Model, phase:
     ...(opts.labelSmoothing ? { labelSmoothing: opts.labelSmoothing } : {}),
   };
   const graph = buildTrainingGraph(upper, { logits: opts.logits, loss, trainable });
-  inferShapes(graph.model);
   contractBatchedGradients(graph.model);
   const groups =
     phase.discriminative !== undefined && blocks.length > 1

@@ -12,6 +12,8 @@ export interface TinyCnnOptions {
   /** with BatchNormalization after each convolution (default true) */
   batchNorm?: boolean;
   opset?: number;
+  /** a 2x2 max-pooling after the stem (default false) */
+  maxPool?: boolean;
 }
 
 /**
@@ -55,6 +57,7 @@ export function tinyCnn(opts: TinyCnnOptions = {}): { model: Model; featureValue
     return relu ? b.op('Relu', [y], undefined, { name: `${prefix}/Relu` }) : y;
   };
   x = conv('stem/conv', x, 3, c, 3, true);
+  if (opts.maxPool) x = b.op('MaxPool', [x], { kernel_shape: [2, 2], strides: [2, 2] }, { name: 'stem/pool/MaxPool' });
   for (let k = 1; k <= (opts.blocks ?? 2); k++) {
     const p = `layers/block_${k}`;
     const h = conv(`${p}/conv1`, x, c, c, 3, true);
