@@ -8,7 +8,7 @@
 //
 //   npm run bench -- finetune-fashion [--only=lp,ft,scratch,timing] [--sizes=96,224] [--unfreeze=last:1,last:2,last:3]
 //        [--strategy=full] [--epochs=15] [--lr=3e-3] [--label-smoothing=0.1] [--scratch=small,efficientnet]
-//        [--scratch-epochs=30] [--train=fixture|seeded:SEED] [--test-count=10000]
+//        [--scratch-epochs=30] [--train=fixture|seeded:SEED] [--test-count=10000] [--rounds=3]
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -162,36 +162,44 @@ function writeSmallCnn(file: string): string {
   return file;
 }
 
-/** Median seconds of one training epoch over `data` for `trainable`, with the graph starting at `at`. */
-async function epochSeconds(
+interface TimedConfig {
+  unfreeze: string;
+  inputs: string;
+  graph: ReturnType<typeof buildTrainingGraph>;
+  params: Record<string, Float32Array>;
+  data: { data: Float32Array; sampleDims: readonly number[]; labels: Int32Array };
+  seconds: number[];
+}
+
+/** A training graph starting at `at` (the image input, or a cached activation) for `trainable`. */
+function timedConfig(
   model: Model,
   logits: string,
   at: string,
   trainable: string[],
-  data: { data: Float32Array; sampleDims: readonly number[]; labels: Int32Array },
-  epochs = 3,
-): Promise<number> {
-  const upper = upperGraph(model, at);
-  const tg = buildTrainingGraph(upper, { logits, loss: { kind: 'softmax-cross-entropy' }, trainable });
-  contractBatchedGradients(tg.model);
-  const trainer = new Trainer({
-    graph: tg,
-    params: paramsFromModel(model, tg.params),
-    optimizer: { name: 'adamw', lr: 1e-4 },
-    batchSize: 32,
-    epochs,
+  data: TimedConfig['data'],
+  unfreeze: string,
+  inputs: string,
+): TimedConfig {
+  const graph = buildTrainingGraph(upperGraph(model, at), {
+    logits,
+    loss: { kind: 'softmax-cross-entropy' },
+    trainable,
   });
-  try {
-    const fit = await trainer.fit({ features: data.data, labels: data.labels, featureShape: data.sampleDims });
-    const s = fit.history.map((h) => h.seconds).sort((a, b) => a - b);
-    return s[Math.floor(s.length / 2)]!;
-  } finally {
-    await trainer.dispose();
-  }
+  contractBatchedGradients(graph.model);
+  return { unfreeze, inputs, graph, params: paramsFromModel(model, graph.params), data, seconds: [] };
 }
 
-/** The epoch-time benchmark on 900 training images at one input size. */
-async function timing(backbone: Backbone, specs: string[], log: (s: string) => void): Promise<BenchResult['rows']> {
+/**
+ * The epoch-time benchmark on 900 training images at one input size. Configurations take turns, one
+ * epoch each per round (medians over the rounds), so load from other work on the machine hits them alike.
+ */
+async function timing(
+  backbone: Backbone,
+  specs: string[],
+  rounds: number,
+  log: (s: string) => void,
+): Promise<BenchResult['rows']> {
   const size = backbone.preprocessing.size[0];
   const cls = composeClassifier(backbone.model, backbone.featureValue, createHead(backbone.dim, 10, { seed: 0 }));
   const blocks = detectBlocks(cls.model, { headParams: cls.headParams });
@@ -203,51 +211,76 @@ async function timing(backbone: Backbone, specs: string[], log: (s: string) => v
     labels: Int32Array.from({ length: n }, (_, i) => i % 10),
   };
   const input = backbone.inputName;
-  const rows: BenchResult['rows'] = [];
-  const head = planFreeze(cls.model.graph, blocks, { unfreeze: { kind: 'none' } });
-  log(`timing at ${size}px: head-only epoch without a cache (the frozen backbone runs forward every step)`);
-  const headImages = await epochSeconds(cls.model, cls.logits, input, head.trainable, images);
   const lift = async (value: string) => {
     const r = (await forwardAll(cut(cls.model, value), images, { outputs: [value] }))[value]!;
     return { ...r, labels: images.labels };
   };
-  const pooled = await lift(backbone.featureValue);
-  const headCached = await epochSeconds(cls.model, cls.logits, backbone.featureValue, head.trainable, pooled);
-  rows.push(
-    { size, unfreeze: 'none', inputs: 'images (no cache)', 'epoch s': round(headImages), 'x head (images)': 1 },
-    {
-      size,
-      unfreeze: 'none',
-      inputs: 'pooled-feature cache',
-      'epoch s': round(headCached),
-      'x head (images)': round(headCached / headImages),
-    },
-  );
+  const head = planFreeze(cls.model.graph, blocks, { unfreeze: { kind: 'none' } });
+  const configs: TimedConfig[] = [
+    timedConfig(cls.model, cls.logits, input, head.trainable, images, 'none', 'images (no cache)'),
+    timedConfig(
+      cls.model,
+      cls.logits,
+      backbone.featureValue,
+      head.trainable,
+      await lift(backbone.featureValue),
+      'none',
+      'pooled-feature cache',
+    ),
+  ];
   for (const spec of specs) {
     const plan = planFreeze(cls.model.graph, blocks, { unfreeze: parseUnfreeze(spec) });
-    log(`timing at ${size}px: ${spec} with the activation cache at ${plan.boundary}, then without`);
     const cached = await lift(plan.boundary);
-    const withCache = await epochSeconds(cls.model, cls.logits, plan.boundary, plan.trainable, cached);
-    const noCache = await epochSeconds(cls.model, cls.logits, input, plan.trainable, images, 2);
-    rows.push(
-      {
-        size,
-        unfreeze: spec,
-        inputs: `activation cache [${cached.sampleDims.join('x')}]`,
-        'epoch s': round(withCache),
-        'x head (images)': round(withCache / headImages),
-        'x head (cached)': round(withCache / headCached),
-      },
-      {
-        size,
-        unfreeze: spec,
-        inputs: 'images (no cache)',
-        'epoch s': round(noCache),
-        'x head (images)': round(noCache / headImages),
-      },
+    configs.push(
+      timedConfig(
+        cls.model,
+        cls.logits,
+        plan.boundary,
+        plan.trainable,
+        cached,
+        spec,
+        `activation cache [${cached.sampleDims.join('x')}]`,
+      ),
+      timedConfig(cls.model, cls.logits, input, plan.trainable, images, spec, 'images (no cache)'),
     );
   }
-  return rows;
+  for (let r = 0; r < rounds; r++) {
+    log(`timing at ${size}px: round ${r + 1}/${rounds} (${configs.length} configurations, one epoch each)`);
+    for (const c of configs) {
+      const trainer = new Trainer({
+        graph: c.graph,
+        params: c.params,
+        optimizer: { name: 'adamw', lr: 1e-4 },
+        batchSize: 32,
+        epochs: 1,
+        seed: r,
+      });
+      try {
+        const fit = await trainer.fit({
+          features: c.data.data,
+          labels: c.data.labels,
+          featureShape: c.data.sampleDims,
+        });
+        c.seconds.push(fit.history[0]!.seconds);
+      } finally {
+        await trainer.dispose();
+      }
+    }
+  }
+  const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+  const headImages = median(configs[0]!.seconds);
+  const headCached = median(configs[1]!.seconds);
+  return configs.map((c) => {
+    const s = median(c.seconds);
+    return {
+      size,
+      unfreeze: c.unfreeze,
+      inputs: c.inputs,
+      'epoch s': round(s),
+      'x head (images)': round(s / headImages),
+      ...(c.inputs.startsWith('activation') ? { 'x head (cached)': round(s / headCached) } : {}),
+    };
+  });
 }
 
 function round(v: number, digits = 3): number {
@@ -267,6 +300,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
   const scratchEpochs = Number(arg(ctx.args, 'scratch-epochs') ?? 30);
   const train = arg(ctx.args, 'train') ?? 'fixture';
   const count = Number(arg(ctx.args, 'test-count') ?? 10000);
+  const rounds = Number(arg(ctx.args, 'rounds') ?? 3);
   const data = await prepareData(train, count, ctx.log);
   const runs = join(tmpdir(), 'graft-finetune-bench-runs');
   const rows: BenchResult['rows'] = [];
@@ -406,7 +440,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
     }
   }
   if (only.has('timing')) {
-    for (const size of sizes) timingRows.push(...(await timing(at(size), specs, ctx.log)));
+    for (const size of sizes) timingRows.push(...(await timing(at(size), specs, rounds, ctx.log)));
   }
   return {
     name: 'finetune-fashion',
@@ -414,7 +448,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
     notes: [
       `data: ${data} (train/ = ${train === 'fixture' ? 'fixtures/fashion-mnist-small/train, the first 100 images per class' : `100 per class drawn with ${train}`}, 10% held out for val; test/ = first ${count} official test images)`,
       'images are squashed (28x28 upscaled) to the backbone input; fine-tuning rows train on activations cached at the freeze boundary, no augmentation',
-      "epoch-time rows: 900 images, batch 32; 'x head (images)' = epoch time / a head-only epoch whose frozen backbone runs forward every step (what a head costs without a cache)",
+      "epoch-time rows: 900 images, batch 32, medians over rounds in which the configurations take turns; 'x head (images)' = epoch time / a head-only epoch whose frozen backbone runs forward every step (what a head costs without a cache); 'x head (cached)' = / a head-only epoch on cached pooled features",
     ],
   };
 }
