@@ -288,6 +288,23 @@ function round(v: number, digits = 3): number {
   return Math.round(v * k) / k;
 }
 
+/** Stage messages and every fifth epoch, so long runs show progress. */
+function progress(log: (s: string) => void) {
+  return (e: {
+    type: string;
+    message?: string;
+    record?: { epoch: number; trainLoss: number; valAcc?: number; seconds: number };
+    epochs?: number;
+  }) => {
+    if ((e.type === 'stage' || e.type === 'phase') && e.message) log(`  ${e.message}`);
+    if (e.type === 'epoch' && e.record && (e.record.epoch % 5 === 0 || e.record.epoch === 1)) {
+      log(
+        `  epoch ${e.record.epoch}/${e.epochs}: loss ${e.record.trainLoss.toFixed(4)}, val acc ${e.record.valAcc?.toFixed(3)}, ${e.record.seconds.toFixed(1)}s`,
+      );
+    }
+  };
+}
+
 export async function run(ctx: BenchContext): Promise<BenchResult> {
   const only = new Set((arg(ctx.args, 'only') ?? 'lp,ft,scratch,timing').split(','));
   const sizes = (arg(ctx.args, 'sizes') ?? '96,224').split(',').map(Number);
@@ -364,9 +381,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
           lr,
           labelSmoothing,
           backbone: base,
-          onEvent: (e) => {
-            if (e.type === 'stage' || e.type === 'phase') ctx.log(`  ${e.message}`);
-          },
+          onEvent: progress(ctx.log),
         });
         const main = r.phases[r.phases.length - 1]!;
         row(
@@ -400,6 +415,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
         epochs: scratchEpochs,
         lr,
         labelSmoothing,
+        onEvent: progress(ctx.log),
       });
       row(
         'from scratch: small CNN (6 conv, BN)',
@@ -425,6 +441,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
         lr,
         labelSmoothing,
         backbone: base,
+        onEvent: progress(ctx.log),
       });
       row(
         'from scratch: EfficientNet-B0',
