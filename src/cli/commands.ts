@@ -138,6 +138,10 @@ export type CompareSettings = OutputSettings &
     fractions?: string;
     seeds?: number;
     inputSize?: number;
+    scratchInputSize?: number;
+    scratchEpochs?: number;
+    unfreeze?: string;
+    resume?: boolean;
   };
 export type ExportSettings = OutputSettings & { format?: 'transformers.js' | 'onnx'; out?: string };
 
@@ -465,7 +469,32 @@ export const COMMANDS: readonly AnyCommand[] = [
         integer: true,
         min: 1,
         placeholder: 'PX',
-        description: "square input size for strategies that train the backbone (default: the model's own)",
+        description: "square input size of every strategy, e.g. 96 for small images (default: the model's own)",
+      },
+      scratchInputSize: {
+        flag: 'scratch-input-size',
+        type: 'number',
+        integer: true,
+        min: 1,
+        placeholder: 'PX',
+        description: 'input size of the scratch strategy, e.g. 32 for 28x28 images (default: --input-size)',
+      },
+      scratchEpochs: {
+        flag: 'scratch-epochs',
+        type: 'number',
+        integer: true,
+        min: 1,
+        placeholder: 'N',
+        description: 'training epochs of the scratch strategy (default: --epochs, else 15)',
+      },
+      unfreeze: {
+        ...fineTuneOptions.unfreeze,
+        description: 'blocks that train in fine-tune, gradual and lp-ft: last:N | all | block:GLOB,.. (default last:3)',
+      },
+      resume: {
+        flag: 'resume',
+        type: 'boolean',
+        description: 'keep the runs an interrupted study finished in --out and run only the rest',
       },
       out: {
         flag: 'out',
@@ -478,6 +507,7 @@ export const COMMANDS: readonly AnyCommand[] = [
     examples: [
       'graft compare photos/ --strategies linear-probe,knn,prototype --fractions 1,5,10,25,100 --seeds 3 --out runs/study',
       'graft compare photos/ --model mobilenet_v2.imagenet_hf --strategies scratch,linear-probe,fine-tune --out runs/study --json',
+      'graft compare fashion/ --strategies scratch,linear-probe,fine-tune --fractions 1,5,10,25,100 --seeds 3 --input-size 96 --unfreeze last:2 --scratch-input-size 32 --out runs/fashion-study',
     ],
     load: () => import('./commands/compare.js'),
   }),

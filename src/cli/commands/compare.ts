@@ -30,7 +30,11 @@ export async function run(ctx: CommandContext<CompareSettings>): Promise<number>
     resize: options.resize,
     extractBatch: options.extractBatch,
     inputSize: options.inputSize,
+    scratchInputSize: options.scratchInputSize,
     epochs: options.epochs,
+    scratchEpochs: options.scratchEpochs,
+    unfreeze: options.unfreeze,
+    resume: options.resume,
     valSplit: options.valSplit,
     testSplit: options.testSplit,
     device: options.device,
@@ -87,7 +91,7 @@ function compareRenderer(io: CliIo): (e: CompareEvent) => void {
         break;
       case 'run-done':
         io.stderr.write(
-          `[${e.index}/${e.total}] test accuracy ${(100 * e.run.testAcc).toFixed(2)}%  (${e.run.perClass.toFixed(1)} per class, ${seconds(e.run.seconds)})\n`,
+          `[${e.index}/${e.total}]${e.resumed ? ' kept from the interrupted study:' : ''} test accuracy ${(100 * e.run.testAcc).toFixed(2)}%  (${e.run.perClass.toFixed(1)} per class, ${seconds(e.run.seconds)})\n`,
         );
         break;
       case 'train':

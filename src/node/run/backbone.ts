@@ -6,6 +6,7 @@ import type { Model } from '../../onnx/graph.js';
 import { inferShapes } from '../../onnx/shapes.js';
 import { cut } from '../../surgery/cut.js';
 import { preprocessingFromMetadata } from '../../transfer/pipeline-graft.js';
+import { withInputSize } from '../../transfer/finetune/input-size.js';
 import { preprocessingFromZoo, withResizeMode } from '../../transfer/pipeline.js';
 import { inspectModel } from '../../zoo/inspect.js';
 import { type PullResult, loadPulledModel, pullModel, pullSource } from '../../zoo/node/pull.js';
@@ -159,6 +160,22 @@ export function withBackboneResize(b: Backbone, resize: ResizeMode): Backbone {
   if (resize === b.preprocessing.resize) return b;
   const preprocessing = withResizeMode(b.preprocessing, resize);
   return { ...b, preprocessing, namespace: namespaceOf(b.sha256, b.featureValue, b.pooling, preprocessing) };
+}
+
+/** The backbone taking `size` x `size` images: new input shape, preprocessing size and cache namespace. */
+export function resizedBackbone(b: Backbone, size: number): Backbone {
+  const nchw = b.preprocessing.layout === 'NCHW';
+  const model = withInputSize(b.model, [size, size]);
+  const features = model.graph.outputs.find((o) => o.name === b.featureValue)?.shape;
+  const dim = features?.length === 2 && typeof features[1] === 'number' ? features[1] : b.dim;
+  return {
+    ...b,
+    model,
+    dim,
+    itemDims: nchw ? [b.itemDims[0]!, size, size] : [size, size, b.itemDims[2]!],
+    preprocessing: { ...b.preprocessing, size: [size, size] },
+    namespace: sha256Hex(`${b.namespace}|input ${size}x${size}`).slice(0, 32),
+  };
 }
 
 /**

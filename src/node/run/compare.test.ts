@@ -1,7 +1,7 @@
 // The study runner on a slice of the committed Fashion-MNIST subset with the tiny test backbone: every
 // run lands in study.json, subsets are stratified and seeded, and the test split is shared.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { ImageItem } from '../../data/node/images.js';
@@ -159,4 +159,76 @@ test('scratch and full: trained through the fine-tuning runner when it is presen
   );
   assert.ok(r.study.runs.every((x) => x.testAcc >= 0 && x.seconds > 0));
   assert.ok(existsSync(r.reportFile));
+});
+
+test('runCompare: scratch settings and --unfreeze reach the runs, settings land in study.json, resume keeps finished runs', async (t) => {
+  if (!(await availableCompareStrategies()).includes('scratch')) {
+    t.skip('fine-tuning runner absent in this build');
+    return;
+  }
+  const out = join(dir, 'resume');
+  const opts = {
+    data,
+    out,
+    model,
+    cacheDir: join(dir, 'cache'),
+    strategies: ['fine-tune', 'scratch'],
+    fractions: [1],
+    seeds: [0],
+    epochs: 2,
+    scratchEpochs: 3,
+    scratchInputSize: 16,
+    inputSize: 24,
+    unfreeze: 'last:1',
+    env: { HOME: dir },
+    cwd: dir,
+  };
+  const first = await runCompare(opts);
+  const scratch = first.study.runs.find((x) => x.strategy === 'scratch')!;
+  assert.equal(scratch.history.length, 3, 'scratch trains --scratch-epochs');
+  // run.json records the input size each run trained at
+  const size = (s: string) =>
+    JSON.stringify(JSON.parse(readFileSync(join(out, 'runs', `${s}-f100-seed0`, 'run.json'), 'utf8')))
+      .match(/"inputSize":\[(\d+),(\d+)\]/)
+      ?.slice(1)
+      .map(Number);
+  assert.deepEqual(size('scratch'), [16, 16]);
+  assert.deepEqual(size('fine-tune'), [24, 24]);
+  const ft = JSON.parse(readFileSync(join(out, 'runs', 'fine-tune-f100-seed0', 'finetune.json'), 'utf8')) as {
+    unfreeze: string;
+  };
+  assert.equal(ft.unfreeze, 'last:1');
+  const saved = parseStudy(readFileSync(first.studyFile, 'utf8'), first.studyFile);
+  assert.deepEqual(saved.settings, {
+    'input size': 24,
+    'scratch input size': 16,
+    epochs: 2,
+    'scratch epochs': 3,
+    unfreeze: 'last:1',
+    'val split': 0.1,
+  });
+  assert.match(readFileSync(first.reportFile, 'utf8'), /scratch input size 16/);
+
+  // an interrupted study: one run's result is gone, the other kept
+  rmSync(join(out, 'runs', 'scratch-f100-seed0', 'study-run.json'));
+  const resumed: string[] = [];
+  const second = await runCompare({
+    ...opts,
+    resume: true,
+    onEvent: (e) => {
+      if (e.type === 'run-done') resumed.push(`${e.run.strategy}:${e.resumed ? 'kept' : 'ran'}`);
+    },
+  });
+  assert.deepEqual(resumed, ['fine-tune:kept', 'scratch:ran']);
+  const kept = second.study.runs.find((x) => x.strategy === 'fine-tune')!;
+  assert.deepEqual(
+    kept,
+    first.study.runs.find((x) => x.strategy === 'fine-tune'),
+  );
+  // a result file that does not belong to its slot is refused, not silently reused
+  writeFileSync(
+    join(out, 'runs', 'fine-tune-f100-seed0', 'study-run.json'),
+    JSON.stringify({ ...kept, strategy: 'scratch' }),
+  );
+  await assert.rejects(runCompare({ ...opts, resume: true }), /strategy/);
 });

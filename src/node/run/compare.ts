@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ImageItem } from '../../data/node/images.js';
@@ -11,7 +11,7 @@ import { RUN_FILES, parseHistory } from '../../report/run-folder.js';
 import type { Device } from '../../runtime/session.js';
 import type { FeatureStrategy } from '../../transfer/pipeline.js';
 import type { SourceEventListener, SourceSettings } from '../../zoo/sources/events.js';
-import { type Backbone, DEFAULT_IMAGE_BACKBONE, checkModelName, loadBackbone } from './backbone.js';
+import { type Backbone, DEFAULT_IMAGE_BACKBONE, checkModelName, loadBackbone, resizedBackbone } from './backbone.js';
 import { scanAndSplitImages } from './data.js';
 import { type SplitSummary, type TrainImageEvent, trainImageClassifier } from './train-image.js';
 import { graftVersion } from './version.js';
@@ -45,6 +45,7 @@ interface FineTuneRunner {
     valSplit?: number;
     testSplit?: number;
     inputSize?: number;
+    unfreeze?: string;
     extractBatch?: number;
     device?: Device;
     threads?: number;
@@ -64,10 +65,18 @@ export interface CompareSettings extends SourceSettings {
   cut?: string;
   resize?: ResizeMode | 'auto';
   extractBatch?: number;
-  /** square input size for weight-training strategies (fine-tune, scratch) */
+  /** square input size of every strategy (default: the model's own) */
   inputSize?: number;
+  /** square input size of the scratch strategy (default: inputSize); a network trained from scratch can use the data's own resolution */
+  scratchInputSize?: number;
   /** training epochs of every gradient-trained strategy (default: each strategy's own) */
   epochs?: number;
+  /** epochs of the scratch strategy (default: epochs) */
+  scratchEpochs?: number;
+  /** blocks that train in the fine-tuning strategies (default: the runner's, last:3; full and scratch: all) */
+  unfreeze?: string;
+  /** reuse runs a previous, interrupted study left complete in the same --out folder */
+  resume?: boolean;
   /** fraction of each run's labelled images held out for validation (default 0.1) */
   valSplit?: number;
   /** fraction of the data held out once as the common test split when DATA has no test/ (default 0.2) */
@@ -80,7 +89,7 @@ export interface CompareSettings extends SourceSettings {
 export type CompareEvent =
   | { type: 'data'; classes: number; train: number; test: number }
   | { type: 'run-start'; index: number; total: number; strategy: string; fraction: number; seed: number }
-  | { type: 'run-done'; index: number; total: number; run: StudyRun }
+  | { type: 'run-done'; index: number; total: number; run: StudyRun; resumed?: boolean }
   | { type: 'train'; event: TrainImageEvent };
 
 export interface CompareOptions extends CompareSettings {
@@ -217,7 +226,7 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResult> {
 
   const wantsWeights = opts.strategies.some((s) => !(FEATURE_STRATEGIES as readonly string[]).includes(s));
   const fineTune = wantsWeights ? await loadFineTuneRunner() : undefined;
-  const backbone =
+  const loaded =
     opts.backbone ??
     (opts.strategies.some((s) => (FEATURE_STRATEGIES as readonly string[]).includes(s))
       ? await loadBackbone({
@@ -232,6 +241,9 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResult> {
           onEvent: opts.onSourceEvent,
         })
       : undefined);
+  // One input size for every strategy, so they are compared on the same images.
+  const backbone = loaded && opts.inputSize !== undefined ? resizedBackbone(loaded, opts.inputSize) : loaded;
+  const settings = studySettings(opts);
 
   mkdirSync(join(out, 'subsets'), { recursive: true });
   mkdirSync(join(out, 'runs'), { recursive: true });
@@ -248,6 +260,13 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResult> {
         index++;
         emit({ type: 'run-start', index, total, strategy, fraction, seed });
         const runDir = join(out, 'runs', `${strategy}-${tag(fraction)}-seed${seed}`);
+        const done = join(runDir, STUDY_RUN_FILE);
+        if (opts.resume && existsSync(done)) {
+          const run = readStudyRun(done, { strategy, fraction, seed });
+          runs.push(run);
+          emit({ type: 'run-done', index, total, run, resumed: true });
+          continue;
+        }
         const t0 = performance.now();
         const common = {
           data: manifest,
@@ -276,13 +295,16 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResult> {
           });
           testAcc = r.test?.accuracy;
         } else {
+          const scratch = strategy === 'scratch';
           const r = await fineTune!.fineTuneImageClassifier({
             ...common,
             model: opts.model,
             cut: opts.cut,
-            strategy: strategy === 'scratch' ? 'full' : strategy,
-            fromScratch: strategy === 'scratch',
-            inputSize: opts.inputSize,
+            strategy: scratch ? 'full' : strategy,
+            fromScratch: scratch,
+            inputSize: scratch ? (opts.scratchInputSize ?? opts.inputSize) : opts.inputSize,
+            epochs: scratch ? (opts.scratchEpochs ?? opts.epochs) : opts.epochs,
+            unfreeze: scratch || strategy === 'full' ? undefined : opts.unfreeze,
           });
           testAcc = r.test?.accuracy;
         }
@@ -300,6 +322,7 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResult> {
           history,
           seconds: (performance.now() - t0) / 1000,
         };
+        writeFileSync(done, JSON.stringify(run) + '\n');
         runs.push(run);
         emit({ type: 'run-done', index, total, run });
       }
@@ -313,6 +336,7 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResult> {
     seeds,
     runs,
     data: opts.data,
+    settings,
     graftVersion: graftVersion(),
     createdAt: new Date().toISOString(),
   };
@@ -323,6 +347,38 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResult> {
   writeFileSync(studyFile, text);
   const { file: reportFile } = await writeCompareReport(studyFile, join(out, 'compare.html'));
   return { study, studyFile, reportFile, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Each finished run's result, beside its run folder: what `resume` picks up after an interruption. */
+const STUDY_RUN_FILE = 'study-run.json';
+
+function readStudyRun(file: string, want: { strategy: string; fraction: number; seed: number }): StudyRun {
+  const text = readFileSync(file, 'utf8');
+  const probe = {
+    model: 'resumed',
+    strategies: [want.strategy],
+    fractions: [want.fraction],
+    seeds: [want.seed],
+    runs: [JSON.parse(text) as unknown],
+  };
+  // The study parser checks the run's fields and that it is the run this slot expects.
+  return parseStudy(JSON.stringify(probe), file).runs[0]!;
+}
+
+/** The settings that shape every run, recorded in study.json and shown in the report. */
+function studySettings(opts: CompareOptions): Record<string, string | number> {
+  const s: Record<string, string | number> = {};
+  const put = (k: string, v: string | number | undefined) => {
+    if (v !== undefined) s[k] = v;
+  };
+  put('input size', opts.inputSize);
+  put('scratch input size', opts.scratchInputSize);
+  put('epochs', opts.epochs);
+  put('scratch epochs', opts.scratchEpochs);
+  put('unfreeze', opts.unfreeze);
+  put('resize', opts.resize);
+  put('val split', opts.valSplit ?? 0.1);
+  return s;
 }
 
 function tag(fraction: number): string {

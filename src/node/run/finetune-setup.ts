@@ -23,7 +23,6 @@ import {
   planFreeze,
 } from '../../transfer/finetune/freeze-plan.js';
 import { type ComposedClassifier, composeClassifier, createHead } from '../../transfer/finetune/head.js';
-import { withInputSize } from '../../transfer/finetune/input-size.js';
 import { reinitialize } from '../../transfer/finetune/reinit.js';
 import type { CachedData, LabelledSamples } from '../../transfer/finetune/run.js';
 import {
@@ -39,7 +38,14 @@ import { type HeadChoice, formatHeadChoice, parseHeadChoice } from '../../transf
 import type { SourceEventListener, SourceSettings } from '../../zoo/sources/events.js';
 import { sha256Hex } from '../../zoo/sources/node/cache.js';
 import { FileFeatureStore } from '../feature-store-file.js';
-import { type Backbone, autoResize, featureCacheDir, loadBackbone, withBackboneResize } from './backbone.js';
+import {
+  type Backbone,
+  autoResize,
+  featureCacheDir,
+  loadBackbone,
+  resizedBackbone,
+  withBackboneResize,
+} from './backbone.js';
 import { scanAndSplitImages } from './data.js';
 import type { TrainImageEvent } from './train-image.js';
 import { mulberry32 } from '../../util/rng.js';
@@ -292,19 +298,6 @@ export async function setupFineTune(opts: FineTuneSetupOptions): Promise<FineTun
     settings,
     reinitialized,
     dispose: prepared.dispose,
-  };
-}
-
-/** The backbone taking `size` x `size` images: new input shape, preprocessing size and cache namespace. */
-export function resizedBackbone(b: Backbone, size: number): Backbone {
-  const nchw = b.preprocessing.layout === 'NCHW';
-  const model = withInputSize(b.model, [size, size]);
-  return {
-    ...b,
-    model,
-    itemDims: nchw ? [b.itemDims[0]!, size, size] : [size, size, b.itemDims[2]!],
-    preprocessing: { ...b.preprocessing, size: [size, size] },
-    namespace: sha256Hex(`${b.namespace}|input ${size}x${size}`).slice(0, 32),
   };
 }
 
