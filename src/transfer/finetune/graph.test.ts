@@ -197,6 +197,13 @@ test('a convolutional network takes another input size; one with a size baked in
   b.output(b.op('Reshape', [x, b.ints([0, 192])]), 'float32', ['N', 192]);
   assert.throws(() => withInputSize(b.build(), [16, 16]), /cannot take 16x16 images/);
   assert.throws(() => withInputSize(cls.model, [4, 4]), /at least 8/);
+
+  // a flattened (not pooled) feature output follows the input size instead of keeping its declared width
+  const f = new GraphBuilder('flat');
+  const fx = f.input('x', 'float32', ['N', 3, 8, 8]);
+  const pooled = f.op('AveragePool', [fx], { kernel_shape: [4, 4], strides: [4, 4] });
+  f.output(f.op('Flatten', [pooled], { axis: 1 }), 'float32', ['N', 12]);
+  assert.deepEqual(withInputSize(f.build(), [16, 16]).graph.outputs[0]!.shape, ['N', 48]);
 });
 
 test('the rewrite leaves graphs whose value_info shape inference cannot type (max-pool gradients) loadable', async () => {

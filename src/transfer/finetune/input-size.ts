@@ -33,12 +33,15 @@ export function withInputSize(model: Model, size: readonly [number, number]): Mo
   if (next.every((d, i) => d === shape[i])) return out;
   x.shape = next;
   g.valueInfo.clear();
-  for (const o of g.outputs) {
-    // spatial outputs change size; a pooled [N, C] output keeps its declared shape
-    if (o.shape && o.shape.length > 2) o.shape = undefined;
-  }
+  // Every output is inferred again: spatial outputs change size, and so does a flattened feature map; a
+  // globally pooled [N, C] output comes out as declared. One inference cannot reach keeps its declared shape.
+  const declared = g.outputs.map((o) => o.shape);
+  for (const o of g.outputs) o.shape = undefined;
   try {
     inferShapes(out, { reset: true });
+    g.outputs.forEach((o, i) => {
+      if (o.shape === undefined && declared[i] && declared[i].length <= 2) o.shape = declared[i];
+    });
   } catch (e) {
     throw new GraftError('BAD_MODEL', `This model cannot take ${h}x${w} images`, {
       expected: 'a network whose shapes follow its input size (convolutions, global pooling)',
