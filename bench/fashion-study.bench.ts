@@ -8,9 +8,10 @@
 //        [--seeds=3] [--input-size=96] [--scratch-input-size=32] [--unfreeze=last:2] [--epochs=N]
 //        [--scratch-epochs=N] [--pool=1000] [--test-count=10000] [--out=DIR] [--fresh]
 //        [--publish=docs/fashion-study]   (copies study.json and the accuracy chart there)
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { loadFashionMnist } from '../src/data/node/idx.js';
 import { runCompare } from '../src/node/run/compare.js';
@@ -21,18 +22,10 @@ import type { BenchContext, BenchResult } from './harness.js';
 export const description =
   'Fashion-MNIST study: scratch vs linear probe vs fine-tuning at 1-100% of a 1,000/class pool, 3 seeds, full 10k test set (graft compare)';
 
-const CLASSES = [
-  't-shirt_top',
-  'trouser',
-  'pullover',
-  'dress',
-  'coat',
-  'sandal',
-  'shirt',
-  'sneaker',
-  'bag',
-  'ankle_boot',
-];
+/** Class folder names, as in the committed subset (index = Fashion-MNIST label). */
+const CLASSES = JSON.parse(
+  readFileSync(fileURLToPath(new URL('../fixtures/fashion-mnist-small/classes.json', import.meta.url)), 'utf8'),
+) as string[];
 
 function arg(args: string[], name: string): string | undefined {
   return args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);

@@ -421,7 +421,9 @@ export class Trainer implements TrainerView {
   }
 
   private async ensureSession(): Promise<Session> {
-    this.session ??= await Session.create(this.graph.model, this.opts.session);
+    // A training graph runs without onnxruntime's memory pattern unless asked: the planned block comes on
+    // top of what the first run allocated (see SessionOptions.memoryPattern; bench finetune measures it).
+    this.session ??= await Session.create(this.graph.model, { memoryPattern: false, ...this.opts.session });
     return this.session;
   }
 
