@@ -5,7 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GraftError } from '../errors.js';
 import { crc32, decodeCheckpoint, decodeRecord, encodeCheckpoint, encodeRecord } from './checkpoint.js';
-import { loadCheckpointFile, loadCheckpointIfPresent, saveCheckpointFile, writeFileAtomic } from './checkpoint-node.js';
+import {
+  loadCheckpointFile,
+  loadCheckpointIfPresent,
+  saveCheckpointFile,
+  writeFileAtomic,
+} from '../node/checkpoint-file.js';
 import type { TrainingCheckpoint } from './types.js';
 
 function sample(): TrainingCheckpoint {

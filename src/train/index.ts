@@ -1,4 +1,4 @@
-// Public, browser-safe API of the trainer. File-system helpers live in ./checkpoint-node.ts (Node only).
+// Public, browser-safe API of the trainer. File-system helpers live in ../node/checkpoint-file.ts (Node only).
 export * from './types.js';
 export { Trainer, paramsFromModel, type TrainerOptions, type FitResult, type EvalResult } from './trainer.js';
 export * from './optim/index.js';
