@@ -52,6 +52,34 @@ export interface Backbone {
   pulled: Omit<PullResult, 'entry'>;
 }
 
+/** What a run names its backbone by: a loaded one (a study shares it), or the settings to load one. */
+export interface BackboneChoice extends SourceSettings {
+  backbone?: Backbone;
+  model?: string;
+  cut?: string;
+  modelsFile?: string;
+  env?: NodeJS.ProcessEnv;
+  onSourceEvent?: SourceEventListener;
+}
+
+/** The run's backbone: the one given, else loaded from the zoo or a model source. */
+export async function chooseBackbone(opts: BackboneChoice, cwd: string): Promise<Backbone> {
+  return (
+    opts.backbone ??
+    (await loadBackbone({
+      model: opts.model,
+      cut: opts.cut,
+      cacheDir: opts.cacheDir,
+      offline: opts.offline,
+      refresh: opts.refresh,
+      modelsFile: opts.modelsFile,
+      env: opts.env,
+      cwd,
+      onEvent: opts.onSourceEvent,
+    }))
+  );
+}
+
 /**
  * Pulls (or reads) a model, cuts it at its feature value and pools spatial or token features to
  * [N, dim], and works out the preprocessing from the zoo entry or the model's own metadata.

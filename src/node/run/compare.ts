@@ -11,7 +11,7 @@ import { RUN_FILES, parseHistory } from '../../report/run-folder.js';
 import type { Device } from '../../runtime/session.js';
 import type { FeatureStrategy } from '../../transfer/pipeline.js';
 import type { SourceEventListener, SourceSettings } from '../../zoo/sources/events.js';
-import { type Backbone, DEFAULT_IMAGE_BACKBONE, checkModelName, loadBackbone, resizedBackbone } from './backbone.js';
+import { type Backbone, DEFAULT_IMAGE_BACKBONE, checkModelName, chooseBackbone, resizedBackbone } from './backbone.js';
 import { scanAndSplitImages } from './data.js';
 import { type SplitSummary, type TrainImageEvent, trainImageClassifier } from './train-image.js';
 import { graftVersion } from './version.js';
@@ -227,20 +227,9 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResult> {
   const wantsWeights = opts.strategies.some((s) => !(FEATURE_STRATEGIES as readonly string[]).includes(s));
   const fineTune = wantsWeights ? await loadFineTuneRunner() : undefined;
   const loaded =
-    opts.backbone ??
-    (opts.strategies.some((s) => (FEATURE_STRATEGIES as readonly string[]).includes(s))
-      ? await loadBackbone({
-          model: opts.model,
-          cut: opts.cut,
-          cacheDir: opts.cacheDir,
-          offline: opts.offline,
-          refresh: opts.refresh,
-          modelsFile: opts.modelsFile,
-          env: opts.env,
-          cwd,
-          onEvent: opts.onSourceEvent,
-        })
-      : undefined);
+    opts.backbone || opts.strategies.some((s) => (FEATURE_STRATEGIES as readonly string[]).includes(s))
+      ? await chooseBackbone(opts, cwd)
+      : undefined;
   // One input size for every strategy, so they are compared on the same images.
   const backbone = loaded && opts.inputSize !== undefined ? resizedBackbone(loaded, opts.inputSize) : loaded;
   const settings = studySettings(opts);

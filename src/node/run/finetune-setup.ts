@@ -42,7 +42,7 @@ import {
   type Backbone,
   autoResize,
   featureCacheDir,
-  loadBackbone,
+  chooseBackbone,
   resizedBackbone,
   withBackboneResize,
 } from './backbone.js';
@@ -191,19 +191,7 @@ export async function setupFineTune(opts: FineTuneSetupOptions): Promise<FineTun
   emit({ type: 'dataset', report: ds.report });
   const classes = [...ds.labels.names];
 
-  let backbone =
-    opts.backbone ??
-    (await loadBackbone({
-      model: opts.model,
-      cut: opts.cut,
-      cacheDir: opts.cacheDir,
-      offline: opts.offline,
-      refresh: opts.refresh,
-      modelsFile: opts.modelsFile,
-      env: opts.env,
-      cwd,
-      onEvent: opts.onSourceEvent,
-    }));
+  let backbone = await chooseBackbone(opts, cwd);
   const resize = opts.resize ?? 'auto';
   if (resize === 'auto') {
     const choice = autoResize(backbone, ds.items);

@@ -36,7 +36,7 @@ import {
   autoResize,
   checkModelName,
   featureCacheDir,
-  loadBackbone,
+  chooseBackbone,
   withBackboneResize,
 } from './backbone.js';
 import { badFilesOf, scanAndSplitImages } from './data.js';
@@ -166,19 +166,7 @@ export async function trainImageClassifier(opts: TrainImageOptions): Promise<Tra
   emit({ type: 'dataset', report: ds.report });
   const classes = [...ds.labels.names];
 
-  const loaded =
-    opts.backbone ??
-    (await loadBackbone({
-      model: opts.model,
-      cut: opts.cut,
-      cacheDir: opts.cacheDir,
-      offline: opts.offline,
-      refresh: opts.refresh,
-      modelsFile: opts.modelsFile,
-      env: opts.env,
-      cwd,
-      onEvent: opts.onSourceEvent,
-    }));
+  const loaded = await chooseBackbone(opts, cwd);
   const resize = opts.resize ?? 'auto';
   let backbone = loaded;
   if (resize === 'auto') {
