@@ -489,7 +489,8 @@ export const COMMANDS: readonly AnyCommand[] = [
       },
       unfreeze: {
         ...fineTuneOptions.unfreeze,
-        description: 'blocks that train in fine-tune, gradual and lp-ft: last:N | all | block:GLOB,.. (default last:3)',
+        description:
+          'blocks that train in fine-tune, gradual, lp-ft, full: last:N | all | block:GLOB,.. (default last:3; full: all)',
       },
       resume: {
         flag: 'resume',

@@ -172,7 +172,7 @@ test('runCompare: scratch settings and --unfreeze reach the runs, settings land 
     out,
     model,
     cacheDir: join(dir, 'cache'),
-    strategies: ['fine-tune', 'scratch'],
+    strategies: ['fine-tune', 'full', 'scratch'],
     fractions: [1],
     seeds: [0],
     epochs: 2,
@@ -194,10 +194,14 @@ test('runCompare: scratch settings and --unfreeze reach the runs, settings land 
       .map(Number);
   assert.deepEqual(size('scratch'), [16, 16]);
   assert.deepEqual(size('fine-tune'), [24, 24]);
-  const ft = JSON.parse(readFileSync(join(out, 'runs', 'fine-tune-f100-seed0', 'finetune.json'), 'utf8')) as {
-    unfreeze: string;
-  };
-  assert.equal(ft.unfreeze, 'last:1');
+  const unfrozen = (s: string) =>
+    (JSON.parse(readFileSync(join(out, 'runs', `${s}-f100-seed0`, 'finetune.json'), 'utf8')) as { unfreeze: string })
+      .unfreeze;
+  assert.deepEqual(
+    ['fine-tune', 'full', 'scratch'].map(unfrozen),
+    ['last:1', 'last:1', 'all'],
+    '--unfreeze reaches fine-tune and full; scratch trains everything',
+  );
   const saved = parseStudy(readFileSync(first.studyFile, 'utf8'), first.studyFile);
   assert.deepEqual(saved.settings, {
     'input size': 24,
@@ -219,7 +223,7 @@ test('runCompare: scratch settings and --unfreeze reach the runs, settings land 
       if (e.type === 'run-done') resumed.push(`${e.run.strategy}:${e.resumed ? 'kept' : 'ran'}`);
     },
   });
-  assert.deepEqual(resumed, ['fine-tune:kept', 'scratch:ran']);
+  assert.deepEqual(resumed, ['fine-tune:kept', 'full:kept', 'scratch:ran']);
   const kept = second.study.runs.find((x) => x.strategy === 'fine-tune')!;
   assert.deepEqual(
     kept,

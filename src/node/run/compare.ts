@@ -73,7 +73,7 @@ export interface CompareSettings extends SourceSettings {
   epochs?: number;
   /** epochs of the scratch strategy (default: epochs) */
   scratchEpochs?: number;
-  /** blocks that train in the fine-tuning strategies (default: the runner's, last:3; full and scratch: all) */
+  /** blocks that train in fine-tune, gradual, lp-ft and full, as `graft train --unfreeze` (default last:3; full: all); scratch trains everything */
   unfreeze?: string;
   /** reuse runs a previous, interrupted study left complete in the same --out folder */
   resume?: boolean;
@@ -293,7 +293,7 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResult> {
             fromScratch: scratch,
             inputSize: scratch ? (opts.scratchInputSize ?? opts.inputSize) : opts.inputSize,
             epochs: scratch ? (opts.scratchEpochs ?? opts.epochs) : opts.epochs,
-            unfreeze: scratch || strategy === 'full' ? undefined : opts.unfreeze,
+            unfreeze: scratch ? undefined : opts.unfreeze,
           });
           testAcc = r.test?.accuracy;
         }
