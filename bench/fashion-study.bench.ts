@@ -6,7 +6,7 @@
 //
 //   npm run bench -- fashion-study [--strategies=scratch,linear-probe,fine-tune] [--fractions=1,5,10,25,100]
 //        [--seeds=3] [--input-size=96] [--scratch-input-size=32] [--unfreeze=last:2] [--epochs=N]
-//        [--scratch-epochs=N] [--pool=1000] [--test-count=10000] [--out=DIR] [--fresh]
+//        [--scratch-epochs=N] [--threads=N] [--pool=1000] [--test-count=10000] [--out=DIR] [--fresh]
 //        [--publish=docs/fashion-study]   (copies study.json and the accuracy chart there)
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -81,6 +81,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
   const testCount = Number(a('test-count', '10000'));
   const epochs = num('epochs');
   const scratchEpochs = num('scratch-epochs');
+  const threads = num('threads');
   const out = a('out', join(tmpdir(), 'graft-fashion-study'));
   const resume = !ctx.args.includes('--fresh');
   const data = await prepareData(pool, testCount, ctx.log);
@@ -90,6 +91,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
     ` --input-size ${inputSize} --scratch-input-size ${scratchInputSize} --unfreeze ${unfreeze}` +
     (epochs ? ` --epochs ${epochs}` : '') +
     (scratchEpochs ? ` --scratch-epochs ${scratchEpochs}` : '') +
+    (threads ? ` --threads ${threads}` : '') +
     ` --out ${out}${resume ? ' --resume' : ''}`;
   ctx.log(command);
   const started = Date.now();
@@ -105,6 +107,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
     unfreeze,
     epochs,
     scratchEpochs,
+    threads,
     resume,
     onEvent: (e) => {
       const elapsed = `${((Date.now() - started) / 60000).toFixed(1)} min`;
