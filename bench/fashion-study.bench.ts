@@ -6,7 +6,7 @@
 //
 //   npm run bench -- fashion-study [--strategies=scratch,linear-probe,fine-tune] [--fractions=1,5,10,25,100]
 //        [--seeds=3] [--input-size=96] [--scratch-input-size=32] [--unfreeze=last:2] [--epochs=N]
-//        [--scratch-epochs=N] [--threads=N] [--pool=1000] [--test-count=10000] [--out=DIR] [--fresh]
+//        [--scratch-epochs=N] [--threads=N] [--seed-list=0,2] [--pool=1000] [--test-count=10000] [--out=DIR] [--fresh]
 //        [--publish=docs/fashion-study]   (copies study.json and the accuracy chart there)
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -101,7 +101,8 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
     out,
     strategies,
     fractions: fractionsText.split(',').map((p) => Number(p) / 100),
-    seeds: Array.from({ length: seedCount }, (_, i) => i),
+    // --seed-list=2 runs only those seeds (to split a study over processes; a last pass with --seeds joins them)
+    seeds: arg(ctx.args, 'seed-list')?.split(',').map(Number) ?? Array.from({ length: seedCount }, (_, i) => i),
     inputSize,
     scratchInputSize,
     unfreeze,
