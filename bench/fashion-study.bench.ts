@@ -7,7 +7,7 @@
 //   npm run bench -- fashion-study [--strategies=scratch,linear-probe,fine-tune] [--fractions=1,5,10,25,100]
 //        [--seeds=3] [--input-size=96] [--scratch-input-size=32] [--unfreeze=last:2] [--epochs=N]
 //        [--scratch-epochs=N] [--threads=N] [--seed-list=0,2] [--pool=1000] [--test-count=10000] [--out=DIR] [--fresh]
-//        [--publish=docs/fashion-study]   (copies study.json and the accuracy chart there)
+//        [--publish=docs/fashion-study]   (copies study.json, compare.html and the accuracy chart there)
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -134,8 +134,9 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
   if (publish) {
     mkdirSync(publish, { recursive: true });
     copyFileSync(result.studyFile, join(publish, 'study.json'));
+    copyFileSync(result.reportFile, join(publish, 'compare.html'));
     writeFileSync(join(publish, 'accuracy.svg'), await studyAccuracySvg(result.study));
-    ctx.log(`published study.json and accuracy.svg to ${publish}`);
+    ctx.log(`published study.json, compare.html and accuracy.svg to ${publish}`);
   }
 
   const times = wallTimes(result.study);

@@ -334,8 +334,14 @@ export const COMMANDS: readonly AnyCommand[] = [
   }),
   define<ReportSettings>({
     path: ['report'],
-    summary: 'write the HTML report of a training run (charts, per-class scores, calibration, worst examples)',
-    args: [{ name: 'RUN_DIR', description: 'the run folder graft train wrote' }],
+    summary:
+      'write the HTML report of a training run (charts, per-class scores, calibration, worst examples) or of a study (graft compare)',
+    args: [
+      {
+        name: 'RUN_DIR',
+        description: 'the run folder graft train wrote, or a study.json (or its folder) from graft compare',
+      },
+    ],
     options: {
       ...outputOptions,
       out: {
@@ -343,10 +349,14 @@ export const COMMANDS: readonly AnyCommand[] = [
         short: 'o',
         type: 'string',
         placeholder: 'FILE',
-        description: 'where to write the HTML (default RUN_DIR/report.html)',
+        description: 'where to write the HTML (default RUN_DIR/report.html; a study: compare.html beside study.json)',
       },
     },
-    examples: ['graft report runs/flowers-1', 'graft report runs/flowers-1 --out flowers.html --json'],
+    examples: [
+      'graft report runs/flowers-1',
+      'graft report runs/flowers-1 --out flowers.html --json',
+      'graft report runs/study/study.json --out study.html',
+    ],
     load: () => import('./commands/report.js'),
   }),
   define<TrainSettings>({

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { writeSyntheticRun } from '../../report/test-utils/synthetic-run.js';
+import { syntheticStudy } from '../../report/test-utils/synthetic-study.js';
 import { memoryIo } from '../io.js';
 import { runCli } from '../run.js';
 
@@ -46,4 +47,23 @@ test('graft report on a folder that is not a run folder fails with the message, 
   const json = memoryIo({}, root);
   assert.equal(await runCli(['report', 'nowhere', '--json'], json), 1);
   assert.equal(JSON.parse(json.out).error.code, 'NOT_FOUND');
+});
+
+test('graft report takes a study too: study.json or the folder graft compare wrote', async () => {
+  const dir = join(root, 'study');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'study.json'), JSON.stringify(syntheticStudy()));
+  const io = memoryIo({}, root);
+  assert.equal(await runCli(['report', 'study'], io), 0, io.err);
+  const file = join(dir, 'compare.html');
+  assert.match(io.out, new RegExp(`^study report written to ${file} \\(\\d+ KB\\)`));
+  assert.match(readFileSync(file, 'utf8'), /data-chart="accuracy"/);
+  const json = memoryIo({}, root);
+  assert.equal(await runCli(['report', 'study/study.json', '--out', 'study.html', '--json'], json), 0, json.err);
+  assert.equal(JSON.parse(json.out).report, join(root, 'study.html'));
+  // a broken study is a GraftError naming the file, with a non-zero exit code
+  writeFileSync(join(dir, 'study.json'), '{"model": "m"}');
+  const bad = memoryIo({}, root);
+  assert.notEqual(await runCli(['report', 'study'], bad), 0);
+  assert.match(bad.err, /study\.json/);
 });
