@@ -6,7 +6,7 @@ import type { BadFile } from '../../report/run-folder.js';
 import type { ExtractProgress } from '../../transfer/extract.js';
 import type { SourceEventListener, SourceSettings } from '../../zoo/sources/events.js';
 import { writeFileAtomic } from '../atomic.js';
-import { autoResize, featureCacheDir, loadBackbone, withBackboneResize } from './backbone.js';
+import { autoResize, featureCacheDir, chooseBackbone, withBackboneResize } from './backbone.js';
 import { badFilesOf, scanAndSplitImages } from './data.js';
 import { extractImageFeatures } from './features.js';
 
@@ -55,17 +55,7 @@ export async function embedImages(opts: EmbedOptions): Promise<EmbedResult> {
   const out = resolve(cwd, opts.out);
   const format = opts.format ?? formatFromExtension(out);
   const ds = await scanAndSplitImages(resolve(cwd, opts.data), { minClasses: 1 });
-  const loaded = await loadBackbone({
-    model: opts.model,
-    cut: opts.cut,
-    cacheDir: opts.cacheDir,
-    offline: opts.offline,
-    refresh: opts.refresh,
-    modelsFile: opts.modelsFile,
-    env: opts.env,
-    cwd,
-    onEvent: opts.onSourceEvent,
-  });
+  const loaded = await chooseBackbone(opts, cwd);
   const resize = opts.resize ?? 'auto';
   const backbone = withBackboneResize(loaded, resize === 'auto' ? autoResize(loaded, ds.items).resize : resize);
   const feats = await extractImageFeatures({
