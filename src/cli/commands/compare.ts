@@ -2,8 +2,9 @@ import { GraftError } from '../../errors.js';
 import { type CompareEvent, type CompareResult, runCompare } from '../../node/run/compare.js';
 import { accuracySpread, wallTimes } from '../../report/compare.js';
 import type { CommandContext, CompareSettings } from '../commands.js';
+import { runSettings } from '../run-settings.js';
 import type { CliIo } from '../io.js';
-import { formatDuration, progressRenderer } from '../progress.js';
+import { formatDuration } from '../progress.js';
 import { trainEventRenderer } from './run-progress.js';
 
 export async function run(ctx: CommandContext<CompareSettings>): Promise<number> {
@@ -37,16 +38,8 @@ export async function run(ctx: CommandContext<CompareSettings>): Promise<number>
     resume: options.resume,
     valSplit: options.valSplit,
     testSplit: options.testSplit,
-    device: options.device,
-    threads: options.threads,
-    cacheDir: options.cacheDir,
-    offline: options.offline,
-    refresh: options.refresh,
-    modelsFile: options.modelsFile,
-    env: io.env,
-    cwd: io.cwd,
+    ...runSettings(options, io),
     onEvent: options.quiet ? undefined : compareRenderer(io),
-    onSourceEvent: options.quiet ? undefined : progressRenderer(io),
   });
   if (options.json) {
     io.stdout.write(

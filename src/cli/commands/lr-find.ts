@@ -1,7 +1,7 @@
 import { lrFindImages } from '../../node/run/finetune-lr-find.js';
 import { plotLrFind } from '../../transfer/finetune/lr-find.js';
 import type { CommandContext, LrFindSettings } from '../commands.js';
-import { progressRenderer } from '../progress.js';
+import { runSettings } from '../run-settings.js';
 import { fineTuneEventRenderer } from './train-finetune.js';
 
 /** `graft lr-find DATA`: the LR range test, printed as a table and a text plot with the suggested rate. */
@@ -30,16 +30,8 @@ export async function run({ options, args, io }: CommandContext<LrFindSettings>)
     endLr: options.endLr,
     steps: options.steps,
     out: options.out,
-    device: options.device,
-    threads: options.threads,
-    cacheDir: options.cacheDir,
-    offline: options.offline,
-    refresh: options.refresh,
-    modelsFile: options.modelsFile,
-    env: io.env,
-    cwd: io.cwd,
+    ...runSettings(options, io),
     onEvent: fineTuneEventRenderer(io, options.quiet === true),
-    onSourceEvent: options.quiet ? undefined : progressRenderer(io),
   });
   if (options.json) {
     io.stdout.write(`${JSON.stringify(r, null, 2)}\n`);

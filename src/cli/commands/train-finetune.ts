@@ -4,9 +4,9 @@ import { type FineTuneImageResult, fineTuneImageClassifier } from '../../node/ru
 import type { FineTuneEvent } from '../../node/run/finetune-setup.js';
 import { FINE_TUNE_STRATEGIES, type FineTuneStrategy } from '../../transfer/finetune/strategies.js';
 import type { CommandContext, TrainSettings } from '../commands.js';
+import { runSettings } from '../run-settings.js';
 import { fineTuneOptions } from '../finetune-options.js';
 import type { CliIo } from '../io.js';
-import { progressRenderer } from '../progress.js';
 import { trainEventRenderer } from './run-progress.js';
 
 export function isFineTuneStrategy(s: string | undefined): s is FineTuneStrategy {
@@ -71,16 +71,8 @@ export async function runFineTune(ctx: CommandContext<TrainSettings>): Promise<n
     testSplit: options.testSplit,
     fromScratch: options.fromScratch,
     augment: options.augment,
-    device: options.device,
-    threads: options.threads,
-    cacheDir: options.cacheDir,
-    offline: options.offline,
-    refresh: options.refresh,
-    modelsFile: options.modelsFile,
-    env: io.env,
-    cwd: io.cwd,
+    ...runSettings(options, io),
     onEvent: fineTuneEventRenderer(io, options.quiet === true),
-    onSourceEvent: options.quiet ? undefined : progressRenderer(io),
   });
   if (options.json) {
     const { reports: _reports, ...rest } = result;

@@ -3,8 +3,8 @@ import { GraftError } from '../../errors.js';
 import { classCountLines, detectDataKind } from '../../node/run/data.js';
 import { type TrainImageResult, trainImageClassifier } from '../../node/run/train-image.js';
 import type { CommandContext, TrainSettings } from '../commands.js';
+import { runSettings } from '../run-settings.js';
 import type { CliIo } from '../io.js';
-import { progressRenderer } from '../progress.js';
 import { trainEventRenderer } from './run-progress.js';
 
 /** The text trainer's command module (the text side's), imported only for text data; until it exists, text data is a clear error. */
@@ -42,16 +42,8 @@ export async function run(ctx: CommandContext<TrainSettings>): Promise<number> {
     testSplit: options.testSplit,
     seed: options.seed,
     classWeight: options.classWeight,
-    device: options.device,
-    threads: options.threads,
-    cacheDir: options.cacheDir,
-    offline: options.offline,
-    refresh: options.refresh,
-    modelsFile: options.modelsFile,
-    env: io.env,
-    cwd: io.cwd,
+    ...runSettings(options, io),
     onEvent: trainEventRenderer(io, options.quiet === true),
-    onSourceEvent: options.quiet ? undefined : progressRenderer(io),
   });
   if (options.json) {
     const { reports: _reports, ...rest } = result;
