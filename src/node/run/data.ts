@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { GraftError } from '../../errors.js';
 import { countItems } from '../../data/dataset.js';
 import { type ImageDataset, type ImageItem, scanImages } from '../../data/node/images.js';
-import { type DatasetIssue, type Split, summariseIssues } from '../../data/report.js';
+import { type DatasetIssue, type DatasetReport, type Split, summariseIssues } from '../../data/report.js';
 import { stratifiedSplit } from '../../data/split.js';
 import type { BadFile } from '../../report/run-folder.js';
 
@@ -50,6 +50,29 @@ export async function scanAndSplitImages(source: string, opts: SplitImagesOption
     ds.report.counts.perSplit = counts.perSplit;
     ds.report.counts.perClass = counts.perClass;
   }
+  return ds;
+}
+
+/** What scanning a run's data tells the run's listener: the stage, each bad file, then the report. */
+export type ScanEvent =
+  | { type: 'stage'; message: string }
+  | { type: 'issue'; issue: DatasetIssue }
+  | { type: 'dataset'; report: DatasetReport };
+
+/** Scans and splits a training run's images (val 10%, no test split unless the data has one by default), telling `emit`. */
+export async function scanRunImages(
+  data: string,
+  opts: { valSplit?: number; testSplit?: number; seed: number },
+  emit: (e: ScanEvent) => void,
+): Promise<ImageDataset> {
+  emit({ type: 'stage', message: `scanning ${data}` });
+  const ds = await scanAndSplitImages(data, {
+    valSplit: opts.valSplit ?? 0.1,
+    testSplit: opts.testSplit ?? 0,
+    seed: opts.seed,
+    onIssue: (issue) => emit({ type: 'issue', issue }),
+  });
+  emit({ type: 'dataset', report: ds.report });
   return ds;
 }
 

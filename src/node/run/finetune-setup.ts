@@ -46,7 +46,7 @@ import {
   resizedBackbone,
   withBackboneResize,
 } from './backbone.js';
-import { scanAndSplitImages } from './data.js';
+import { scanRunImages } from './data.js';
 import type { TrainImageEvent } from './train-image.js';
 import { mulberry32 } from '../../util/rng.js';
 
@@ -181,14 +181,7 @@ export async function setupFineTune(opts: FineTuneSetupOptions): Promise<FineTun
     });
   }
   const data = resolve(cwd, opts.data);
-  emit({ type: 'stage', message: `scanning ${data}` });
-  const ds = await scanAndSplitImages(data, {
-    valSplit: opts.valSplit ?? 0.1,
-    testSplit: opts.testSplit ?? 0,
-    seed,
-    onIssue: (issue) => emit({ type: 'issue', issue }),
-  });
-  emit({ type: 'dataset', report: ds.report });
+  const ds = await scanRunImages(data, { valSplit: opts.valSplit, testSplit: opts.testSplit, seed }, emit);
   const classes = [...ds.labels.names];
 
   let backbone = await chooseBackbone(opts, cwd);

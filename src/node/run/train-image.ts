@@ -39,7 +39,7 @@ import {
   chooseBackbone,
   withBackboneResize,
 } from './backbone.js';
-import { badFilesOf, scanAndSplitImages } from './data.js';
+import { badFilesOf, scanRunImages } from './data.js';
 import { extractImageFeatures } from './features.js';
 import { graftVersion } from './version.js';
 
@@ -156,14 +156,7 @@ export async function trainImageClassifier(opts: TrainImageOptions): Promise<Tra
 
   if (!opts.backbone)
     checkModelName(opts.model ?? DEFAULT_IMAGE_BACKBONE, { modelsFile: opts.modelsFile, env: opts.env, cwd });
-  emit({ type: 'stage', message: `scanning ${data}` });
-  const ds = await scanAndSplitImages(data, {
-    valSplit: opts.valSplit ?? 0.1,
-    testSplit: opts.testSplit ?? 0,
-    seed,
-    onIssue: (issue) => emit({ type: 'issue', issue }),
-  });
-  emit({ type: 'dataset', report: ds.report });
+  const ds = await scanRunImages(data, { valSplit: opts.valSplit, testSplit: opts.testSplit, seed }, emit);
   const classes = [...ds.labels.names];
 
   const loaded = await chooseBackbone(opts, cwd);
