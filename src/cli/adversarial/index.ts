@@ -1,0 +1,4 @@
+import type { AdversarialCase } from './types.js';
+
+/** Every adversarial case module, one line each. */
+export const ADVERSARIAL_CASES: readonly AdversarialCase[] = [];
