@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { exampleSize, writeNormalized } from '../src/data/image.js';
 import { decodeForModel } from '../src/data/node/decode.js';
-import { loadBackbone } from '../src/node/run/backbone.js';
+import { loadBackbone } from '../src/app/backbone.js';
 import { Session } from '../src/runtime/session.js';
 import { extractFeatures } from '../src/transfer/extract.js';
 import { MemoryFeatureStore } from '../src/transfer/feature-store.js';

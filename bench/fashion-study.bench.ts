@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { loadFashionMnist } from '../src/data/node/idx.js';
-import { runCompare } from '../src/node/run/compare.js';
+import { runCompare } from '../src/app/compare.js';
 import { accuracySpread, studyAccuracySvg, wallTimes } from '../src/report/compare.js';
 import { Rng } from '../src/train/rng.js';
 import type { BenchContext, BenchResult } from './harness.js';

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { loadFashionMnist } from '../src/data/node/idx.js';
 import type { ResizeMode } from '../src/data/preprocessing.js';
-import { trainImageClassifier } from '../src/node/run/train-image.js';
+import { trainImageClassifier } from '../src/app/train-image.js';
 import type { FeatureStrategy } from '../src/transfer/pipeline.js';
 import type { BenchContext, BenchResult } from './harness.js';
 

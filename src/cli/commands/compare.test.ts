@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fashionSlice, removeTempDirs, tempDir, writeTinyBackbone } from '../../node/run/test-utils/fixtures.js';
+import { fashionSlice, removeTempDirs, tempDir, writeTinyBackbone } from '../../app/test-utils/fixtures.js';
 import { parseStudy } from '../../report/compare.js';
 import { memoryIo } from '../io.js';
 import { EXIT_USAGE, runCli } from '../run.js';

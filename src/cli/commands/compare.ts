@@ -1,5 +1,5 @@
 import { GraftError } from '../../errors.js';
-import { type CompareEvent, type CompareResult, runCompare } from '../../node/run/compare.js';
+import { type CompareEvent, type CompareResult, runCompare } from '../../app/compare.js';
 import { accuracySpread, wallTimes } from '../../report/compare.js';
 import type { CommandContext, CompareSettings } from '../commands.js';
 import { runSettings } from '../run-settings.js';

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { readdirSync } from 'node:fs';
-import { DEMO_DATA, runDemo } from '../../node/run/demo.js';
+import { DEMO_DATA, runDemo } from '../../app/demo.js';
 import type { CommandContext, DemoSettings } from '../commands.js';
 import { progressRenderer } from '../progress.js';
 import { trainEventRenderer } from './run-progress.js';

@@ -1,5 +1,5 @@
 import { GraftError } from '../../errors.js';
-import { embedImages } from '../../node/run/embed.js';
+import { embedImages } from '../../app/embed.js';
 import type { CommandContext, EmbedSettings } from '../commands.js';
 import { progressRenderer } from '../progress.js';
 import { countRenderer } from './run-progress.js';

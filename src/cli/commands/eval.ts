@@ -1,5 +1,5 @@
 import { renderReport } from '../../eval/render.js';
-import { evaluateClassifier } from '../../node/run/evaluate.js';
+import { evaluateClassifier } from '../../app/evaluate.js';
 import type { CommandContext, EvalSettings } from '../commands.js';
 import { countRenderer } from './run-progress.js';
 

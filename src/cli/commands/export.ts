@@ -1,5 +1,5 @@
 import { GraftError } from '../../errors.js';
-import { exportClassifier } from '../../node/run/export.js';
+import { exportClassifier } from '../../app/export.js';
 import type { CommandContext, ExportSettings } from '../commands.js';
 
 export async function run({ options, args, io }: CommandContext<ExportSettings>): Promise<number> {

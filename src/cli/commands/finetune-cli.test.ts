@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { saveOnnxFile } from '../../node/onnx-file.js';
-import { TINY_PREPROCESSING, fashionSlice, removeTempDirs, tempDir } from '../../node/run/test-utils/fixtures.js';
+import { TINY_PREPROCESSING, fashionSlice, removeTempDirs, tempDir } from '../../app/test-utils/fixtures.js';
 import { tinyCnn } from '../../transfer/finetune/test-utils.js';
 import { memoryIo } from '../io.js';
 import { runCli } from '../run.js';

@@ -1,4 +1,4 @@
-import { lrFindImages } from '../../node/run/finetune-lr-find.js';
+import { lrFindImages } from '../../app/finetune-lr-find.js';
 import { plotLrFind } from '../../transfer/finetune/lr-find.js';
 import type { CommandContext, LrFindSettings } from '../commands.js';
 import { runSettings } from '../run-settings.js';

@@ -1,4 +1,4 @@
-import { loadClassifier, predictFiles } from '../../node/run/classifier.js';
+import { loadClassifier, predictFiles } from '../../app/classifier.js';
 import type { CommandContext, PredictSettings } from '../commands.js';
 
 export async function run({ options, args, rest, io }: CommandContext<PredictSettings>): Promise<number> {

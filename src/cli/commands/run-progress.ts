@@ -1,6 +1,6 @@
 import { summariseIssues } from '../../data/report.js';
-import type { TrainImageEvent } from '../../node/run/train-image.js';
-import { formatEpoch } from '../../node/run/train-image.js';
+import type { TrainImageEvent } from '../../app/train-image.js';
+import { formatEpoch } from '../../app/train-image.js';
 import type { CliIo } from '../io.js';
 import { formatDuration } from '../progress.js';
 

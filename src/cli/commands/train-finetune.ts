@@ -1,7 +1,7 @@
 import { GraftError } from '../../errors.js';
-import { classCountLines } from '../../node/run/data.js';
-import { type FineTuneImageResult, fineTuneImageClassifier } from '../../node/run/finetune.js';
-import type { FineTuneEvent } from '../../node/run/finetune-setup.js';
+import { classCountLines } from '../../app/data.js';
+import { type FineTuneImageResult, fineTuneImageClassifier } from '../../app/finetune.js';
+import type { FineTuneEvent } from '../../app/finetune-setup.js';
 import { FINE_TUNE_STRATEGIES, type FineTuneStrategy } from '../../transfer/finetune/strategies.js';
 import type { CommandContext, TrainSettings } from '../commands.js';
 import { runSettings } from '../run-settings.js';

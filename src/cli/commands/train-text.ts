@@ -14,7 +14,7 @@ import {
   softmax,
 } from '../../eval/index.js';
 import { saveOnnxFile } from '../../node/onnx-file.js';
-import { graftVersion } from '../../node/run/version.js';
+import { graftVersion } from '../../app/version.js';
 import { writeRunFolder } from '../../report/node/run-folder.js';
 import { RUN_FILES, type RunInfo, type RunMetrics, type TopLossEntry } from '../../report/run-folder.js';
 import type { Device } from '../../runtime/session.js';

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { GraftError } from '../../errors.js';
-import { classCountLines, detectDataKind } from '../../node/run/data.js';
-import { type TrainImageResult, trainImageClassifier } from '../../node/run/train-image.js';
+import { classCountLines, detectDataKind } from '../../app/data.js';
+import { type TrainImageResult, trainImageClassifier } from '../../app/train-image.js';
 import type { CommandContext, TrainSettings } from '../commands.js';
 import { runSettings } from '../run-settings.js';
 import type { CliIo } from '../io.js';

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { fashionSlice, removeTempDirs, tempDir, writeTinyBackbone } from '../../node/run/test-utils/fixtures.js';
+import { fashionSlice, removeTempDirs, tempDir, writeTinyBackbone } from '../../app/test-utils/fixtures.js';
 import { memoryIo } from '../io.js';
 import { runCli } from '../run.js';
 

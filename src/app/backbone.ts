@@ -1,19 +1,19 @@
 import { resolve } from 'node:path';
-import { GraftError } from '../../errors.js';
-import { type Preprocessing, type ResizeMode, preprocessingKey } from '../../data/preprocessing.js';
-import { GraphBuilder } from '../../onnx/builder.js';
-import type { Model } from '../../onnx/graph.js';
-import { inferShapes } from '../../onnx/shapes.js';
-import { cut } from '../../surgery/cut.js';
-import { preprocessingFromMetadata } from '../../transfer/pipeline-graft.js';
-import { withInputSize } from '../../transfer/finetune/input-size.js';
-import { preprocessingFromZoo, withResizeMode } from '../../transfer/pipeline.js';
-import { inspectModel } from '../../zoo/inspect.js';
-import { type PullResult, loadPulledModel, pullModel, pullSource } from '../../zoo/node/pull.js';
-import { loadRegistry } from '../../zoo/node/user-models.js';
-import type { ModelRegistry } from '../../zoo/registry.js';
-import type { SourceEventListener, SourceSettings } from '../../zoo/sources/events.js';
-import { defaultCacheDir, sha256Hex } from '../../zoo/sources/node/cache.js';
+import { GraftError } from '../errors.js';
+import { type Preprocessing, type ResizeMode, preprocessingKey } from '../data/preprocessing.js';
+import { GraphBuilder } from '../onnx/builder.js';
+import type { Model } from '../onnx/graph.js';
+import { inferShapes } from '../onnx/shapes.js';
+import { cut } from '../surgery/cut.js';
+import { preprocessingFromMetadata } from '../transfer/pipeline-graft.js';
+import { withInputSize } from '../transfer/finetune/input-size.js';
+import { preprocessingFromZoo, withResizeMode } from '../transfer/pipeline.js';
+import { inspectModel } from '../zoo/inspect.js';
+import { type PullResult, loadPulledModel, pullModel, pullSource } from '../zoo/node/pull.js';
+import { loadRegistry } from '../zoo/node/user-models.js';
+import type { ModelRegistry } from '../zoo/registry.js';
+import type { SourceEventListener, SourceSettings } from '../zoo/sources/events.js';
+import { defaultCacheDir, sha256Hex } from '../zoo/sources/node/cache.js';
 
 export const DEFAULT_IMAGE_BACKBONE = 'efficientnet_b0.imagenet';
 

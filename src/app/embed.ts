@@ -1,11 +1,11 @@
 import { extname, resolve } from 'node:path';
-import { GraftError } from '../../errors.js';
-import type { ResizeMode } from '../../data/preprocessing.js';
-import type { SessionOptions } from '../../runtime/session.js';
-import type { BadFile } from '../../report/run-folder.js';
-import type { ExtractProgress } from '../../transfer/extract.js';
-import type { SourceEventListener, SourceSettings } from '../../zoo/sources/events.js';
-import { writeFileAtomic } from '../atomic.js';
+import { GraftError } from '../errors.js';
+import type { ResizeMode } from '../data/preprocessing.js';
+import type { SessionOptions } from '../runtime/session.js';
+import type { BadFile } from '../report/run-folder.js';
+import type { ExtractProgress } from '../transfer/extract.js';
+import type { SourceEventListener, SourceSettings } from '../zoo/sources/events.js';
+import { writeFileAtomic } from '../node/atomic.js';
 import { autoResize, featureCacheDir, chooseBackbone, withBackboneResize } from './backbone.js';
 import { badFilesOf, scanAndSplitImages } from './data.js';
 import { extractImageFeatures } from './features.js';

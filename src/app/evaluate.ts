@@ -1,12 +1,12 @@
 import { resolve } from 'node:path';
-import { GraftError } from '../../errors.js';
-import { LabelMap } from '../../data/labels.js';
-import { scanImages } from '../../data/node/images.js';
-import { ImageLoader } from '../../data/node/loader.js';
-import type { DatasetIssue, Split } from '../../data/report.js';
-import { type ClassificationReport, classificationReport } from '../../eval/index.js';
-import type { SessionOptions } from '../../runtime/session.js';
-import type { BadFile } from '../../report/run-folder.js';
+import { GraftError } from '../errors.js';
+import { LabelMap } from '../data/labels.js';
+import { scanImages } from '../data/node/images.js';
+import { ImageLoader } from '../data/node/loader.js';
+import type { DatasetIssue, Split } from '../data/report.js';
+import { type ClassificationReport, classificationReport } from '../eval/index.js';
+import type { SessionOptions } from '../runtime/session.js';
+import type { BadFile } from '../report/run-folder.js';
 import { classifierLogits, loadClassifier } from './classifier.js';
 import { badFilesOf } from './data.js';
 

@@ -1,12 +1,12 @@
 import { extname } from 'node:path';
 import { readdir, stat, open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GraftError } from '../../errors.js';
-import { countItems } from '../../data/dataset.js';
-import { type ImageDataset, type ImageItem, scanImages } from '../../data/node/images.js';
-import { type DatasetIssue, type DatasetReport, type Split, summariseIssues } from '../../data/report.js';
-import { stratifiedSplit } from '../../data/split.js';
-import type { BadFile } from '../../report/run-folder.js';
+import { GraftError } from '../errors.js';
+import { countItems } from '../data/dataset.js';
+import { type ImageDataset, type ImageItem, scanImages } from '../data/node/images.js';
+import { type DatasetIssue, type DatasetReport, type Split, summariseIssues } from '../data/report.js';
+import { stratifiedSplit } from '../data/split.js';
+import type { BadFile } from '../report/run-folder.js';
 
 export interface SplitImagesOptions {
   /** fraction of each class's training images held out for validation when the data has no val split */

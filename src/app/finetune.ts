@@ -1,28 +1,28 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { ImageItem } from '../../data/node/images.js';
-import { ImageLoader } from '../../data/node/loader.js';
+import type { ImageItem } from '../data/node/images.js';
+import { ImageLoader } from '../data/node/loader.js';
 import {
   type ClassificationReport,
   calibration,
   classificationReport,
   fitTemperature,
   softmax,
-} from '../../eval/index.js';
-import type { Model } from '../../onnx/graph.js';
-import { writeRunFolder } from '../../report/node/run-folder.js';
-import { RUN_FILES, type RunInfo, type RunMetrics, type TopLossEntry } from '../../report/run-folder.js';
-import { Session } from '../../runtime/session.js';
-import { cut } from '../../surgery/cut.js';
-import { formatUnfreeze } from '../../transfer/finetune/freeze-plan.js';
-import { forwardAll } from '../../transfer/finetune/forward.js';
-import { type FineTuneResult, type LabelledSamples, fineTune } from '../../transfer/finetune/run.js';
-import { upperGraph } from '../../transfer/finetune/split.js';
-import { formatHeadChoice } from '../../transfer/pipeline.js';
-import { graftClassifier } from '../../transfer/pipeline-graft.js';
-import type { EpochRecord } from '../../train/types.js';
-import { saveOnnxFile } from '../onnx-file.js';
+} from '../eval/index.js';
+import type { Model } from '../onnx/graph.js';
+import { writeRunFolder } from '../report/node/run-folder.js';
+import { RUN_FILES, type RunInfo, type RunMetrics, type TopLossEntry } from '../report/run-folder.js';
+import { Session } from '../runtime/session.js';
+import { cut } from '../surgery/cut.js';
+import { formatUnfreeze } from '../transfer/finetune/freeze-plan.js';
+import { forwardAll } from '../transfer/finetune/forward.js';
+import { type FineTuneResult, type LabelledSamples, fineTune } from '../transfer/finetune/run.js';
+import { upperGraph } from '../transfer/finetune/split.js';
+import { formatHeadChoice } from '../transfer/pipeline.js';
+import { graftClassifier } from '../transfer/pipeline-graft.js';
+import type { EpochRecord } from '../train/types.js';
+import { saveOnnxFile } from '../node/onnx-file.js';
 import { badFilesOf } from './data.js';
 import {
   type FineTuneSetupOptions,

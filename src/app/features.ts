@@ -1,8 +1,8 @@
-import { exampleSize, writeNormalized } from '../../data/image.js';
-import { decodeForModel } from '../../data/node/decode.js';
-import { Session, type SessionOptions } from '../../runtime/session.js';
-import { type ExtractProgress, type ExtractResult, extractFeatures } from '../../transfer/extract.js';
-import { FileFeatureStore } from '../feature-store-file.js';
+import { exampleSize, writeNormalized } from '../data/image.js';
+import { decodeForModel } from '../data/node/decode.js';
+import { Session, type SessionOptions } from '../runtime/session.js';
+import { type ExtractProgress, type ExtractResult, extractFeatures } from '../transfer/extract.js';
+import { FileFeatureStore } from '../node/feature-store-file.js';
 import type { Backbone } from './backbone.js';
 
 /** One image to embed: its content hash is the cache key. */

@@ -1,14 +1,14 @@
 import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { GraftError } from '../../errors.js';
-import { batchDims, exampleSize, writeNormalized } from '../../data/image.js';
-import { decodeForModel } from '../../data/node/decode.js';
-import type { Model } from '../../onnx/graph.js';
-import { Session, type SessionOptions } from '../../runtime/session.js';
-import { RUN_FILES } from '../../report/run-folder.js';
-import { type ClassifierInfo, readClassifierInfo } from '../../transfer/pipeline-graft.js';
-import { loadOnnxFile } from '../onnx-file.js';
+import { GraftError } from '../errors.js';
+import { batchDims, exampleSize, writeNormalized } from '../data/image.js';
+import { decodeForModel } from '../data/node/decode.js';
+import type { Model } from '../onnx/graph.js';
+import { Session, type SessionOptions } from '../runtime/session.js';
+import { RUN_FILES } from '../report/run-folder.js';
+import { type ClassifierInfo, readClassifierInfo } from '../transfer/pipeline-graft.js';
+import { loadOnnxFile } from '../node/onnx-file.js';
 
 /** A grafted classifier loaded for inference. Call `dispose()` when done. */
 export interface LoadedClassifier {

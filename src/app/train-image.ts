@@ -1,23 +1,23 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import { GraftError } from '../../errors.js';
-import type { ImageItem } from '../../data/node/images.js';
-import type { ResizeMode } from '../../data/preprocessing.js';
-import type { DatasetIssue, DatasetReport, Split } from '../../data/report.js';
+import { GraftError } from '../errors.js';
+import type { ImageItem } from '../data/node/images.js';
+import type { ResizeMode } from '../data/preprocessing.js';
+import type { DatasetIssue, DatasetReport, Split } from '../data/report.js';
 import {
   type ClassificationReport,
   calibration,
   classificationReport,
   fitTemperature,
   softmax,
-} from '../../eval/index.js';
-import type { Device } from '../../runtime/session.js';
-import { RUN_FILES, type RunInfo, type RunMetrics, type TopLossEntry } from '../../report/run-folder.js';
-import { writeRunFolder } from '../../report/node/run-folder.js';
-import type { ExtractProgress } from '../../transfer/extract.js';
-import { graftClassifier } from '../../transfer/pipeline-graft.js';
-import { type HeadTrainingSettings, runHead, trainHead } from '../../transfer/pipeline-head.js';
+} from '../eval/index.js';
+import type { Device } from '../runtime/session.js';
+import { RUN_FILES, type RunInfo, type RunMetrics, type TopLossEntry } from '../report/run-folder.js';
+import { writeRunFolder } from '../report/node/run-folder.js';
+import type { ExtractProgress } from '../transfer/extract.js';
+import { graftClassifier } from '../transfer/pipeline-graft.js';
+import { type HeadTrainingSettings, runHead, trainHead } from '../transfer/pipeline-head.js';
 import {
   type FeatureStrategy,
   type HeadChoice,
@@ -25,11 +25,11 @@ import {
   formatHeadChoice,
   headForStrategy,
   parseHeadChoice,
-} from '../../transfer/pipeline.js';
-import type { FeatureSet } from '../../transfer/prototype.js';
-import type { EpochRecord } from '../../train/types.js';
-import type { SourceEventListener, SourceSettings } from '../../zoo/sources/events.js';
-import { saveOnnxFile } from '../onnx-file.js';
+} from '../transfer/pipeline.js';
+import type { FeatureSet } from '../transfer/prototype.js';
+import type { EpochRecord } from '../train/types.js';
+import type { SourceEventListener, SourceSettings } from '../zoo/sources/events.js';
+import { saveOnnxFile } from '../node/onnx-file.js';
 import {
   type Backbone,
   DEFAULT_IMAGE_BACKBONE,

@@ -1,30 +1,30 @@
 import { resolve } from 'node:path';
-import { GraftError } from '../../errors.js';
-import { type AugmentSpec, standardAugment } from '../../data/augment.js';
-import { exampleSize, writeNormalized } from '../../data/image.js';
-import { decodeForModel } from '../../data/node/decode.js';
-import type { ImageDataset, ImageItem } from '../../data/node/images.js';
-import { ImageLoader } from '../../data/node/loader.js';
-import type { LabelMap } from '../../data/labels.js';
-import type { ResizeMode } from '../../data/preprocessing.js';
-import type { DatasetIssue } from '../../data/report.js';
-import type { Model } from '../../onnx/graph.js';
-import { inferShapes } from '../../onnx/shapes.js';
-import { Session, type SessionOptions } from '../../runtime/session.js';
-import { cut } from '../../surgery/cut.js';
-import { type ExtractProgress, extractFeatures } from '../../transfer/extract.js';
-import { MemoryFeatureStore } from '../../transfer/feature-store.js';
-import { type Block, detectBlocks } from '../../transfer/finetune/blocks.js';
+import { GraftError } from '../errors.js';
+import { type AugmentSpec, standardAugment } from '../data/augment.js';
+import { exampleSize, writeNormalized } from '../data/image.js';
+import { decodeForModel } from '../data/node/decode.js';
+import type { ImageDataset, ImageItem } from '../data/node/images.js';
+import { ImageLoader } from '../data/node/loader.js';
+import type { LabelMap } from '../data/labels.js';
+import type { ResizeMode } from '../data/preprocessing.js';
+import type { DatasetIssue } from '../data/report.js';
+import type { Model } from '../onnx/graph.js';
+import { inferShapes } from '../onnx/shapes.js';
+import { Session, type SessionOptions } from '../runtime/session.js';
+import { cut } from '../surgery/cut.js';
+import { type ExtractProgress, extractFeatures } from '../transfer/extract.js';
+import { MemoryFeatureStore } from '../transfer/feature-store.js';
+import { type Block, detectBlocks } from '../transfer/finetune/blocks.js';
 import {
   type BatchNormMode,
   type FreezePlan,
   freezeReport,
   parseUnfreeze,
   planFreeze,
-} from '../../transfer/finetune/freeze-plan.js';
-import { type ComposedClassifier, composeClassifier, createHead } from '../../transfer/finetune/head.js';
-import { reinitialize } from '../../transfer/finetune/reinit.js';
-import type { CachedData, LabelledSamples } from '../../transfer/finetune/run.js';
+} from '../transfer/finetune/freeze-plan.js';
+import { type ComposedClassifier, composeClassifier, createHead } from '../transfer/finetune/head.js';
+import { reinitialize } from '../transfer/finetune/reinit.js';
+import type { CachedData, LabelledSamples } from '../transfer/finetune/run.js';
 import {
   type FineTuneStrategy,
   FINE_TUNE_STRATEGIES,
@@ -33,11 +33,11 @@ import {
   STRATEGY_DEFAULTS,
   formatPhase,
   planPhases,
-} from '../../transfer/finetune/strategies.js';
-import { type HeadChoice, formatHeadChoice, parseHeadChoice } from '../../transfer/pipeline.js';
-import type { SourceEventListener, SourceSettings } from '../../zoo/sources/events.js';
-import { sha256Hex } from '../../zoo/sources/node/cache.js';
-import { FileFeatureStore } from '../feature-store-file.js';
+} from '../transfer/finetune/strategies.js';
+import { type HeadChoice, formatHeadChoice, parseHeadChoice } from '../transfer/pipeline.js';
+import type { SourceEventListener, SourceSettings } from '../zoo/sources/events.js';
+import { sha256Hex } from '../zoo/sources/node/cache.js';
+import { FileFeatureStore } from '../node/feature-store-file.js';
 import {
   type Backbone,
   autoResize,
@@ -48,7 +48,7 @@ import {
 } from './backbone.js';
 import { scanRunImages } from './data.js';
 import type { TrainImageEvent } from './train-image.js';
-import { mulberry32 } from '../../util/rng.js';
+import { mulberry32 } from '../util/rng.js';
 
 /** Everything `graft train --strategy fine-tune|gradual|lp-ft|full` accepts besides data and output. */
 export interface FineTuneImageSettings extends SourceSettings {

@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { ImageItem } from '../../data/node/images.js';
-import { isGraftError } from '../../errors.js';
-import { parseStudy } from '../../report/compare.js';
+import type { ImageItem } from '../data/node/images.js';
+import { isGraftError } from '../errors.js';
+import { parseStudy } from '../report/compare.js';
 import { availableCompareStrategies, checkCompareStrategies, runCompare, subsample } from './compare.js';
 import { fashionSlice, removeTempDirs, tempDir, writeTinyBackbone } from './test-utils/fixtures.js';
 

@@ -5,10 +5,10 @@ import { copyFileSync, existsSync, readFileSync, readdirSync, writeFileSync } fr
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
-import { GraftError } from '../../errors.js';
-import { readRunFolder } from '../../report/node/run-folder.js';
-import { CLASSIFIER_INPUT } from '../../transfer/pipeline-graft.js';
-import { loadOnnxFile } from '../onnx-file.js';
+import { GraftError } from '../errors.js';
+import { readRunFolder } from '../report/node/run-folder.js';
+import { CLASSIFIER_INPUT } from '../transfer/pipeline-graft.js';
+import { loadOnnxFile } from '../node/onnx-file.js';
 import { loadBackbone } from './backbone.js';
 import { loadClassifier, predictFiles } from './classifier.js';
 import { detectDataKind } from './data.js';

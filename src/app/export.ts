@@ -1,10 +1,10 @@
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { GraftError } from '../../errors.js';
-import { cropFractionOf, type Preprocessing } from '../../data/preprocessing.js';
-import { CLASSIFIER_INPUT, CLASSIFIER_LOGITS, readClassifierInfo } from '../../transfer/pipeline-graft.js';
-import { writeFileAtomic } from '../atomic.js';
-import { loadOnnxFile, saveOnnxFile } from '../onnx-file.js';
+import { GraftError } from '../errors.js';
+import { cropFractionOf, type Preprocessing } from '../data/preprocessing.js';
+import { CLASSIFIER_INPUT, CLASSIFIER_LOGITS, readClassifierInfo } from '../transfer/pipeline-graft.js';
+import { writeFileAtomic } from '../node/atomic.js';
+import { loadOnnxFile, saveOnnxFile } from '../node/onnx-file.js';
 import { resolveModelPath } from './classifier.js';
 
 export type ExportFormat = 'transformers.js' | 'onnx';

@@ -4,12 +4,12 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Preprocessing } from '../../../data/preprocessing.js';
-import { GraphBuilder } from '../../../onnx/builder.js';
-import { mulberry32 } from '../../../util/rng.js';
-import { saveOnnxFile } from '../../onnx-file.js';
+import type { Preprocessing } from '../../data/preprocessing.js';
+import { GraphBuilder } from '../../onnx/builder.js';
+import { mulberry32 } from '../../util/rng.js';
+import { saveOnnxFile } from '../../node/onnx-file.js';
 
-export const FASHION = fileURLToPath(new URL('../../../../fixtures/fashion-mnist-small/', import.meta.url));
+export const FASHION = fileURLToPath(new URL('../../../fixtures/fashion-mnist-small/', import.meta.url));
 
 /** feature size of the tiny backbone */
 export const TINY_DIM = 96;

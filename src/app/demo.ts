@@ -1,9 +1,9 @@
 import { fileURLToPath } from 'node:url';
-import { writeHtmlReport } from '../../report/node/command.js';
+import { writeHtmlReport } from '../report/node/command.js';
 import { type TrainImageOptions, type TrainImageResult, trainImageClassifier } from './train-image.js';
 
 /** The committed Fashion-MNIST subset: train/ (100 per class) and test/ (50 per class) class folders. */
-export const DEMO_DATA = fileURLToPath(new URL('../../../fixtures/fashion-mnist-small/', import.meta.url));
+export const DEMO_DATA = fileURLToPath(new URL('../../fixtures/fashion-mnist-small/', import.meta.url));
 
 export interface DemoResult extends TrainImageResult {
   /** the HTML report, when it could be written */
