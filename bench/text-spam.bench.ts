@@ -5,7 +5,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_MAX_WORDS, runTextTraining } from '../src/cli/commands/train-text.js';
+import { DEFAULT_MAX_WORDS, runTextTraining } from '../src/app/train-text.js';
 import { loadTextBackbone } from '../src/transfer/text/node/backbone.js';
 import type { TextStrategy } from '../src/transfer/text/train.js';
 import type { BenchContext, BenchResult } from './harness.js';

@@ -21,6 +21,8 @@ import {
   fineTuneOptions,
   lrFindOnlyOptions,
 } from './finetune-options.js';
+import { textTrainOptions } from './text-options.js';
+import type { TextOnlySettings } from '../app/train-text.js';
 
 export interface ArgSpec {
   name: string;
@@ -106,7 +108,8 @@ export type TrainSettings = OutputSettings &
   BackboneCliSettings &
   RuntimeCliSettings &
   Omit<HeadCliSettings, 'strategy'> &
-  FineTuneCliSettings & { strategy?: FeatureStrategy | FineTuneStrategy; out?: string };
+  FineTuneCliSettings &
+  TextOnlySettings & { strategy?: FeatureStrategy | FineTuneStrategy; out?: string };
 export type LrFindSettings = OutputSettings &
   RegistrySettings &
   SourceSettings &
@@ -378,6 +381,7 @@ export const COMMANDS: readonly AnyCommand[] = [
           'linear-probe (default), feature-extract, knn, prototype on cached features; fine-tune, gradual, lp-ft, full train blocks too',
       },
       ...fineTuneOptions,
+      ...textTrainOptions,
       ...runtimeOptions,
       out: {
         flag: 'out',

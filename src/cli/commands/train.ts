@@ -6,9 +6,7 @@ import type { CommandContext, TrainSettings } from '../commands.js';
 import { runSettings } from '../run-settings.js';
 import type { CliIo } from '../io.js';
 import { trainEventRenderer } from './run-progress.js';
-
-/** The text trainer's command module (the text side's), imported only for text data; until it exists, text data is a clear error. */
-const TEXT_TRAINER = './train-text.js';
+import { runTextTrain } from './train-text.js';
 
 export async function run(ctx: CommandContext<TrainSettings>): Promise<number> {
   const { options, args, io } = ctx;
@@ -20,7 +18,7 @@ export async function run(ctx: CommandContext<TrainSettings>): Promise<number> {
       fix: `run e.g. \`graft train ${data} --out runs/first\``,
     });
   }
-  if ((await detectDataKind(resolve(io.cwd, data))) === 'text') return trainText(ctx);
+  if ((await detectDataKind(resolve(io.cwd, data))) === 'text') return runTextTrain(ctx);
   const finetune = await import('./train-finetune.js');
   if (finetune.isFineTuneStrategy(options.strategy) || options.fromScratch) return finetune.runFineTune(ctx);
   finetune.checkNoFineTuneFlags(options);
@@ -50,23 +48,6 @@ export async function run(ctx: CommandContext<TrainSettings>): Promise<number> {
     io.stdout.write(`${JSON.stringify(rest, null, 2)}\n`);
   } else printSummary(io, result);
   return 0;
-}
-
-async function trainText(ctx: CommandContext<TrainSettings>): Promise<number> {
-  let mod: { run(c: CommandContext<TrainSettings>): Promise<number> };
-  try {
-    mod = (await import(TEXT_TRAINER)) as typeof mod;
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'ERR_MODULE_NOT_FOUND' || !String((e as Error).message).includes('train-text')) throw e;
-    throw new GraftError('CONFIG', 'The data set holds text, and text training is not available yet', {
-      file: ctx.args.DATA,
-      expected: 'image data (class folders of images, or a manifest with a path column)',
-      found: 'text (a table with a text column, or folders of .txt files)',
-      fix: 'train on images for now; text classifiers come in a later version',
-    });
-  }
-  return mod.run(ctx);
 }
 
 export function printSummary(io: CliIo, r: TrainImageResult): void {

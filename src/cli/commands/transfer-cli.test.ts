@@ -188,17 +188,15 @@ test('user errors: a message with a fix and a non-zero exit code, never a stack 
   }
 });
 
-test('text data is told apart from images: delegated to the text trainer, or a clear message', async () => {
+test('text data is told apart from images: it reaches the text trainer (GloVe, not the image backbone)', async () => {
   const csv = join(dir, 'reviews.csv');
   writeFileSync(csv, 'text,label\n"a fine film",pos\n"a dull film",neg\n"great",pos\n"awful",neg\n');
   const r = await cli(['train', csv, '--out', join(dir, 'text-run'), '--offline', '--cache-dir', join(dir, 'cache')]);
   assert.doesNotMatch(r.err, STACK);
-  if (existsSync(join(root, 'src', 'cli', 'commands', 'train-text.ts'))) {
-    assert.doesNotMatch(r.err, /text training is not available yet/);
-  } else {
-    assert.equal(r.code, 1);
-    assert.match(r.err, /holds text, and text training is not available yet/);
-  }
+  // an empty cache and --offline: the text trainer's default backbone is the one it cannot fetch
+  assert.equal(r.code, 1, r.err);
+  assert.match(r.err, /offline[\s\S]*wink-embeddings|glove/i);
+  assert.doesNotMatch(r.err, /efficientnet/);
 });
 
 test('the graft binary: a user error in a real process prints no stack trace', () => {

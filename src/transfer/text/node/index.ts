@@ -1,3 +1,2 @@
-// Node-only text transfer: loading text backbones through the model cache, predictions from run folders.
+// Node-only text transfer: loading text backbones through the model cache.
 export * from './backbone.js';
-export * from './predict.js';

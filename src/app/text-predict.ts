@@ -1,12 +1,12 @@
 // Node-only: raw-text predictions from a run folder or an exported .onnx file.
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { GraftError } from '../../../errors.js';
-import type { Model } from '../../../onnx/graph.js';
-import { loadOnnxFile } from '../../../node/onnx-file.js';
-import type { SessionOptions } from '../../../runtime/session.js';
-import { RUN_FILES } from '../../../report/run-folder.js';
-import { TextClassifier, type TextPrediction } from '../classifier.js';
+import { GraftError } from '../errors.js';
+import type { Model } from '../onnx/graph.js';
+import { loadOnnxFile } from '../node/onnx-file.js';
+import type { SessionOptions } from '../runtime/session.js';
+import { RUN_FILES } from '../report/run-folder.js';
+import { TextClassifier, type TextPrediction } from '../transfer/text/classifier.js';
 
 /** The model file of a run folder, or the path itself when it is a file. */
 export function textModelPath(runDirOrModel: string): string {

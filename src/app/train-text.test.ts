@@ -4,10 +4,10 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
-import { isGraftError } from '../../errors.js';
-import { readRunFolder } from '../../report/node/run-folder.js';
-import { loadTextBackbone } from '../../transfer/text/node/backbone.js';
-import { predictText } from '../../transfer/text/node/predict.js';
+import { isGraftError } from '../errors.js';
+import { readRunFolder } from '../report/node/run-folder.js';
+import { loadTextBackbone } from '../transfer/text/node/backbone.js';
+import { predictText } from './text-predict.js';
 import { runTextTraining } from './train-text.js';
 
 const dirs: string[] = [];

@@ -1,0 +1,482 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { GraftError } from '../errors.js';
+import { countItems } from '../data/dataset.js';
+import { type TextDataset, type TextItem, loadTextDataset } from '../data/node/text.js';
+import type { DatasetIssue, Split } from '../data/report.js';
+import { stratifiedSplit } from '../data/split.js';
+import {
+  type ClassificationReport,
+  calibration,
+  classificationReport,
+  fitTemperature,
+  softmax,
+} from '../eval/index.js';
+import { saveOnnxFile } from '../node/onnx-file.js';
+import { graftVersion } from './version.js';
+import { writeRunFolder } from '../report/node/run-folder.js';
+import { RUN_FILES, type RunInfo, type RunMetrics, type TopLossEntry } from '../report/run-folder.js';
+import type { Device } from '../runtime/session.js';
+import type { EpochRecord } from '../train/types.js';
+import { balancedClassWeights, formatHeadChoice, parseHeadChoice } from '../transfer/pipeline.js';
+import { POOL_KINDS, type PoolKind } from '../transfer/text/bag-model.js';
+import { TextClassifier, finalizeTextClassifier } from '../transfer/text/classifier.js';
+import { type LoadedTextBackbone, loadTextBackbone } from '../transfer/text/node/backbone.js';
+import { stripEmailHeaders, stripHtmlTags } from '../transfer/text/tokenizer.js';
+import {
+  TEXT_STRATEGIES,
+  type TextStrategy,
+  type TextTrainEvent,
+  trainTextClassifier,
+} from '../transfer/text/train.js';
+import type { SourceEventListener, SourceSettings } from '../zoo/sources/events.js';
+
+/**
+ * Word vectors kept from the zoo model unless --max-words says otherwise: GloVe lists words by frequency,
+ * and its 50,000 most frequent make a 20 MB model (all 341k: 140 MB) with the same spam-assassin accuracy.
+ */
+export const DEFAULT_MAX_WORDS = 50000;
+
+/** Settings only text training has (`graft train` takes them as flags for text data: src/cli/text-options.ts). */
+export interface TextOnlySettings {
+  /** how word vectors of a text are pooled (default mean+max) */
+  pool?: PoolKind;
+  /** tokens kept per text (default 512 for word vectors, 256 for sentence encoders) */
+  maxTokens?: number;
+  /** raw e-mails: keep, drop, or keep only the Subject of the header block (default keep) */
+  emailHeaders?: 'keep' | 'drop' | 'subject';
+  stripHtml?: boolean;
+  /** same as --strategy fine-tune: train the word vectors with the head */
+  fineTuneEmbeddings?: boolean;
+  /** sentence encoders: tokenizer.json path or source */
+  tokenizer?: string;
+  /** word vectors: keep the N most frequent words of the zoo model (default DEFAULT_MAX_WORDS) */
+  maxWords?: number;
+  /** fine-tune: also keep this many of the most frequent words that training texts do not use */
+  keepTopWords?: number;
+  /** fine-tune: missing words seen at least this often get new trainable vectors (0: none) */
+  newWordMinCount?: number;
+  /** text tables: the column / JSON field with the text and the label (default text, label) */
+  textField?: string;
+  labelField?: string;
+  /** class folders: file extensions read (comma list, default .txt) */
+  extensions?: string;
+}
+
+export interface TextTrainSettings extends TextOnlySettings, SourceSettings {
+  /** zoo name or source of the text backbone (default glove.6b.100d) */
+  model?: string;
+  strategy?: TextStrategy;
+  /** 'linear', 'mlp:256', 'knn:5', 'prototype' (default: the strategy's) */
+  head?: string;
+  epochs?: number;
+  lr?: number;
+  batchSize?: number;
+  weightDecay?: number;
+  dropout?: number;
+  /** fraction of each class held out for validation when the data has no val split (default 0.1) */
+  valSplit?: number;
+  /** the same for testing (default 0) */
+  testSplit?: number;
+  seed?: number;
+  classWeight?: 'none' | 'balanced';
+  device?: Device;
+  threads?: number;
+  modelsFile?: string;
+}
+
+export type TextTrainCliEvent =
+  TextTrainEvent | { type: 'stage'; message: string } | { type: 'issue'; issue: DatasetIssue };
+
+export interface TextTrainOptions extends TextTrainSettings {
+  /** a CSV/TSV/JSONL table or a folder of class folders */
+  data: string;
+  /** the run folder to write */
+  out: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** renames or drops (null) classes as the data is read, e.g. 'easy-ham-1' -> 'ham' */
+  mapLabel?: (label: string) => string | null;
+  onEvent?: (e: TextTrainCliEvent) => void;
+  onSourceEvent?: SourceEventListener;
+  /** the backbone, when the caller has loaded it already (benches, tests) */
+  backbone?: LoadedTextBackbone;
+}
+
+export interface TextSplitSummary {
+  accuracy: number;
+  /** F1 of the positive class (the second class name in code-point order, e.g. 'spam' of ham/spam); two classes only */
+  f1?: number;
+  macroF1: number;
+  logLoss: number;
+  examples: number;
+}
+
+export interface TextTrainResult {
+  runDir: string;
+  modelPath: string;
+  model: string;
+  strategy: TextStrategy;
+  head: string;
+  classes: string[];
+  counts: Record<string, { train: number; val: number; test: number }>;
+  val?: TextSplitSummary;
+  test?: TextSplitSummary;
+  temperature?: number;
+  epochs: number;
+  seconds: number;
+  featureSeconds: number;
+  trainSeconds: number;
+  reports: { val?: ClassificationReport; test?: ClassificationReport };
+}
+
+/**
+ * `graft train` for text data: load and split the texts, load the text backbone (GloVe by default),
+ * train (frozen-feature strategies or fine-tuned word vectors), calibrate on val, evaluate val and test
+ * with the exported model itself, and write the run folder (run.json, history, metrics.json,
+ * labels.json, top-losses.json with text snippets, model.onnx, dataset-report.json, train.log).
+ */
+export async function runTextTraining(opts: TextTrainOptions): Promise<TextTrainResult> {
+  const started = performance.now();
+  const createdAt = new Date().toISOString();
+  const log: string[] = [];
+  const emit = (e: TextTrainCliEvent) => {
+    if (e.type === 'stage' || e.type === 'info') log.push(e.message);
+    if (e.type === 'epoch') log.push(formatTextEpoch(e.record, e.epochs));
+    opts.onEvent?.(e);
+  };
+  const cwd = opts.cwd ?? process.cwd();
+  const out = resolve(cwd, opts.out);
+  const data = resolve(cwd, opts.data);
+  const seed = opts.seed ?? 0;
+  checkFraction(opts.valSplit, '--val-split');
+  checkFraction(opts.testSplit, '--test-split');
+  const strategy = resolveStrategy(opts);
+  const headChoice = opts.head ? parseHeadChoice(opts.head) : undefined;
+
+  emit({ type: 'stage', message: `reading ${data}` });
+  const ds = await loadAndSplit(data, opts, seed, (issue) => emit({ type: 'issue', issue }));
+  const classes = [...ds.labels.names];
+  const bySplit = (s: Split) => ds.items.filter((it) => it.split === s);
+  const trainItems = bySplit('train');
+  const valItems = bySplit('val');
+  const testItems = bySplit('test');
+  const splitOf = (items: TextItem[]) => ({
+    texts: items.map((it) => it.text),
+    labels: ds.labels.encode(items.map((it) => it.label)),
+  });
+
+  const loaded =
+    opts.backbone ??
+    (await loadTextBackbone({
+      model: opts.model,
+      tokenizer: opts.tokenizer,
+      maxWords: opts.maxWords ?? DEFAULT_MAX_WORDS,
+      cacheDir: opts.cacheDir,
+      offline: opts.offline,
+      refresh: opts.refresh,
+      modelsFile: opts.modelsFile,
+      env: opts.env,
+      cwd,
+      onEvent: opts.onSourceEvent,
+    }));
+  const session = { device: opts.device, intraOpThreads: opts.threads };
+  const maxTokens = opts.maxTokens ?? (loaded.backbone.kind === 'sentence-encoder' ? (loaded.maxTokens ?? 256) : 512);
+  const train = splitOf(trainItems);
+  const classWeights =
+    (opts.classWeight ?? 'none') === 'balanced' ? balancedClassWeights(train.labels, classes.length) : undefined;
+  emit({
+    type: 'stage',
+    message: `training on ${trainItems.length} texts with ${loaded.name} (${strategy}), validating on ${valItems.length}`,
+  });
+  const trained = await trainTextClassifier({
+    backbone: loaded.backbone,
+    classes,
+    train,
+    val: valItems.length ? splitOf(valItems) : undefined,
+    strategy,
+    head: headChoice,
+    pool: opts.pool,
+    tokenizer: { maxTokens, emailHeaders: opts.emailHeaders, stripHtml: opts.stripHtml },
+    epochs: opts.epochs,
+    lr: opts.lr,
+    batchSize: opts.batchSize,
+    weightDecay: opts.weightDecay,
+    dropout: opts.dropout,
+    seed,
+    classWeights,
+    keepTopWords: opts.keepTopWords,
+    newWordMinCount: opts.newWordMinCount,
+    session,
+    onEvent: emit,
+  });
+
+  // Evaluate the exported graph itself (uncalibrated first, to fit the temperature on val).
+  const logitsOf = async (items: TextItem[], temperature: number) => {
+    const model = finalizeTextClassifier(trained.model, trained.encoder, { labels: classes, temperature });
+    const c = await TextClassifier.fromModel(model, { session });
+    try {
+      return await c.logits(items.map((it) => it.text));
+    } finally {
+      await c.dispose();
+    }
+  };
+  let temperature: number | undefined;
+  const metrics: RunMetrics = {};
+  const reports: TextTrainResult['reports'] = {};
+  const k = classes.length;
+  let valLogits: Float32Array | undefined;
+  if (valItems.length) {
+    valLogits = await logitsOf(valItems, 1);
+    const valLabels = ds.labels.encode(valItems.map((it) => it.label));
+    const fit = fitTemperature({ data: valLogits, numClasses: k }, valLabels);
+    temperature = fit.temperature;
+    metrics.calibration = {
+      split: 'val',
+      temperature,
+      eceBefore: fit.eceBefore,
+      eceAfter: fit.eceAfter,
+      binsBefore: calibration(softmax({ data: valLogits, numClasses: k }), valLabels).bins,
+    };
+  }
+  const reportOf = (items: TextItem[], logits: Float32Array) =>
+    classificationReport({
+      scores: { data: logits, numClasses: k },
+      kind: 'logits',
+      labels: ds.labels.encode(items.map((it) => it.label)),
+      labelNames: classes,
+      temperature: temperature ?? 1,
+      topLosses: 24,
+    });
+  if (valLogits) {
+    reports.val = reportOf(valItems, valLogits);
+    metrics.val = reports.val;
+    if (metrics.calibration) metrics.calibration.binsAfter = reports.val.calibration.bins;
+  }
+  if (testItems.length) {
+    reports.test = reportOf(testItems, await logitsOf(testItems, 1));
+    metrics.test = reports.test;
+  }
+  const worst = reports.test
+    ? { r: reports.test, items: testItems, split: 'test' as const }
+    : reports.val
+      ? { r: reports.val, items: valItems, split: 'val' as const }
+      : undefined;
+  const topLosses: TopLossEntry[] = (worst?.r.topLosses ?? []).map((t) => ({
+    file: worst!.items[t.index]!.id,
+    actual: classes[t.actual]!,
+    predicted: classes[t.predicted]!,
+    prob: t.predictedProbability,
+    actualProb: t.actualProbability,
+    loss: t.loss,
+    split: worst!.split,
+    text: snippet(worst!.items[t.index]!.text, opts),
+  }));
+
+  const headText = formatHeadChoice(trained.head);
+  const model = finalizeTextClassifier(trained.model, trained.encoder, {
+    labels: classes,
+    temperature,
+    provenance: {
+      graftVersion: graftVersion(),
+      createdAt,
+      baseModel: loaded.name,
+      baseModelSha256: loaded.sha256,
+      strategy: trained.strategy,
+      head: headText,
+      data,
+      trainExamples: trainItems.length,
+      valAccuracy: reports.val?.accuracy,
+      testAccuracy: reports.test?.accuracy,
+      config: trained.config,
+    },
+  });
+  mkdirSync(out, { recursive: true });
+  const modelPath = join(out, RUN_FILES.model);
+  saveOnnxFile(modelPath, model);
+
+  const counts: TextTrainResult['counts'] = {};
+  for (const c of classes) counts[c] = { train: 0, val: 0, test: 0 };
+  for (const it of ds.items) counts[it.label]![it.split]++;
+  const badFiles = ds.report.issues
+    .filter((i) => i.skipped)
+    .flatMap((i) => i.files.map((f) => ({ path: f, reason: `${i.kind}: ${i.detail}` })));
+  const totalSeconds = (performance.now() - started) / 1000;
+  const threads = opts.threads ?? availableParallelism();
+  const epochs = trained.history.length;
+  const run: Omit<RunInfo, 'format'> = {
+    graftVersion: graftVersion(),
+    createdAt,
+    model: loaded.name,
+    strategy: trained.strategy,
+    head: headText,
+    config: {
+      ...trained.config,
+      epochs: Number(trained.config.epochs ?? 0),
+      batch: Number(trained.config.batch ?? opts.batchSize ?? 32),
+      seed,
+      valSplit: opts.valSplit ?? 0.1,
+      testSplit: opts.testSplit ?? 0,
+      classWeight: opts.classWeight ?? 'none',
+    },
+    data: {
+      kind: 'text',
+      source: data,
+      root: ds.root,
+      classes,
+      counts,
+      badFiles: badFiles.slice(0, 200),
+      ...(badFiles.length > 200 ? { badFilesTotal: badFiles.length } : {}),
+    },
+    timing: {
+      totalSeconds,
+      featureSeconds: trained.timing.featureSeconds,
+      trainSeconds: trained.timing.trainSeconds,
+      throughput: {
+        ...(trained.timing.textsPerSecond !== undefined ? { imagesPerSecond: trained.timing.textsPerSecond } : {}),
+        ...(epochs && trained.timing.trainSeconds > 0
+          ? { trainExamplesPerSecond: (trainItems.length * epochs) / trained.timing.trainSeconds }
+          : {}),
+      },
+    },
+    device: `${opts.device ?? 'cpu'} (${threads} thread${threads === 1 ? '' : 's'})`,
+    ...(temperature !== undefined ? { temperature } : {}),
+  };
+  writeRunFolder(out, { run, history: trained.history, metrics, topLosses });
+  const summary = (r?: ClassificationReport): TextSplitSummary | undefined =>
+    r && {
+      accuracy: r.accuracy,
+      ...(r.binary ? { f1: r.binary.f1 } : {}),
+      macroF1: r.macro.f1,
+      logLoss: r.logLoss,
+      examples: r.numExamples,
+    };
+  const result: TextTrainResult = {
+    runDir: out,
+    modelPath,
+    model: loaded.name,
+    strategy: trained.strategy,
+    head: headText,
+    classes,
+    counts,
+    val: summary(reports.val),
+    test: summary(reports.test),
+    temperature,
+    epochs,
+    seconds: totalSeconds,
+    featureSeconds: trained.timing.featureSeconds,
+    trainSeconds: trained.timing.trainSeconds,
+    reports,
+  };
+  for (const [name, s] of [
+    ['val', result.val],
+    ['test', result.test],
+  ] as const) {
+    if (s) {
+      log.push(
+        `${name} accuracy ${s.accuracy.toFixed(4)}${s.f1 !== undefined ? `  F1(${classes[1]}) ${s.f1.toFixed(4)}` : ''} (${s.examples} texts)`,
+      );
+    }
+  }
+  writeFileSync(join(out, 'dataset-report.json'), JSON.stringify(ds.report, null, 1) + '\n');
+  writeFileSync(join(out, 'train.log'), log.join('\n') + '\n');
+  return result;
+}
+
+function resolveStrategy(opts: TextTrainSettings): TextStrategy {
+  const s = opts.strategy ?? (opts.fineTuneEmbeddings ? 'fine-tune' : 'feature-extract');
+  if (!TEXT_STRATEGIES.includes(s)) {
+    throw new GraftError('BAD_INPUT', `Unknown strategy '${s}' for text`, {
+      choices: TEXT_STRATEGIES,
+      fix: 'pick one of the valid strategies',
+    });
+  }
+  if (opts.fineTuneEmbeddings && s !== 'fine-tune') {
+    throw new GraftError('BAD_INPUT', `--fine-tune-embeddings contradicts --strategy ${s}`, {
+      expected: '--strategy fine-tune, or no --strategy',
+      found: s,
+      fix: 'drop one of the two flags',
+    });
+  }
+  return s;
+}
+
+function checkFraction(v: number | undefined, flag: string): void {
+  if (v === undefined) return;
+  if (!(v >= 0 && v < 1)) {
+    throw new GraftError('BAD_INPUT', `${flag} must be a fraction`, {
+      expected: 'a number in [0, 1)',
+      found: String(v),
+      fix: `use e.g. ${flag} 0.2`,
+    });
+  }
+}
+
+/**
+ * Loads the texts and carves the val/test splits the data does not have from the training texts:
+ * stratified and seeded, so the same data and seed always give the same split.
+ */
+async function loadAndSplit(
+  data: string,
+  opts: TextTrainOptions,
+  seed: number,
+  onIssue: (i: DatasetIssue) => void,
+): Promise<TextDataset> {
+  const extensions = opts.extensions
+    ?.split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)
+    .map((e) => (e.startsWith('.') ? e : `.${e}`));
+  const ds = await loadTextDataset(data, {
+    fields: { text: opts.textField, label: opts.labelField },
+    extensions,
+    invalidUtf8: 'replace',
+    mapLabel: opts.mapLabel,
+    onIssue,
+  });
+  const has = (s: Split) => ds.items.some((it) => it.split === s);
+  const val = has('val') ? 0 : (opts.valSplit ?? 0.1);
+  const test = has('test') ? 0 : (opts.testSplit ?? 0);
+  if (val > 0 || test > 0) {
+    const train = ds.items.filter((it) => it.split === 'train');
+    const parts = stratifiedSplit(
+      train,
+      (it) => it.label,
+      (it) => it.id,
+      { val, test, seed },
+      (it) => it.hash,
+    );
+    ds.items = [
+      ...parts.train.map((it) => ({ ...it, split: 'train' as Split })),
+      ...parts.val.map((it) => ({ ...it, split: 'val' as Split })),
+      ...parts.test.map((it) => ({ ...it, split: 'test' as Split })),
+      ...ds.items.filter((it) => it.split !== 'train'),
+    ];
+    const counts = countItems(ds.items, ds.labels.names);
+    ds.report.counts.perSplit = counts.perSplit;
+    ds.report.counts.perClass = counts.perClass;
+  }
+  return ds;
+}
+
+/** The start of a text as the model read it (headers and HTML removed as configured), on one line. */
+function snippet(text: string, opts: TextTrainSettings, max = 300): string {
+  let t = text;
+  if (opts.emailHeaders && opts.emailHeaders !== 'keep') t = stripEmailHeaders(t, opts.emailHeaders === 'subject');
+  if (opts.stripHtml) t = stripHtmlTags(t);
+  t = t.replace(/\s+/g, ' ').trim();
+  return t.length > max ? `${t.slice(0, max - 1)}…` : t;
+}
+
+export function formatTextEpoch(r: EpochRecord, epochs: number): string {
+  const parts = [
+    `epoch ${String(r.epoch).padStart(String(epochs).length)}/${epochs}`,
+    `loss ${r.trainLoss.toFixed(4)}`,
+  ];
+  if (r.trainAcc !== undefined) parts.push(`acc ${r.trainAcc.toFixed(4)}`);
+  if (r.valLoss !== undefined) parts.push(`val loss ${r.valLoss.toFixed(4)}`);
+  if (r.valAcc !== undefined) parts.push(`val acc ${r.valAcc.toFixed(4)}`);
+  parts.push(`lr ${r.lr.toExponential(2)}`);
+  return parts.join('  ');
+}
