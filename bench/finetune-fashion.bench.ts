@@ -29,7 +29,7 @@ import { parseUnfreeze, planFreeze } from '../src/transfer/finetune/freeze-plan.
 import { composeClassifier, createHead } from '../src/transfer/finetune/head.js';
 import { contractBatchedGradients } from '../src/transfer/finetune/optimize.js';
 import { upperGraph } from '../src/transfer/finetune/split.js';
-import type { FineTuneStrategy } from '../src/transfer/finetune/strategies.js';
+import type { FineTuneStrategy } from '../src/transfer/strategies/index.js';
 import { cut } from '../src/surgery/cut.js';
 import { Rng } from '../src/train/rng.js';
 import { Trainer, paramsFromModel } from '../src/train/trainer.js';

@@ -14,7 +14,7 @@ import sharp from 'sharp';
 import { loadFashionMnist } from '../src/data/node/idx.js';
 import type { ResizeMode } from '../src/data/preprocessing.js';
 import { trainImageClassifier } from '../src/app/train-image.js';
-import type { FeatureStrategy } from '../src/transfer/pipeline.js';
+import type { FeatureStrategy } from '../src/transfer/strategies/index.js';
 import type { BenchContext, BenchResult } from './harness.js';
 
 export const description =

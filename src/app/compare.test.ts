@@ -7,7 +7,8 @@ import { after, before, test } from 'node:test';
 import type { ImageItem } from '../data/node/images.js';
 import { isGraftError } from '../errors.js';
 import { parseStudy } from '../report/compare.js';
-import { availableCompareStrategies, checkCompareStrategies, runCompare, subsample } from './compare.js';
+import { COMPARE_STRATEGIES, checkCompareStrategies, runCompare, subsample } from './compare.js';
+import { strategyNames } from '../transfer/strategies/index.js';
 import { fashionSlice, removeTempDirs, tempDir, writeTinyBackbone } from './test-utils/fixtures.js';
 
 let dir: string;
@@ -48,14 +49,19 @@ test('subsample: stratified per class, seeded, at least one image per class, fra
   assert.equal(subsample(pool, 1, 0).length, pool.length);
 });
 
-test('checkCompareStrategies: unknown and repeated names are user errors listing the valid ones', async () => {
-  await assert.rejects(checkCompareStrategies(['linear-probe', 'nope']), (e: unknown) => {
-    assert.ok(isGraftError(e));
-    assert.match(e.message, /Unknown strategy: nope/);
-    assert.ok(e.fields.choices?.includes('linear-probe') && e.fields.choices.includes('prototype'));
-    return true;
-  });
-  await assert.rejects(checkCompareStrategies(['knn', 'knn']), /listed twice/);
+test('checkCompareStrategies: unknown and repeated names are user errors listing the valid ones', () => {
+  assert.throws(
+    () => checkCompareStrategies(['linear-probe', 'nope']),
+    (e: unknown) => {
+      assert.ok(isGraftError(e));
+      assert.match(e.message, /Unknown strategy: nope/);
+      assert.ok(e.fields.choices?.includes('linear-probe') && e.fields.choices.includes('prototype'));
+      return true;
+    },
+  );
+  assert.throws(() => checkCompareStrategies(['knn', 'knn']), /listed twice/);
+  assert.deepEqual(COMPARE_STRATEGIES, strategyNames({ data: 'image' }));
+  assert.ok(COMPARE_STRATEGIES.includes('scratch') && COMPARE_STRATEGIES.includes('fine-tune'));
 });
 
 test('runCompare: every strategy x fraction x seed in study.json, one shared test split, the HTML report', async () => {
@@ -126,8 +132,7 @@ test('runCompare: every strategy x fraction x seed in study.json, one shared tes
   assert.doesNotMatch(html, /Incomplete study/);
 });
 
-test('scratch and full: trained through the fine-tuning runner when it is present, else a clear error', async () => {
-  const available = await availableCompareStrategies();
+test('scratch and full: trained through the fine-tuning recipe', async () => {
   const opts = {
     data,
     out: join(dir, 'weights'),
@@ -140,15 +145,6 @@ test('scratch and full: trained through the fine-tuning runner when it is presen
     env: { HOME: dir },
     cwd: dir,
   };
-  if (!available.includes('scratch')) {
-    await assert.rejects(runCompare(opts), (e: unknown) => {
-      assert.ok(isGraftError(e));
-      assert.match(e.message, /not available in this build: full, scratch/);
-      assert.deepEqual(e.fields.choices, ['feature-extract', 'linear-probe', 'knn', 'prototype']);
-      return true;
-    });
-    return;
-  }
   const r = await runCompare(opts);
   assert.deepEqual(
     r.study.runs.map((x) => [x.strategy, x.history.length]),
@@ -161,11 +157,7 @@ test('scratch and full: trained through the fine-tuning runner when it is presen
   assert.ok(existsSync(r.reportFile));
 });
 
-test('runCompare: scratch settings and --unfreeze reach the runs, settings land in study.json, resume keeps finished runs', async (t) => {
-  if (!(await availableCompareStrategies()).includes('scratch')) {
-    t.skip('fine-tuning runner absent in this build');
-    return;
-  }
+test('runCompare: scratch settings and --unfreeze reach the runs, settings land in study.json, resume keeps finished runs', async () => {
   const out = join(dir, 'resume');
   const opts = {
     data,

@@ -9,56 +9,20 @@ import { type Study, type StudyRun, parseStudy } from '../report/compare.js';
 import { writeCompareReport } from '../report/node/command.js';
 import { RUN_FILES, parseHistory } from '../report/run-folder.js';
 import type { Device } from '../runtime/session.js';
-import type { FeatureStrategy } from '../transfer/pipeline.js';
+import {
+  type FineTuneStrategy,
+  type StrategyName,
+  isFeatureStrategy,
+  strategyInfo,
+  strategyNames,
+} from '../transfer/strategies/index.js';
 import type { SourceEventListener, SourceSettings } from '../zoo/sources/events.js';
 import { type Backbone, DEFAULT_IMAGE_BACKBONE, checkModelName, chooseBackbone, resizedBackbone } from './backbone.js';
 import { scanAndSplitImages } from './data.js';
-import { type SplitSummary, type TrainImageEvent, trainImageClassifier } from './train-image.js';
+import { fineTuneImageClassifier } from './finetune.js';
+import type { FineTuneEvent } from './finetune-setup.js';
+import { type TrainImageEvent, trainImageClassifier } from './train-image.js';
 import { graftVersion } from './version.js';
-
-/** Strategies that train a head on cached backbone features (train-image.ts). */
-export const FEATURE_STRATEGIES = [
-  'feature-extract',
-  'linear-probe',
-  'knn',
-  'prototype',
-] as const satisfies readonly FeatureStrategy[];
-/** Strategies that train backbone weights; they need the fine-tuning runner (finetune.ts). */
-export const WEIGHT_STRATEGIES = ['fine-tune', 'gradual', 'lp-ft', 'full', 'scratch'] as const;
-
-/**
- * The fine-tuning runner is loaded by name at run time: it is developed separately, and a study of
- * feature strategies must work whether or not it is present.
- */
-const FINE_TUNE_RUNNER = './finetune.js';
-
-interface FineTuneRunner {
-  fineTuneImageClassifier(opts: {
-    data: string;
-    out: string;
-    model?: string;
-    cut?: string;
-    strategy?: string;
-    fromScratch?: boolean;
-    epochs?: number;
-    seed?: number;
-    valSplit?: number;
-    testSplit?: number;
-    inputSize?: number;
-    unfreeze?: string;
-    extractBatch?: number;
-    device?: Device;
-    threads?: number;
-    modelsFile?: string;
-    cacheDir?: string;
-    offline?: boolean;
-    refresh?: boolean;
-    env?: NodeJS.ProcessEnv;
-    cwd?: string;
-    backbone?: Backbone;
-    onEvent?: (e: TrainImageEvent) => void;
-  }): Promise<{ runDir: string; test?: SplitSummary }>;
-}
 
 export interface CompareSettings extends SourceSettings {
   model?: string;
@@ -90,7 +54,7 @@ export type CompareEvent =
   | { type: 'data'; classes: number; train: number; test: number }
   | { type: 'run-start'; index: number; total: number; strategy: string; fraction: number; seed: number }
   | { type: 'run-done'; index: number; total: number; run: StudyRun; resumed?: boolean }
-  | { type: 'train'; event: TrainImageEvent };
+  | { type: 'train'; event: FineTuneEvent };
 
 export interface CompareOptions extends CompareSettings {
   data: string;
@@ -117,51 +81,25 @@ export interface CompareResult {
   seconds: number;
 }
 
-/** The strategies a study can run here: weight-training ones only when the fine-tuning runner is present. */
-export async function availableCompareStrategies(): Promise<string[]> {
-  return (await loadFineTuneRunner()) ? [...FEATURE_STRATEGIES, ...WEIGHT_STRATEGIES] : [...FEATURE_STRATEGIES];
-}
+/** The strategies a study can compare: every image strategy of the registry. */
+export const COMPARE_STRATEGIES: readonly StrategyName[] = strategyNames({ data: 'image' });
 
-async function loadFineTuneRunner(): Promise<FineTuneRunner | undefined> {
-  try {
-    const mod = (await import(FINE_TUNE_RUNNER)) as Partial<FineTuneRunner>;
-    return typeof mod.fineTuneImageClassifier === 'function' ? (mod as FineTuneRunner) : undefined;
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    // Only the runner itself missing means "not available"; a module it imports missing is a real error.
-    const self = fileURLToPath(new URL(FINE_TUNE_RUNNER, import.meta.url));
-    if (code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes(`'${self}'`)) return undefined;
-    throw e;
-  }
-}
-
-/** Checks a study's strategy list against what can run; unknown or unavailable names are a GraftError. */
-export async function checkCompareStrategies(strategies: readonly string[]): Promise<void> {
+/** Checks a study's strategy list against the registry; unknown or repeated names are a GraftError. */
+export function checkCompareStrategies(strategies: readonly string[]): void {
   if (strategies.length === 0) {
     throw new GraftError('BAD_INPUT', 'A study needs at least one strategy', {
       found: 'none',
-      choices: await availableCompareStrategies(),
+      choices: COMPARE_STRATEGIES,
       fix: 'use e.g. --strategies linear-probe,prototype',
     });
   }
-  const available = await availableCompareStrategies();
-  const known = new Set<string>([...FEATURE_STRATEGIES, ...WEIGHT_STRATEGIES]);
-  const unknown = strategies.filter((s) => !known.has(s));
+  const unknown = strategies.filter((s) => !(COMPARE_STRATEGIES as readonly string[]).includes(s));
   if (unknown.length) {
     throw new GraftError('BAD_INPUT', `Unknown strategy: ${unknown.join(', ')}`, {
       found: unknown.join(', '),
-      choices: available,
-      expected: `a comma-separated list of: ${available.join(', ')}`,
-      fix: `use e.g. --strategies ${available.slice(0, 2).join(',')}`,
-    });
-  }
-  const missing = strategies.filter((s) => !available.includes(s));
-  if (missing.length) {
-    throw new GraftError('CONFIG', `Strategy not available in this build: ${missing.join(', ')}`, {
-      found: missing.join(', '),
-      choices: available,
-      expected: `one of the available strategies: ${available.join(', ')}`,
-      fix: 'compare the available strategies; training backbone weights (fine-tune, scratch) needs the fine-tuning runner',
+      choices: COMPARE_STRATEGIES,
+      expected: `a comma-separated list of: ${COMPARE_STRATEGIES.join(', ')}`,
+      fix: `use e.g. --strategies ${COMPARE_STRATEGIES.slice(0, 2).join(',')}`,
     });
   }
   const dup = strategies.find((s, i) => strategies.indexOf(s) !== i);
@@ -202,7 +140,7 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResult> {
   const out = resolve(cwd, opts.out);
   const data = resolve(cwd, opts.data);
   const emit = (e: CompareEvent) => opts.onEvent?.(e);
-  await checkCompareStrategies(opts.strategies);
+  checkCompareStrategies(opts.strategies);
   const fractions = checkFractions(opts.fractions);
   const seeds = checkSeeds(opts.seeds);
   if (!opts.backbone)
@@ -224,12 +162,8 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResult> {
   const classes = [...ds.labels.names];
   emit({ type: 'data', classes: classes.length, train: pool.length, test: test.length });
 
-  const wantsWeights = opts.strategies.some((s) => !(FEATURE_STRATEGIES as readonly string[]).includes(s));
-  const fineTune = wantsWeights ? await loadFineTuneRunner() : undefined;
   const loaded =
-    opts.backbone || opts.strategies.some((s) => (FEATURE_STRATEGIES as readonly string[]).includes(s))
-      ? await chooseBackbone(opts, cwd)
-      : undefined;
+    opts.backbone || opts.strategies.some((s) => isFeatureStrategy(s)) ? await chooseBackbone(opts, cwd) : undefined;
   // One input size for every strategy, so they are compared on the same images.
   const backbone = loaded && opts.inputSize !== undefined ? resizedBackbone(loaded, opts.inputSize) : loaded;
   const settings = studySettings(opts);
@@ -272,25 +206,24 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResult> {
           modelsFile: opts.modelsFile,
           env: opts.env,
           cwd,
-          onEvent: (event: TrainImageEvent) => emit({ type: 'train', event }),
+          onEvent: (event: FineTuneEvent) => emit({ type: 'train', event }),
         };
         let testAcc: number | undefined;
-        if ((FEATURE_STRATEGIES as readonly string[]).includes(strategy)) {
+        if (isFeatureStrategy(strategy)) {
           const r = await trainImageClassifier({
             ...common,
-            strategy: strategy as FeatureStrategy,
+            strategy,
             resize: opts.resize,
             backbone,
           });
           testAcc = r.test?.accuracy;
         } else {
-          const scratch = strategy === 'scratch';
-          const r = await fineTune!.fineTuneImageClassifier({
+          const scratch = strategyInfo(strategy).fromScratch === true;
+          const r = await fineTuneImageClassifier({
             ...common,
             model: opts.model,
             cut: opts.cut,
-            strategy: scratch ? 'full' : strategy,
-            fromScratch: scratch,
+            strategy: strategy as FineTuneStrategy,
             inputSize: scratch ? (opts.scratchInputSize ?? opts.inputSize) : opts.inputSize,
             epochs: scratch ? (opts.scratchEpochs ?? opts.epochs) : opts.epochs,
             unfreeze: scratch ? undefined : opts.unfreeze,

@@ -7,6 +7,7 @@ import { type ImageDataset, type ImageItem, scanImages } from '../data/node/imag
 import { type DatasetIssue, type DatasetReport, type Split, summariseIssues } from '../data/report.js';
 import { stratifiedSplit } from '../data/split.js';
 import type { BadFile } from '../report/run-folder.js';
+import type { DataKind } from '../transfer/strategies/index.js';
 
 export interface SplitImagesOptions {
   /** fraction of each class's training images held out for validation when the data has no val split */
@@ -118,10 +119,10 @@ const TEXT_EXTENSIONS = new Set(['.txt', '.text', '.md']);
 const TABLE_EXTENSIONS = new Set(['.csv', '.tsv', '.jsonl', '.ndjson']);
 
 /**
- * Whether a data argument holds text or images: a table with a text column (and no path column), or
- * class folders of .txt files, is text; everything else is treated as images.
+ * Whether a data argument holds text or images: a table with a text column (`textField`, default 'text')
+ * and no path column, or class folders of .txt files, is text; everything else is treated as images.
  */
-export async function detectDataKind(source: string): Promise<'image' | 'text'> {
+export async function detectDataKind(source: string, textField = 'text'): Promise<DataKind> {
   let st;
   try {
     st = await stat(source);
@@ -130,6 +131,14 @@ export async function detectDataKind(source: string): Promise<'image' | 'text'> 
       file: source,
       found: (e as NodeJS.ErrnoException).code ?? String(e),
       fix: 'pass a folder of class folders, or a CSV/JSONL manifest',
+    });
+  }
+  if (!st.isFile() && !st.isDirectory()) {
+    throw new GraftError('BAD_INPUT', 'The data set is neither a file nor a folder', {
+      file: source,
+      expected: 'a folder of class folders, or a CSV/JSONL table (a regular file)',
+      found: 'a FIFO, socket or device',
+      fix: 'pass the folder or table itself',
     });
   }
   if (st.isFile()) {
@@ -147,7 +156,7 @@ export async function detectDataKind(source: string): Promise<'image' | 'text'> 
     } else
       fields = firstLine.split(ext === '.tsv' ? '\t' : ',').map((f) => f.trim().replace(/^"|"$/g, '').toLowerCase());
     const lower = fields.map((f) => f.toLowerCase());
-    return lower.includes('text') && !lower.includes('path') ? 'text' : 'image';
+    return lower.includes(textField.toLowerCase()) && !lower.includes('path') ? 'text' : 'image';
   }
   let text = 0;
   let other = 0;

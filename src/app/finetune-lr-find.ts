@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { GraftError } from '../errors.js';
 import { type LrFindResult, findLearningRate } from '../transfer/finetune/lr-find.js';
 import { type FineTuneOptions, preparePhase } from '../transfer/finetune/run.js';
-import type { PhaseSpec } from '../transfer/finetune/strategies.js';
+import type { PhaseSpec } from '../transfer/strategies/index.js';
 import { paramsFromModel } from '../train/trainer.js';
 import { type FineTuneSetupOptions, type ActivationSource, setupFineTune } from './finetune-setup.js';
 

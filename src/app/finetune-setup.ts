@@ -25,16 +25,9 @@ import {
 import { type ComposedClassifier, composeClassifier, createHead } from '../transfer/finetune/head.js';
 import { reinitialize } from '../transfer/finetune/reinit.js';
 import type { CachedData, LabelledSamples } from '../transfer/finetune/run.js';
-import {
-  type FineTuneStrategy,
-  FINE_TUNE_STRATEGIES,
-  type PhaseSchedule,
-  type PhaseSpec,
-  STRATEGY_DEFAULTS,
-  formatPhase,
-  planPhases,
-} from '../transfer/finetune/strategies.js';
-import { type HeadChoice, formatHeadChoice, parseHeadChoice } from '../transfer/pipeline.js';
+import { type PhaseSchedule, type PhaseSpec, STRATEGY_DEFAULTS, formatPhase } from '../transfer/strategies/phases.js';
+import { type FineTuneStrategy, headForStrategy, planPhases, strategyInfo } from '../transfer/strategies/index.js';
+import { type HeadChoice, hiddenLayers, parseHeadChoice } from '../transfer/heads/index.js';
 import type { SourceEventListener, SourceSettings } from '../zoo/sources/events.js';
 import { sha256Hex } from '../zoo/sources/node/cache.js';
 import { FileFeatureStore } from '../node/feature-store-file.js';
@@ -133,6 +126,8 @@ export interface FineTuneSetup {
   blocks: Block[];
   plan: FreezePlan;
   strategy: FineTuneStrategy;
+  /** every weight was re-initialised (the scratch strategy) */
+  fromScratch: boolean;
   phases: PhaseSpec[];
   data: CachedData;
   items: { train: ImageItem[]; val: ImageItem[]; test: ImageItem[] };
@@ -158,28 +153,23 @@ export async function setupFineTune(opts: FineTuneSetupOptions): Promise<FineTun
   const emit = (e: FineTuneEvent) => opts.onEvent?.(e);
   const cwd = opts.cwd ?? process.cwd();
   const seed = opts.seed ?? 0;
-  const fromScratch = opts.fromScratch === true;
-  const strategy = opts.strategy ?? (fromScratch ? 'full' : 'fine-tune');
-  if (!FINE_TUNE_STRATEGIES.includes(strategy)) {
-    throw new GraftError('BAD_INPUT', `Unknown fine-tuning strategy '${strategy}'`, { choices: FINE_TUNE_STRATEGIES });
-  }
-  if (fromScratch && strategy !== 'full') {
+  const named = opts.strategy ?? (opts.fromScratch ? 'scratch' : 'fine-tune');
+  // --from-scratch with full is the scratch strategy (kept for the flag users already have)
+  const strategy = opts.fromScratch && named === 'full' ? 'scratch' : named;
+  const info = strategyInfo(strategy, { family: 'weights', data: 'image' });
+  const fromScratch = info.fromScratch === true;
+  if (opts.fromScratch && !fromScratch) {
     throw new GraftError(
       'BAD_INPUT',
       `--from-scratch trains a re-initialised network; --strategy ${strategy} needs a pretrained one`,
       {
-        expected: '--strategy full with --from-scratch',
+        expected: '--strategy scratch (or full --from-scratch)',
         found: `--strategy ${strategy}`,
-        fix: 'use --strategy full --from-scratch (every block trains from random weights)',
+        fix: 'use --strategy scratch (every block trains from random weights)',
       },
     );
   }
-  const head = opts.head ? parseHeadChoice(opts.head) : ({ kind: 'linear' } as HeadChoice);
-  if (head.kind !== 'linear' && head.kind !== 'mlp') {
-    throw new GraftError('BAD_INPUT', `Fine-tuning trains a linear or MLP head, not '${formatHeadChoice(head)}'`, {
-      fix: 'use --head linear or --head mlp:256',
-    });
-  }
+  const head = headForStrategy(strategy, opts.head ? parseHeadChoice(opts.head) : undefined);
   const data = resolve(cwd, opts.data);
   const ds = await scanRunImages(data, { valSplit: opts.valSplit, testSplit: opts.testSplit, seed }, emit);
   const classes = [...ds.labels.names];
@@ -197,10 +187,10 @@ export async function setupFineTune(opts: FineTuneSetupOptions): Promise<FineTun
   let classifier = composeClassifier(
     backbone.model,
     backbone.featureValue,
-    createHead(backbone.dim, classes.length, { hidden: head.kind === 'mlp' ? head.hidden : [], seed }),
+    createHead(backbone.dim, classes.length, { hidden: hiddenLayers(head), seed }),
   );
   const blocks = detectBlocks(classifier.model, { headParams: classifier.headParams });
-  const unfreeze = parseUnfreeze(opts.unfreeze ?? opts.defaultUnfreeze ?? (strategy === 'full' ? 'all' : 'last:3'));
+  const unfreeze = parseUnfreeze(opts.unfreeze ?? opts.defaultUnfreeze ?? info.defaultUnfreeze ?? 'last:3');
   const plan = planFreeze(classifier.model.graph, blocks, {
     unfreeze,
     freeze: opts.freeze
@@ -268,6 +258,7 @@ export async function setupFineTune(opts: FineTuneSetupOptions): Promise<FineTun
     blocks,
     plan,
     strategy,
+    fromScratch,
     phases,
     data: prepared.data,
     items: prepared.items,

@@ -19,7 +19,7 @@ import { formatUnfreeze } from '../transfer/finetune/freeze-plan.js';
 import { forwardAll } from '../transfer/finetune/forward.js';
 import { type FineTuneResult, type LabelledSamples, fineTune } from '../transfer/finetune/run.js';
 import { upperGraph } from '../transfer/finetune/split.js';
-import { formatHeadChoice } from '../transfer/pipeline.js';
+import { formatHeadChoice } from '../transfer/heads/index.js';
 import { graftClassifier } from '../transfer/pipeline-graft.js';
 import type { EpochRecord } from '../train/types.js';
 import { saveOnnxFile } from '../node/onnx-file.js';
@@ -199,7 +199,7 @@ export async function fineTuneImageClassifier(opts: FineTuneImageOptions): Promi
     labelSmoothing: opts.labelSmoothing ?? 0,
     valSplit: opts.valSplit ?? 0.1,
     testSplit: opts.testSplit ?? 0,
-    fromScratch: opts.fromScratch === true,
+    fromScratch: setup.fromScratch,
     augment: opts.augment === true,
     inputSize: [...setup.backbone.preprocessing.size],
     resize: setup.backbone.preprocessing.resize,
@@ -250,7 +250,7 @@ export async function fineTuneImageClassifier(opts: FineTuneImageOptions): Promi
     graftVersion: graftVersion(),
     createdAt,
     model: setup.backbone.name,
-    strategy: opts.fromScratch ? 'from-scratch' : setup.strategy,
+    strategy: setup.strategy,
     head: headText,
     config,
     data: {
@@ -301,7 +301,7 @@ export async function fineTuneImageClassifier(opts: FineTuneImageOptions): Promi
     epochs: history.length,
     seconds: totalSeconds,
     inputSize: [setup.backbone.preprocessing.size[0], setup.backbone.preprocessing.size[1]],
-    fromScratch: opts.fromScratch === true,
+    fromScratch: setup.fromScratch,
     reports,
   };
   if (res.val) log.push(`val accuracy ${res.val.accuracy.toFixed(4)} (${res.val.examples} images)`);

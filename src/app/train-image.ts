@@ -18,14 +18,9 @@ import { writeRunFolder } from '../report/node/run-folder.js';
 import type { ExtractProgress } from '../transfer/extract.js';
 import { graftClassifier } from '../transfer/pipeline-graft.js';
 import { type HeadTrainingSettings, runHead, trainHead } from '../transfer/pipeline-head.js';
-import {
-  type FeatureStrategy,
-  type HeadChoice,
-  balancedClassWeights,
-  formatHeadChoice,
-  headForStrategy,
-  parseHeadChoice,
-} from '../transfer/pipeline.js';
+import { type HeadChoice, formatHeadChoice, parseHeadChoice } from '../transfer/heads/index.js';
+import { balancedClassWeights } from '../transfer/pipeline.js';
+import { type FeatureStrategy, headForStrategy } from '../transfer/strategies/index.js';
 import type { FeatureSet } from '../transfer/prototype.js';
 import type { EpochRecord } from '../train/types.js';
 import type { SourceEventListener, SourceSettings } from '../zoo/sources/events.js';

@@ -19,17 +19,14 @@ import { writeRunFolder } from '../report/node/run-folder.js';
 import { RUN_FILES, type RunInfo, type RunMetrics, type TopLossEntry } from '../report/run-folder.js';
 import type { Device } from '../runtime/session.js';
 import type { EpochRecord } from '../train/types.js';
-import { balancedClassWeights, formatHeadChoice, parseHeadChoice } from '../transfer/pipeline.js';
+import { formatHeadChoice, parseHeadChoice } from '../transfer/heads/index.js';
+import { balancedClassWeights } from '../transfer/pipeline.js';
+import { strategyInfo } from '../transfer/strategies/index.js';
 import { POOL_KINDS, type PoolKind } from '../transfer/text/bag-model.js';
 import { TextClassifier, finalizeTextClassifier } from '../transfer/text/classifier.js';
 import { type LoadedTextBackbone, loadTextBackbone } from '../transfer/text/node/backbone.js';
 import { stripEmailHeaders, stripHtmlTags } from '../transfer/text/tokenizer.js';
-import {
-  TEXT_STRATEGIES,
-  type TextStrategy,
-  type TextTrainEvent,
-  trainTextClassifier,
-} from '../transfer/text/train.js';
+import { type TextStrategy, type TextTrainEvent, trainTextClassifier } from '../transfer/text/train.js';
 import type { SourceEventListener, SourceSettings } from '../zoo/sources/events.js';
 
 /**
@@ -386,12 +383,7 @@ export async function runTextTraining(opts: TextTrainOptions): Promise<TextTrain
 
 function resolveStrategy(opts: TextTrainSettings): TextStrategy {
   const s = opts.strategy ?? (opts.fineTuneEmbeddings ? 'fine-tune' : 'feature-extract');
-  if (!TEXT_STRATEGIES.includes(s)) {
-    throw new GraftError('BAD_INPUT', `Unknown strategy '${s}' for text`, {
-      choices: TEXT_STRATEGIES,
-      fix: 'pick one of the valid strategies',
-    });
-  }
+  strategyInfo(s, { data: 'text' });
   if (opts.fineTuneEmbeddings && s !== 'fine-tune') {
     throw new GraftError('BAD_INPUT', `--fine-tune-embeddings contradicts --strategy ${s}`, {
       expected: '--strategy fine-tune, or no --strategy',

@@ -12,10 +12,15 @@ import {
 import type { SourceSettings } from '../zoo/sources/events.js';
 import type { ResizeMode } from '../data/preprocessing.js';
 import type { Device } from '../runtime/session.js';
-import type { FeatureStrategy } from '../transfer/pipeline.js';
-import type { FineTuneStrategy } from '../transfer/finetune/strategies.js';
 import {
-  FINE_TUNE_STRATEGY_NAMES,
+  type FeatureStrategy,
+  type FineTuneStrategy,
+  type StrategyName,
+  STRATEGIES,
+  strategyNames,
+} from '../transfer/strategies/index.js';
+import { HEAD_KINDS } from '../transfer/heads/index.js';
+import {
   type FineTuneCliSettings,
   type LrFindOnlySettings,
   fineTuneOptions,
@@ -34,6 +39,8 @@ export interface ArgSpec {
 
 export interface CommandContext<O> {
   options: Partial<O>;
+  /** the command's table entry (flags by setting name), when run through runCli */
+  command?: AnyCommand;
   args: Record<string, string | undefined>;
   /** every value of a variadic last argument; [] otherwise */
   rest?: readonly string[];
@@ -89,7 +96,7 @@ export interface RuntimeCliSettings {
 }
 
 export interface HeadCliSettings {
-  strategy?: FeatureStrategy;
+  strategy?: StrategyName;
   head?: string;
   epochs?: number;
   lr?: number;
@@ -107,9 +114,9 @@ export type TrainSettings = OutputSettings &
   SourceSettings &
   BackboneCliSettings &
   RuntimeCliSettings &
-  Omit<HeadCliSettings, 'strategy'> &
+  HeadCliSettings &
   FineTuneCliSettings &
-  TextOnlySettings & { strategy?: FeatureStrategy | FineTuneStrategy; out?: string };
+  TextOnlySettings & { out?: string };
 export type LrFindSettings = OutputSettings &
   RegistrySettings &
   SourceSettings &
@@ -121,7 +128,7 @@ export type LrFindSettings = OutputSettings &
 export type DemoSettings = OutputSettings &
   SourceSettings &
   RuntimeCliSettings &
-  Pick<HeadCliSettings, 'strategy' | 'seed'> & { out?: string; model?: string };
+  Pick<HeadCliSettings, 'seed'> & { strategy?: FeatureStrategy; out?: string; model?: string };
 export type PredictSettings = OutputSettings & RuntimeCliSettings & { top?: number; batch?: number };
 export type EvalSettings = OutputSettings &
   RuntimeCliSettings & { split?: 'train' | 'val' | 'test' | 'all'; batch?: number };
@@ -151,12 +158,6 @@ export type ExportSettings = OutputSettings & { format?: 'transformers.js' | 'on
 const RESIZE_MODES = ['auto', 'squash', 'center-crop', 'pad', 'shorter-side-then-crop'] as const satisfies readonly (
   ResizeMode | 'auto'
 )[];
-const STRATEGIES = [
-  'feature-extract',
-  'linear-probe',
-  'knn',
-  'prototype',
-] as const satisfies readonly FeatureStrategy[];
 const DEVICES = ['cpu', 'webgpu', 'cuda'] as const satisfies readonly Device[];
 
 const runtimeOptions: OptionTable<RuntimeCliSettings> = {
@@ -213,14 +214,14 @@ const headOptions: OptionTable<HeadCliSettings> = {
     flag: 'strategy',
     short: 's',
     type: 'enum',
-    choices: STRATEGIES,
-    description: 'how to train on the features (default linear-probe)',
+    choices: strategyNames(),
+    description: `${STRATEGIES.map((s) => `${s.name}: ${s.summary}`).join('; ')} (default linear-probe; text: feature-extract)`,
   },
   head: {
     flag: 'head',
     type: 'string',
     placeholder: 'SPEC',
-    description: "linear | mlp:256[,128] | knn:5 | prototype (default: the strategy's)",
+    description: `${HEAD_KINDS.map((h) => h.syntax[h.syntax.length - 1]).join(' | ')} (default: the strategy's)`,
   },
   epochs: {
     flag: 'epochs',
@@ -372,14 +373,6 @@ export const COMMANDS: readonly AnyCommand[] = [
       ...sourceOptions,
       ...backboneOptions,
       ...headOptions,
-      strategy: {
-        flag: 'strategy',
-        short: 's',
-        type: 'enum',
-        choices: [...STRATEGIES, ...FINE_TUNE_STRATEGY_NAMES],
-        description:
-          'linear-probe (default), feature-extract, knn, prototype on cached features; fine-tune, gradual, lp-ft, full train blocks too',
-      },
       ...fineTuneOptions,
       ...textTrainOptions,
       ...runtimeOptions,
@@ -414,7 +407,7 @@ export const COMMANDS: readonly AnyCommand[] = [
         flag: 'strategy',
         short: 's',
         type: 'enum',
-        choices: FINE_TUNE_STRATEGY_NAMES,
+        choices: strategyNames({ family: 'weights', data: 'image' }),
         description: 'whose main phase to sweep (default fine-tune; with --unfreeze none: the head alone)',
       },
       head: { ...headOptions.head, description: 'linear (default) | mlp:256[,128]' },
@@ -646,7 +639,13 @@ export const COMMANDS: readonly AnyCommand[] = [
       ...outputOptions,
       ...sourceOptions,
       ...runtimeOptions,
-      strategy: headOptions.strategy,
+      strategy: {
+        flag: 'strategy',
+        short: 's',
+        type: 'enum',
+        choices: strategyNames({ family: 'features', data: 'image' }),
+        description: 'how to train on the cached features (default linear-probe)',
+      },
       seed: headOptions.seed,
       model: backboneOptions.model,
       out: {

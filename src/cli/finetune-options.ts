@@ -1,7 +1,7 @@
 // Flags of fine-tuning (`graft train --strategy fine-tune|gradual|lp-ft|full`) and of `graft lr-find`.
 // Kept apart from commands.ts so the table stays light: only types come from the fine-tuning modules.
 import type { BatchNormMode } from '../transfer/finetune/freeze-plan.js';
-import type { PhaseSchedule } from '../transfer/finetune/strategies.js';
+import type { PhaseSchedule } from '../transfer/strategies/index.js';
 import type { OptionTable } from './options.js';
 
 export interface FineTuneCliSettings {
@@ -17,8 +17,6 @@ export interface FineTuneCliSettings {
   fromScratch?: boolean;
   augment?: boolean;
 }
-
-export const FINE_TUNE_STRATEGY_NAMES = ['fine-tune', 'gradual', 'lp-ft', 'full'] as const;
 
 export const fineTuneOptions: OptionTable<FineTuneCliSettings> = {
   unfreeze: {
@@ -89,7 +87,8 @@ export const fineTuneOptions: OptionTable<FineTuneCliSettings> = {
   fromScratch: {
     flag: 'from-scratch',
     type: 'boolean',
-    description: 'train the same architecture from re-initialised weights (with --strategy full), for comparison',
+    description:
+      'train the same architecture from re-initialised weights (--strategy full: same as --strategy scratch)',
   },
   augment: {
     flag: 'augment',

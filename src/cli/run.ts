@@ -35,7 +35,13 @@ export async function runCli(
   }
   try {
     const mod = await parsed.command.load();
-    return await mod.run({ options: parsed.options, args: parsed.args, rest: parsed.rest, io });
+    return await mod.run({
+      options: parsed.options,
+      args: parsed.args,
+      rest: parsed.rest,
+      io,
+      command: parsed.command,
+    });
   } catch (e) {
     return report(e, io, json, EXIT_FAILURE);
   }

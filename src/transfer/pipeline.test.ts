@@ -12,14 +12,9 @@ import {
   readClassifierInfo,
 } from './pipeline-graft.js';
 import { HEAD_INPUT, runHead, trainHead } from './pipeline-head.js';
-import {
-  balancedClassWeights,
-  formatHeadChoice,
-  headForStrategy,
-  parseHeadChoice,
-  preprocessingFromZoo,
-  withResizeMode,
-} from './pipeline.js';
+import { formatHeadChoice, parseHeadChoice } from './heads/index.js';
+import { balancedClassWeights, preprocessingFromZoo, withResizeMode } from './pipeline.js';
+import { headForStrategy } from './strategies/index.js';
 import type { FeatureSet } from './prototype.js';
 
 const isError = (code: string, re: RegExp) => (e: unknown) =>
@@ -50,7 +45,9 @@ test('each strategy has a default head and refuses a head that contradicts it', 
     isError('BAD_INPUT', /does not fit --strategy linear-probe[\s\S]*feature-extract/),
   );
   assert.throws(() => headForStrategy('knn', { kind: 'prototype' }), isError('BAD_INPUT', /--strategy prototype/));
-  assert.throws(() => headForStrategy('fine-tune' as never), isError('BAD_INPUT', /Unknown strategy/));
+  assert.deepEqual(headForStrategy('fine-tune'), { kind: 'linear' });
+  assert.throws(() => headForStrategy('fine-tune', { kind: 'knn', k: 3 }), isError('BAD_INPUT', /--strategy knn/));
+  assert.throws(() => headForStrategy('nope' as never), isError('BAD_INPUT', /Unknown strategy 'nope'/));
 });
 
 test('zoo preprocessing becomes the data spec: shortest edge + crop, exact resize, and overrides', () => {

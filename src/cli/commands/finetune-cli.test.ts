@@ -79,7 +79,7 @@ test('graft train --strategy full --from-scratch --json, and graft lr-find with 
   ]);
   assert.equal(r.code, 0, r.err);
   const res = JSON.parse(r.out) as { strategy: string; activations: { kind: string }; unfreeze: string };
-  assert.deepEqual([res.strategy, res.activations.kind, res.unfreeze], ['from-scratch', 'images', 'all']);
+  assert.deepEqual([res.strategy, res.activations.kind, res.unfreeze], ['scratch', 'images', 'all']);
   const s = await cli(['lr-find', data, ...common, '--steps', '20']);
   assert.equal(s.code, 0, s.err);
   assert.match(s.out, /learning-rate sweep of phase unfrozen \(68 trainable parameters\)/);
@@ -89,11 +89,13 @@ test('graft train --strategy full --from-scratch --json, and graft lr-find with 
 
 test('fine-tuning flags with a cached-feature strategy, bad --unfreeze and from-scratch lp-ft are messages, not stack traces', async () => {
   const cases: [string[], RegExp][] = [
-    [['--unfreeze', 'last:2'], /--unfreeze only applies to fine-tuning strategies/],
+    [['--unfreeze', 'last:2'], /--unfreeze does not apply to --strategy linear-probe[\s\S]*--strategy fine-tune/],
+    [['--strategy', 'fine-tune', '--dropout', '0.3'], /--dropout does not apply to --strategy fine-tune/],
+    [['--pool', 'mean'], /--pool only applies to text data/],
     [['--strategy', 'fine-tune', '--unfreeze', 'last'], /Cannot read --unfreeze 'last'/],
     [['--strategy', 'fine-tune', '--unfreeze', 'block:nothing*'], /No block matches 'nothing\*'/],
-    [['--strategy', 'lp-ft', '--from-scratch'], /--strategy full --from-scratch/],
-    [['--strategy', 'fine-tune', '--head', 'knn:3'], /linear or MLP head/],
+    [['--strategy', 'lp-ft', '--from-scratch'], /needs a pretrained one[\s\S]*--strategy scratch/],
+    [['--strategy', 'fine-tune', '--head', 'knn:3'], /does not fit --strategy fine-tune[\s\S]*--strategy knn/],
   ];
   for (const [flags, message] of cases) {
     const r = await cli(['train', data, ...common, ...flags, '--out', join(dir, 'bad')]);

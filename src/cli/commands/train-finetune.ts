@@ -1,49 +1,15 @@
-import { GraftError } from '../../errors.js';
 import { classCountLines } from '../../app/data.js';
 import { type FineTuneImageResult, fineTuneImageClassifier } from '../../app/finetune.js';
 import type { FineTuneEvent } from '../../app/finetune-setup.js';
-import { FINE_TUNE_STRATEGIES, type FineTuneStrategy } from '../../transfer/finetune/strategies.js';
+import type { FineTuneStrategy } from '../../transfer/strategies/index.js';
 import type { CommandContext, TrainSettings } from '../commands.js';
 import { runSettings } from '../run-settings.js';
-import { fineTuneOptions } from '../finetune-options.js';
 import type { CliIo } from '../io.js';
 import { trainEventRenderer } from './run-progress.js';
 
-export function isFineTuneStrategy(s: string | undefined): s is FineTuneStrategy {
-  return s !== undefined && (FINE_TUNE_STRATEGIES as readonly string[]).includes(s);
-}
-
-/** Fine-tuning flags given with a strategy that trains on cached features are mistakes, not no-ops. */
-export function checkNoFineTuneFlags(options: Partial<TrainSettings>): void {
-  const given = (Object.keys(fineTuneOptions) as (keyof typeof fineTuneOptions)[]).filter(
-    (k) => options[k] !== undefined,
-  );
-  if (given.length) {
-    throw new GraftError('BAD_INPUT', `--${fineTuneOptions[given[0]!].flag} only applies to fine-tuning strategies`, {
-      expected: `--strategy ${FINE_TUNE_STRATEGIES.join('|')}`,
-      found: `--strategy ${options.strategy ?? 'linear-probe'}`,
-      fix: `add --strategy fine-tune, or drop ${given.map((k) => `--${fineTuneOptions[k].flag}`).join(', ')}`,
-    });
-  }
-}
-
-/** `graft train --strategy fine-tune|gradual|lp-ft|full [--from-scratch]`. */
+/** `graft train` with a strategy that trains backbone blocks (the registry's weights family). */
 export async function runFineTune(ctx: CommandContext<TrainSettings>): Promise<number> {
   const { options, args, io } = ctx;
-  if (options.head !== undefined && !/^(linear|mlp)/i.test(options.head)) {
-    throw new GraftError('BAD_INPUT', `Fine-tuning trains a linear or MLP head, not '${options.head}'`, {
-      fix: 'use --head linear or --head mlp:256, or --strategy knn/prototype on cached features',
-    });
-  }
-  if (options.dropout !== undefined || options.classWeight !== undefined) {
-    throw new GraftError(
-      'BAD_INPUT',
-      `--${options.dropout !== undefined ? 'dropout' : 'class-weight'} is not used by fine-tuning`,
-      {
-        fix: 'drop the flag (use --label-smoothing or --weight-decay to regularise)',
-      },
-    );
-  }
   const result = await fineTuneImageClassifier({
     data: args.DATA!,
     out: options.out!,

@@ -2,12 +2,19 @@ import { resolve } from 'node:path';
 import { GraftError } from '../../errors.js';
 import { classCountLines, detectDataKind } from '../../app/data.js';
 import { type TrainImageResult, trainImageClassifier } from '../../app/train-image.js';
+import type { FeatureStrategy } from '../../transfer/strategies/index.js';
 import type { CommandContext, TrainSettings } from '../commands.js';
 import { runSettings } from '../run-settings.js';
+import { checkFlagsApply, chooseStrategy } from '../train-flags.js';
 import type { CliIo } from '../io.js';
 import { trainEventRenderer } from './run-progress.js';
+import { runFineTune } from './train-finetune.js';
 import { runTextTrain } from './train-text.js';
 
+/**
+ * `graft train DATA --out RUN_DIR`: tells text from images, chooses the strategy (the registry's), refuses
+ * flags that run would not read, and hands the run to its recipe.
+ */
 export async function run(ctx: CommandContext<TrainSettings>): Promise<number> {
   const { options, args, io } = ctx;
   const data = args.DATA!;
@@ -18,10 +25,11 @@ export async function run(ctx: CommandContext<TrainSettings>): Promise<number> {
       fix: `run e.g. \`graft train ${data} --out runs/first\``,
     });
   }
-  if ((await detectDataKind(resolve(io.cwd, data))) === 'text') return runTextTrain(ctx);
-  const finetune = await import('./train-finetune.js');
-  if (finetune.isFineTuneStrategy(options.strategy) || options.fromScratch) return finetune.runFineTune(ctx);
-  finetune.checkNoFineTuneFlags(options);
+  const kind = await detectDataKind(resolve(io.cwd, data), options.textField);
+  const strategy = chooseStrategy(options, kind);
+  checkFlagsApply(options, kind, strategy, (key) => ctx.command?.options[key]?.flag ?? kebab(key));
+  if (kind === 'text') return runTextTrain(ctx);
+  if (strategy.family === 'weights') return runFineTune(ctx);
   const result = await trainImageClassifier({
     data,
     out: options.out,
@@ -29,7 +37,7 @@ export async function run(ctx: CommandContext<TrainSettings>): Promise<number> {
     cut: options.cut,
     resize: options.resize,
     extractBatch: options.extractBatch,
-    strategy: options.strategy,
+    strategy: strategy.name as FeatureStrategy,
     head: options.head,
     epochs: options.epochs,
     lr: options.lr,
@@ -50,6 +58,9 @@ export async function run(ctx: CommandContext<TrainSettings>): Promise<number> {
   return 0;
 }
 
+function kebab(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
 export function printSummary(io: CliIo, r: TrainImageResult): void {
   const w = (s: string) => io.stdout.write(`${s}\n`);
   w(`trained ${r.strategy} (${r.head}) on ${r.model}: ${r.classes.length} classes`);

@@ -2,7 +2,8 @@
 // cache, batch norms on batch statistics, re-initialisation for from-scratch baselines, the LR finder.
 export * from './blocks.js';
 export * from './freeze-plan.js';
-export * from './strategies.js';
+export * from '../strategies/phases.js';
+export { planPhases, type FineTuneStrategy } from '../strategies/index.js';
 export * from './run.js';
 export * from './split.js';
 export * from './forward.js';

@@ -8,13 +8,8 @@ import { forwardAll } from './forward.js';
 import { type FreezePlan, parseUnfreeze, planFreeze } from './freeze-plan.js';
 import { composeClassifier, createHead } from './head.js';
 import { type CachedData, fineTune, preparePhase } from './run.js';
-import {
-  type FineTuneStrategy,
-  type PhaseSpec,
-  STRATEGY_DEFAULTS,
-  discriminativeGroups,
-  planPhases,
-} from './strategies.js';
+import { type PhaseSpec, STRATEGY_DEFAULTS, discriminativeGroups } from '../strategies/phases.js';
+import { type FineTuneStrategy, planPhases } from '../strategies/index.js';
 import { textureImages, tinyCnn } from './test-utils.js';
 
 const ONE_THREAD = { intraOpThreads: 1 };

@@ -15,13 +15,13 @@ import {
 import { Trainer, paramsFromModel } from '../../train/trainer.js';
 import type { ArrayDataset, EpochRecord } from '../../train/types.js';
 import { trainHead } from '../pipeline-head.js';
-import type { HeadChoice } from '../pipeline.js';
+import type { HeadChoice } from '../heads/index.js';
 import { estimateBatchNormStats, withBatchNormStats, withTrainingBatchNorms } from './batch-norm.js';
 import { type SampleArray, between, forwardAll } from './forward.js';
 import type { FreezePlan, PlannedBlock } from './freeze-plan.js';
 import { contractBatchedGradients } from './optimize.js';
 import { upperGraph } from './split.js';
-import { type PhaseSchedule, type PhaseSpec, discriminativeGroups } from './strategies.js';
+import { type PhaseSchedule, type PhaseSpec, discriminativeGroups } from '../strategies/phases.js';
 
 export type LabelledSamples = SampleArray & { labels: Int32Array };
 

@@ -97,8 +97,8 @@ test('text training refuses what it cannot do, naming the way out', async () => 
       trainTextClassifier({ backbone, classes: CLASSES, train, ...o }),
       (e: unknown) => isGraftError(e) && e.code === code && pattern.test(e.message),
     );
-  await reject({ strategy: 'fine-tune', head: { kind: 'knn', k: 3 } }, 'CONFIG', /--strategy knn/);
-  await reject({ strategy: 'boost' as 'knn' }, 'CONFIG', /fine-tune/);
+  await reject({ strategy: 'fine-tune', head: { kind: 'knn', k: 3 } }, 'BAD_INPUT', /--strategy knn/);
+  await reject({ strategy: 'boost' as 'knn' }, 'BAD_INPUT', /Unknown text strategy 'boost'[\s\S]*fine-tune/);
   await reject({ classes: ['only'] }, 'BAD_INPUT', /two classes/);
   await reject({ train: { texts: train.texts, labels: train.labels.map(() => 4) } }, 'BAD_INPUT', /class index/);
 });

@@ -10,8 +10,9 @@ import { cosineSchedule, withWarmup } from '../../train/schedules.js';
 import { Trainer, paramsFromModel } from '../../train/trainer.js';
 import type { EpochRecord } from '../../train/types.js';
 import { mulberry32 } from '../../util/rng.js';
-import { HEAD_DEFAULTS, trainHead, withoutDropout } from '../pipeline-head.js';
-import { FEATURE_STRATEGIES, type FeatureStrategy, type HeadChoice, headForStrategy } from '../pipeline.js';
+import { type HeadChoice, DEFAULT_MLP_HIDDEN, headDropout, hiddenLayers } from '../heads/index.js';
+import { trainHead, withoutDropout } from '../pipeline-head.js';
+import { type FeatureStrategy, headForStrategy, strategyInfo } from '../strategies/index.js';
 import type { FeatureSet } from '../prototype.js';
 import { BAG_INPUTS, EMBEDDING_TABLE, type PoolKind, bagOfEmbeddingsModel, padTokenIds } from './bag-model.js';
 import { SentenceInputEncoder, type TextInputEncoder, WordInputEncoder, writeTextMetadata } from './classifier.js';
@@ -20,9 +21,8 @@ import { SentenceTokenizer, sentenceFeatureModel } from './sentence-encoder.js';
 import { type WordTokenizerConfig, wordTokenizerConfig } from './tokenizer.js';
 import { Vocabulary, vocabularyOf, vocabularyUsage } from './vocabulary.js';
 
-/** The feature strategies of the image side, plus training the word vectors themselves. */
+/** The strategies the registry lists for text: the feature strategies, plus training the word vectors themselves. */
 export type TextStrategy = FeatureStrategy | 'fine-tune';
-export const TEXT_STRATEGIES: readonly TextStrategy[] = [...FEATURE_STRATEGIES, 'fine-tune'];
 
 /** The pretrained part a text classifier starts from. */
 export type TextBackbone =
@@ -111,12 +111,7 @@ export const FINE_TUNE_DEFAULTS = { epochs: 8, lr: 1e-3, batchSize: 32, weightDe
  */
 export async function trainTextClassifier(opts: TrainTextOptions): Promise<TrainedTextModel> {
   const strategy = opts.strategy ?? 'feature-extract';
-  if (!TEXT_STRATEGIES.includes(strategy)) {
-    throw new GraftError('CONFIG', `Unknown strategy '${strategy}' for text`, {
-      choices: TEXT_STRATEGIES,
-      fix: 'pick one of the valid strategies',
-    });
-  }
+  strategyInfo(strategy, { data: 'text' });
   if (opts.classes.length < 2) {
     throw new GraftError('BAD_INPUT', 'A text classifier needs at least two classes', {
       found: `${opts.classes.length}: ${opts.classes.join(', ')}`,
@@ -320,14 +315,8 @@ function trimmedTable(
 
 async function fineTuneWordVectors(opts: TrainTextOptions): Promise<TrainedTextModel> {
   const bb = opts.backbone as Extract<TextBackbone, { kind: 'word-vectors' }>;
-  const head = opts.head ?? { kind: 'mlp', hidden: [256] };
-  if (head.kind !== 'linear' && head.kind !== 'mlp') {
-    throw new GraftError('CONFIG', `A ${head.kind} head cannot be fine-tuned with the word vectors`, {
-      expected: 'a linear or mlp head for --strategy fine-tune',
-      found: head.kind,
-      fix: `use --strategy ${head.kind} to fit it on frozen features`,
-    });
-  }
+  // an MLP head by default: the pooled vectors of a bag of words need a non-linear head more than images' do
+  const head = headForStrategy('fine-tune', opts.head ?? { kind: 'mlp', hidden: [...DEFAULT_MLP_HIDDEN] });
   const numClasses = opts.classes.length;
   const pool = opts.pool ?? 'mean+max';
   const seed = opts.seed ?? 0;
@@ -335,7 +324,7 @@ async function fineTuneWordVectors(opts: TrainTextOptions): Promise<TrainedTextM
   const lr = opts.lr ?? FINE_TUNE_DEFAULTS.lr;
   const batchSize = opts.batchSize ?? FINE_TUNE_DEFAULTS.batchSize;
   const weightDecay = opts.weightDecay ?? FINE_TUNE_DEFAULTS.weightDecay;
-  const dropout = head.kind === 'mlp' ? (opts.dropout ?? HEAD_DEFAULTS.mlp.dropout) : 0;
+  const dropout = headDropout(head, opts.dropout);
   const keepTop = opts.keepTopWords ?? FINE_TUNE_DEFAULTS.keepTopWords;
   const embeddingLrScale = opts.embeddingLrScale ?? 1;
   const tokenizer = wordTokenizerConfig(opts.tokenizer);
@@ -389,7 +378,7 @@ async function fineTuneWordVectors(opts: TrainTextOptions): Promise<TrainedTextM
     });
     return attachHead(bag.model, bag.features, {
       numClasses,
-      hidden: head.kind === 'mlp' ? head.hidden : [],
+      hidden: hiddenLayers(head),
       dropout,
       seed,
       outputName: 'logits',
@@ -462,7 +451,7 @@ async function fineTuneWordVectors(opts: TrainTextOptions): Promise<TrainedTextM
       newWords: trimmed.newWords,
       keepTopWords: keepTop,
       embeddingLrScale,
-      ...(head.kind === 'mlp' ? { hidden: head.hidden, dropout } : {}),
+      ...(hiddenLayers(head).length ? { hidden: hiddenLayers(head), dropout } : {}),
       ...(best?.best ? { bestEpoch: best.best.epoch } : {}),
       ...tokenizerConfigFacts(encoder),
     },

@@ -1,19 +1,5 @@
 import { GraftError } from '../../errors.js';
 import type { ParamGroupSpec } from '../../train/optim/types.js';
-import type { FreezePlan } from './freeze-plan.js';
-
-/**
- * How the unfrozen part is trained:
- * - `fine-tune` (fastai's fine_tune): a short head-only warm-up on the frozen backbone, then the head and
- *   the unfrozen blocks together at half the rate, with discriminative rates and a one-cycle schedule;
- * - `gradual` (ULMFiT): the head first, then one more block from the top per stage;
- * - `lp-ft` (Kumar et al. 2022): a linear probe trained to convergence, then everything unfrozen at a
- *   tenth of the rate, starting from the probed head, so the random head cannot distort the features;
- * - `full`: the head and every unfrozen block from the first step (with `--from-scratch`, training
- *   the re-initialised architecture).
- */
-export type FineTuneStrategy = 'fine-tune' | 'gradual' | 'lp-ft' | 'full';
-export const FINE_TUNE_STRATEGIES: readonly FineTuneStrategy[] = ['fine-tune', 'gradual', 'lp-ft', 'full'];
 
 export type PhaseSchedule = 'onecycle' | 'cosine' | 'constant';
 
@@ -57,87 +43,24 @@ export const STRATEGY_DEFAULTS = {
   discriminative: 0.01,
 } as const;
 
-/** The phases a strategy runs, given which blocks the freeze plan unfroze. */
-export function planPhases(strategy: FineTuneStrategy, plan: FreezePlan, s: StrategySettings): PhaseSpec[] {
-  const unfrozen = plan.blocks
-    .map((p, i) => ({ p, i }))
-    .filter(({ p }) => p.block.kind !== 'head' && p.trainable.length > 0)
-    .map(({ i }) => i);
-  const lr = s.lr;
-  const disc = (fallback: number | undefined) =>
-    s.discriminative === false ? undefined : (s.discriminative ?? fallback);
-  checkPositive(s.epochs, 'epochs');
-  const head: PhaseSpec = {
+/**
+ * The head-only phase several strategies start with: the head alone on cached pooled features, at three
+ * times the base rate, cosine-annealed.
+ */
+export function headPhase(s: StrategySettings): PhaseSpec {
+  return {
     name: 'head',
     kind: 'probe',
     blocks: [],
     epochs: s.headEpochs ?? STRATEGY_DEFAULTS.headEpochs,
-    lr: lr * 3,
+    lr: s.lr * 3,
     schedule: 'cosine',
   };
-  switch (strategy) {
-    case 'full':
-      return [
-        {
-          name: 'full',
-          kind: 'train',
-          blocks: unfrozen,
-          epochs: s.epochs,
-          lr,
-          discriminative: disc(undefined),
-          schedule: s.schedule ?? 'onecycle',
-        },
-      ];
-    case 'fine-tune':
-      return [
-        ...(head.epochs > 0 ? [head] : []),
-        {
-          name: 'unfrozen',
-          kind: 'train',
-          blocks: unfrozen,
-          epochs: s.epochs,
-          lr: lr / 2,
-          discriminative: disc(STRATEGY_DEFAULTS.discriminative),
-          schedule: s.schedule ?? 'onecycle',
-        },
-      ];
-    case 'lp-ft':
-      return [
-        { ...head, name: 'probe', epochs: s.probeEpochs ?? STRATEGY_DEFAULTS.probeEpochs },
-        {
-          name: 'fine-tune',
-          kind: 'train',
-          blocks: unfrozen,
-          epochs: s.epochs,
-          lr: lr / 10,
-          discriminative: disc(undefined),
-          schedule: s.schedule ?? 'cosine',
-        },
-      ];
-    case 'gradual': {
-      if (unfrozen.length === 0) return [head];
-      const stages = unfrozen.length;
-      const per = Math.max(1, Math.floor(s.epochs / stages));
-      const out: PhaseSpec[] = head.epochs > 0 ? [head] : [];
-      for (let k = 1; k <= stages; k++) {
-        out.push({
-          name: `stage ${k}/${stages}`,
-          kind: 'train',
-          // blocks from the top down: stage k trains the top k unfrozen blocks
-          blocks: unfrozen.slice(unfrozen.length - k),
-          epochs: k === stages ? Math.max(per, s.epochs - per * (stages - 1)) : per,
-          lr: lr / 2,
-          discriminative: disc(STRATEGY_DEFAULTS.discriminative),
-          schedule: s.schedule ?? 'cosine',
-        });
-      }
-      return out;
-    }
-    default:
-      throw new GraftError('BAD_INPUT', `Unknown fine-tuning strategy '${String(strategy)}'`, {
-        choices: FINE_TUNE_STRATEGIES,
-      });
-  }
+}
+
+/** The discriminative ratio in effect: the user's, none when turned off, else the strategy's default. */
+export function discriminativeRatio(s: StrategySettings, strategyDefault: number | undefined): number | undefined {
+  return s.discriminative === false ? undefined : (s.discriminative ?? strategyDefault);
 }
 
 /**
@@ -179,7 +102,7 @@ function describeRange(names: string[]): string {
   return names.length <= 2 ? names.join(', ') : `${names[0]} .. ${names[names.length - 1]}`;
 }
 
-function checkPositive(v: number, what: string): void {
+export function checkPositive(v: number, what: string): void {
   if (!(Number.isInteger(v) && v >= 1)) {
     throw new GraftError('BAD_INPUT', `--${what} must be a positive whole number`, { found: String(v) });
   }

@@ -1,0 +1,66 @@
+import type { HeadKindName } from '../heads/index.js';
+import type { PhaseSpec, StrategySettings } from './phases.js';
+
+/** What a data set holds: images (class folders, manifests) or texts (tables, folders of .txt). */
+export type DataKind = 'image' | 'text';
+
+/**
+ * - `features`: a head on frozen backbone features, computed once and cached (cheap, no backbone training);
+ * - `weights`: backbone blocks train too (fine-tuning below the head).
+ */
+export type StrategyFamily = 'features' | 'weights';
+
+/**
+ * One transfer strategy, as `--strategy` names it. Adding a strategy = a file exporting one of these and a
+ * line in strategies/index.ts: the CLI's choices, help and flag checks, `graft compare` and the recipes read
+ * it from there.
+ */
+export interface Strategy {
+  name: string;
+  summary: string;
+  family: StrategyFamily;
+  /** the data kinds it trains on */
+  data: readonly DataKind[];
+  /** head kinds it trains; the first is its default */
+  heads: readonly HeadKindName[];
+  /** the default head's `--head` text when it is not just the kind's name (feature-extract: mlp:256) */
+  defaultHead?: string;
+  /** settings only this strategy reads (as `graft train` names them), per data kind */
+  options: Partial<Record<DataKind, readonly string[]>>;
+  /** weights family: the blocks that train when `--unfreeze` is not given */
+  defaultUnfreeze?: string;
+  /** weights family: re-initialise every weight first (training from scratch, for comparisons) */
+  fromScratch?: boolean;
+  /** weights family on images: its phases, given the indices of the blocks the freeze plan unfroze */
+  phases?(unfrozen: readonly number[], s: StrategySettings): PhaseSpec[];
+}
+
+/** What every head trained by gradient reads. */
+const HEAD_TRAINING = ['head', 'epochs', 'lr', 'batch', 'weightDecay'] as const;
+
+/** Settings of the strategies that fit a head on cached features. */
+export const FEATURE_OPTIONS: readonly string[] = [...HEAD_TRAINING, 'dropout', 'classWeight'];
+
+/** Settings of the strategies that train backbone blocks of an image model. */
+export const WEIGHT_OPTIONS: readonly string[] = [
+  ...HEAD_TRAINING,
+  'unfreeze',
+  'freeze',
+  'bn',
+  'inputSize',
+  'headEpochs',
+  'probeEpochs',
+  'discriminative',
+  'schedule',
+  'labelSmoothing',
+  'fromScratch',
+  'augment',
+];
+
+/** Settings of text fine-tuning (the word vectors train with the head). */
+export const TEXT_FINE_TUNE_OPTIONS: readonly string[] = [
+  ...FEATURE_OPTIONS,
+  'fineTuneEmbeddings',
+  'keepTopWords',
+  'newWordMinCount',
+];
