@@ -349,6 +349,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
     for (const size of sizes) {
       const out = join(runs, `lp-${size}`);
       const r = await trainImageClassifier({
+        overwrite: true,
         data,
         out,
         strategy: 'linear-probe',
@@ -371,6 +372,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       for (const unfreeze of specs) {
         const out = join(runs, `${strategy}-${unfreeze.replace(':', '')}-${size}`);
         const r = await fineTuneImageClassifier({
+          overwrite: true,
           data,
           out,
           strategy,
@@ -406,6 +408,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       const file = writeSmallCnn(join(runs, 'small-cnn.onnx'));
       const out = join(runs, 'scratch-small-cnn');
       const r = await fineTuneImageClassifier({
+        overwrite: true,
         data,
         out,
         model: file,
@@ -432,6 +435,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       const size = sizes[0]!;
       const out = join(runs, `scratch-efficientnet-${size}`);
       const r = await fineTuneImageClassifier({
+        overwrite: true,
         data,
         out,
         fromScratch: true,

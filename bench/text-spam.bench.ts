@@ -29,6 +29,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
   for (const r of runs) {
     ctx.log(`training ${r.strategy} ...`);
     const res = await runTextTraining({
+      overwrite: true,
       data,
       out: join(outRoot, r.strategy),
       extensions: '.json',

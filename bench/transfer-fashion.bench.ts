@@ -69,6 +69,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
     const out = join(tmpdir(), 'graft-fashion-bench-runs', `${strategy}${resize ? `-${resize}` : ''}`);
     let lastTenth = -1;
     const r = await trainImageClassifier({
+      overwrite: true,
       data,
       out,
       strategy,

@@ -194,6 +194,8 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResult> {
         const common = {
           data: manifest,
           out: runDir,
+          // the study owns its run folders; --resume above decides which runs are kept
+          overwrite: true,
           seed,
           epochs: opts.epochs,
           valSplit: opts.valSplit ?? 0.1,

@@ -17,7 +17,13 @@ export interface DemoResult extends TrainImageResult {
  * writes the run folder with its HTML report.
  */
 export async function runDemo(opts: Omit<TrainImageOptions, 'data'> & { data?: string }): Promise<DemoResult> {
-  const result = await trainImageClassifier({ strategy: 'linear-probe', ...opts, data: opts.data ?? DEMO_DATA });
+  // the demo's folder is its own: a second demo replaces the first
+  const result = await trainImageClassifier({
+    strategy: 'linear-probe',
+    overwrite: true,
+    ...opts,
+    data: opts.data ?? DEMO_DATA,
+  });
   try {
     const written = await writeHtmlReport(result.runDir);
     return { ...result, reportPath: written.file };

@@ -17,7 +17,13 @@ import { Session } from '../runtime/session.js';
 import { cut } from '../surgery/cut.js';
 import { formatUnfreeze } from '../transfer/finetune/freeze-plan.js';
 import { forwardAll } from '../transfer/finetune/forward.js';
-import { type FineTuneResult, type LabelledSamples, fineTune } from '../transfer/finetune/run.js';
+import {
+  type FineTuneProgress,
+  type FineTuneResult,
+  type LabelledSamples,
+  fineTune,
+} from '../transfer/finetune/run.js';
+import { GraftError } from '../errors.js';
 import { upperGraph } from '../transfer/finetune/split.js';
 import { formatHeadChoice } from '../transfer/heads/index.js';
 import { graftClassifier } from '../transfer/pipeline-graft.js';
@@ -30,11 +36,19 @@ import {
   type ActivationSource,
   setupFineTune,
 } from './finetune-setup.js';
-import type { SplitSummary } from './train-image.js';
 import { formatEpoch } from './train-image.js';
+import {
+  dataFingerprint,
+  readProgress,
+  readResumeSettings,
+  saveProgress,
+  saveResumeSettings,
+} from './finetune-resume.js';
+import { type ScoredSplit, type SplitSummary, endRun } from './run-end.js';
+import { type RunFolderChoice, checkRunFolder } from './run-folder.js';
 import { graftVersion } from './version.js';
 
-export interface FineTuneImageOptions extends FineTuneSetupOptions {
+export interface FineTuneImageOptions extends FineTuneSetupOptions, RunFolderChoice {
   /** the run folder to write */
   out: string;
 }
@@ -92,7 +106,37 @@ export async function fineTuneImageClassifier(opts: FineTuneImageOptions): Promi
   };
   const cwd = opts.cwd ?? process.cwd();
   const out = resolve(cwd, opts.out);
+  const { resuming } = checkRunFolder(out, opts);
   const setup = await setupFineTune({ ...opts, onEvent: emit });
+  const fingerprint = dataFingerprint(setup.items);
+  let resumeFrom: FineTuneProgress | undefined;
+  if (resuming) {
+    const saved = readResumeSettings(out);
+    if (saved.baseModelSha256 !== setup.backbone.sha256 || saved.dataFingerprint !== fingerprint) {
+      throw new GraftError(
+        'CHECKPOINT',
+        `The ${saved.baseModelSha256 !== setup.backbone.sha256 ? 'backbone' : 'data set'} changed since the interrupted run started`,
+        {
+          file: out,
+          fix: 'resume with the same model and data, or start over with --overwrite',
+        },
+      );
+    }
+    resumeFrom = readProgress(out);
+    emit({
+      type: 'stage',
+      message: resumeFrom
+        ? `resuming after ${resumeFrom.history.length + (resumeFrom.trainer?.epoch ?? 0)} finished epoch(s) (${resumeFrom.phasesDone} of ${setup.phases.length} phases done)`
+        : 'resuming from the start: the interrupted run finished no epoch',
+    });
+  } else {
+    saveResumeSettings(out, {
+      ...opts,
+      data: resolve(cwd, opts.data),
+      baseModelSha256: setup.backbone.sha256,
+      dataFingerprint: fingerprint,
+    });
+  }
   let result: FineTuneResult;
   try {
     result = await fineTune({
@@ -110,6 +154,8 @@ export async function fineTuneImageClassifier(opts: FineTuneImageOptions): Promi
       labelSmoothing: opts.labelSmoothing,
       seed: setup.seed,
       session: setup.session,
+      resumeFrom,
+      onProgress: (p) => saveProgress(out, p),
       onPhase: (e) =>
         emit({
           type: 'phase',
@@ -124,55 +170,6 @@ export async function fineTuneImageClassifier(opts: FineTuneImageOptions): Promi
   emit({ type: 'stage', message: 'scoring val and test' });
   const evaluation = await evaluateSplits(setup, result.model);
   const classes = setup.classes;
-
-  let temperature: number | undefined;
-  const metrics: RunMetrics = {};
-  const reports: FineTuneImageResult['reports'] = {};
-  const { val, test } = evaluation;
-  if (val) {
-    const fit = fitTemperature({ data: val.logits, numClasses: classes.length }, val.labels);
-    temperature = fit.temperature;
-    const before = calibration(softmax({ data: val.logits, numClasses: classes.length }), val.labels);
-    metrics.calibration = {
-      split: 'val',
-      temperature,
-      eceBefore: fit.eceBefore,
-      eceAfter: fit.eceAfter,
-      binsBefore: before.bins,
-    };
-  }
-  const reportOf = (s: { logits: Float32Array; labels: Int32Array }) =>
-    classificationReport({
-      scores: { data: s.logits, numClasses: classes.length },
-      kind: 'logits',
-      labels: s.labels,
-      labelNames: classes,
-      temperature: temperature ?? 1,
-      topLosses: 24,
-    });
-  if (val) {
-    reports.val = reportOf(val);
-    metrics.val = reports.val;
-    if (metrics.calibration) metrics.calibration.binsAfter = reports.val.calibration.bins;
-  }
-  if (test) {
-    reports.test = reportOf(test);
-    metrics.test = reports.test;
-  }
-  const worst = reports.test
-    ? { r: reports.test, items: test!.items ?? setup.items.test, split: 'test' as const }
-    : reports.val
-      ? { r: reports.val, items: setup.items.val, split: 'val' as const }
-      : undefined;
-  const topLosses: TopLossEntry[] = (worst?.r.topLosses ?? []).map((t) => ({
-    file: worst!.items[t.index]!.id,
-    actual: classes[t.actual]!,
-    predicted: classes[t.predicted]!,
-    prob: t.predictedProbability,
-    actualProb: t.actualProbability,
-    loss: t.loss,
-    split: worst!.split,
-  }));
 
   const plan = setup.plan;
   const unfreeze = formatUnfreeze(plan.selector);
@@ -210,34 +207,6 @@ export async function fineTuneImageClassifier(opts: FineTuneImageOptions): Promi
     totalParams: plan.totalCount,
     phases: result.phases.map((p) => `${p.name}: ${p.epochs} epochs, ${p.seconds.toFixed(1)}s`),
   };
-  const provenance = {
-    graftVersion: graftVersion(),
-    createdAt,
-    baseModel: setup.backbone.name,
-    baseModelSha256: setup.backbone.sha256,
-    featureValue: setup.backbone.featureValue,
-    strategy: setup.strategy,
-    head: headText,
-    data: resolve(cwd, opts.data),
-    trainExamples: setup.items.train.length,
-    valAccuracy: reports.val?.accuracy,
-    testAccuracy: reports.test?.accuracy,
-    config,
-  };
-  const featureValue = setup.classifier.featureValue;
-  const model = graftClassifier({
-    backbone: cut(result.model, featureValue),
-    featureValue,
-    head: upperGraph(result.model, featureValue),
-    labels: classes,
-    preprocessing: setup.backbone.preprocessing,
-    temperature,
-    provenance,
-  });
-  mkdirSync(out, { recursive: true });
-  const modelPath = join(out, RUN_FILES.model);
-  saveOnnxFile(modelPath, model);
-
   const badFiles = badFilesOf(setup.issues);
   const counts: FineTuneImageResult['counts'] = {};
   for (const c of classes) counts[c] = { train: 0, val: 0, test: 0 };
@@ -274,43 +243,42 @@ export async function fineTuneImageClassifier(opts: FineTuneImageOptions): Promi
       },
     },
     device: `${opts.device ?? 'cpu'} (${threads} thread${threads === 1 ? '' : 's'})`,
-    ...(temperature !== undefined ? { temperature } : {}),
   };
-  writeRunFolder(out, { run, history, metrics, topLosses });
-  const summary = (r?: ClassificationReport): SplitSummary | undefined =>
-    r && { accuracy: r.accuracy, logLoss: r.logLoss, ece: r.calibration.ece, examples: r.numExamples };
-  const res: FineTuneImageResult = {
-    runDir: out,
-    modelPath,
-    model: setup.backbone.name,
-    strategy: run.strategy,
-    unfreeze,
-    head: headText,
+  const featureValue = setup.classifier.featureValue;
+  const end = endRun({
+    out,
     classes,
-    counts,
-    badFiles,
-    val: summary(reports.val),
-    test: summary(reports.test),
-    temperature,
-    freezeReport: freezeLines,
-    trainableParams: plan.trainableCount,
-    totalParams: plan.totalCount,
-    phases: result.phases,
-    activations: setup.source,
-    epochSeconds,
-    epochs: history.length,
-    seconds: totalSeconds,
-    inputSize: [setup.backbone.preprocessing.size[0], setup.backbone.preprocessing.size[1]],
-    fromScratch: setup.fromScratch,
-    reports,
-  };
-  if (res.val) log.push(`val accuracy ${res.val.accuracy.toFixed(4)} (${res.val.examples} images)`);
-  if (res.test) log.push(`test accuracy ${res.test.accuracy.toFixed(4)} (${res.test.examples} images)`);
-  writeFileSync(
-    join(out, 'finetune.json'),
-    JSON.stringify(
-      {
-        strategy: res.strategy,
+    ...evaluation,
+    exportModel: (facts) =>
+      graftClassifier({
+        backbone: cut(result.model, featureValue),
+        featureValue,
+        head: upperGraph(result.model, featureValue),
+        labels: classes,
+        preprocessing: setup.backbone.preprocessing,
+        temperature: facts.temperature,
+        provenance: {
+          graftVersion: graftVersion(),
+          createdAt,
+          baseModel: setup.backbone.name,
+          baseModelSha256: setup.backbone.sha256,
+          featureValue: setup.backbone.featureValue,
+          strategy: setup.strategy,
+          head: headText,
+          data: resolve(cwd, opts.data),
+          trainExamples: setup.items.train.length,
+          valAccuracy: facts.valAccuracy,
+          testAccuracy: facts.testAccuracy,
+          config,
+        },
+      }),
+    run,
+    history,
+    datasetReport: { ...setup.ds.report, issues: setup.issues },
+    log,
+    files: {
+      'finetune.json': {
+        strategy: setup.strategy,
         unfreeze,
         bn: plan.bnMode,
         boundary: plan.boundary,
@@ -329,23 +297,35 @@ export async function fineTuneImageClassifier(opts: FineTuneImageOptions): Promi
         batchNormStats: result.batchNormStats ?? null,
         reinitialized: setup.reinitialized ?? null,
       },
-      null,
-      1,
-    ) + '\n',
-  );
-  writeFileSync(
-    join(out, 'dataset-report.json'),
-    JSON.stringify({ ...setup.ds.report, issues: setup.issues }, null, 1) + '\n',
-  );
-  writeFileSync(join(out, 'train.log'), log.join('\n') + '\n');
-  return res;
-}
-
-interface ScoredSplit {
-  logits: Float32Array;
-  labels: Int32Array;
-  /** the images scored, in row order, when some may have failed to decode */
-  items?: ImageItem[];
+    },
+    unit: 'images',
+    say: (message) => emit({ type: 'stage', message }),
+  });
+  return {
+    runDir: out,
+    modelPath: end.modelPath,
+    model: setup.backbone.name,
+    strategy: run.strategy,
+    unfreeze,
+    head: headText,
+    classes,
+    counts,
+    badFiles,
+    val: end.val,
+    test: end.test,
+    temperature: end.temperature,
+    freezeReport: freezeLines,
+    trainableParams: plan.trainableCount,
+    totalParams: plan.totalCount,
+    phases: result.phases,
+    activations: setup.source,
+    epochSeconds,
+    epochs: history.length,
+    seconds: totalSeconds,
+    inputSize: [setup.backbone.preprocessing.size[0], setup.backbone.preprocessing.size[1]],
+    fromScratch: setup.fromScratch,
+    reports: end.reports,
+  };
 }
 
 /**
@@ -358,13 +338,14 @@ async function evaluateSplits(setup: FineTuneSetup, model: Model): Promise<{ val
   const atInput = at === setup.backbone.inputName;
   const upper = atInput ? model : upperGraph(model, at);
   const logits = setup.classifier.logits;
-  const fromCache = async (s: LabelledSamples): Promise<ScoredSplit> => ({
+  const fromCache = async (s: LabelledSamples, items: ImageItem[]): Promise<ScoredSplit> => ({
     logits: (await forwardAll(upper, s, { outputs: [logits], session: setup.session }))[logits]!.data,
     labels: s.labels,
+    ids: items.map((it) => it.id),
   });
-  const val = setup.data.val ? await fromCache(setup.data.val) : undefined;
+  const val = setup.data.val ? await fromCache(setup.data.val, setup.items.val) : undefined;
   let test: ScoredSplit | undefined;
-  if (setup.test) test = await fromCache(setup.test);
+  if (setup.test) test = await fromCache(setup.test, setup.items.test);
   else if (setup.items.test.length) test = await streamLogits(setup, model, setup.items.test);
   return { val, test };
 }
@@ -394,10 +375,27 @@ async function streamLogits(setup: FineTuneSetup, model: Model, items: ImageItem
   } finally {
     await session.dispose();
   }
-  return { logits: out.subarray(0, row * classes), labels: labels.subarray(0, row), items: scored };
+  return { logits: out.subarray(0, row * classes), labels: labels.subarray(0, row), ids: scored.map((it) => it.id) };
 }
 
 /** Epochs numbered 1.. across phases (run folders want one increasing count); the phase stays in each row. */
 function renumber(history: readonly (EpochRecord & { phase: string })[]): (EpochRecord & { phase: string })[] {
   return history.map((h, i) => ({ ...h, epoch: i + 1 }));
+}
+
+/** What a resumed run takes from the new command: where it runs and where models come from, not what it trains. */
+export type ResumeRuntime = Pick<
+  FineTuneImageOptions,
+  'device' | 'threads' | 'cacheDir' | 'offline' | 'refresh' | 'env' | 'cwd' | 'onEvent' | 'onSourceEvent'
+>;
+
+/**
+ * Continues the fine-tune interrupted in `runDir` from its last finished epoch, with the data and settings it
+ * started with (saved in the run folder); the model it writes is the one the uninterrupted run would have.
+ */
+export async function resumeFineTuneRun(runDir: string, runtime: ResumeRuntime): Promise<FineTuneImageResult> {
+  const out = resolve(runtime.cwd ?? process.cwd(), runDir);
+  checkRunFolder(out, { resume: true });
+  const { baseModelSha256: _sha, dataFingerprint: _fp, ...saved } = readResumeSettings(out);
+  return fineTuneImageClassifier({ ...saved, ...runtime, out, resume: true });
 }

@@ -36,7 +36,11 @@ import {
 } from './backbone.js';
 import { badFilesOf, scanRunImages } from './data.js';
 import { extractImageFeatures } from './features.js';
+import { type ScoredSplit, type SplitSummary, endRun } from './run-end.js';
+import { type RunFolderChoice, checkRunFolder } from './run-folder.js';
 import { graftVersion } from './version.js';
+
+export type { SplitSummary } from './run-end.js';
 
 export type ClassWeightMode = 'none' | 'balanced';
 
@@ -76,7 +80,7 @@ export type TrainImageEvent =
     }
   | { type: 'epoch'; record: EpochRecord; epochs: number };
 
-export interface TrainImageOptions extends TrainImageSettings {
+export interface TrainImageOptions extends TrainImageSettings, RunFolderChoice {
   data: string;
   /** the run folder to write */
   out: string;
@@ -86,13 +90,6 @@ export interface TrainImageOptions extends TrainImageSettings {
   onSourceEvent?: SourceEventListener;
   /** the backbone, when the caller has loaded it already (benches, studies) */
   backbone?: Backbone;
-}
-
-export interface SplitSummary {
-  accuracy: number;
-  logLoss: number;
-  ece: number;
-  examples: number;
 }
 
 export interface TrainImageResult {
@@ -148,6 +145,12 @@ export async function trainImageClassifier(opts: TrainImageOptions): Promise<Tra
   const data = resolve(cwd, opts.data);
   checkFraction(opts.valSplit, '--val-split');
   checkFraction(opts.testSplit, '--test-split');
+  if (opts.resume) {
+    throw new GraftError('BAD_INPUT', `--strategy ${strategy} cannot resume: it trains a head on cached features`, {
+      fix: 'run it again: the features come from the cache, so it costs seconds (add --overwrite)',
+    });
+  }
+  checkRunFolder(out, opts);
 
   if (!opts.backbone)
     checkModelName(opts.model ?? DEFAULT_IMAGE_BACKBONE, { modelsFile: opts.modelsFile, env: opts.env, cwd });
@@ -258,99 +261,16 @@ export async function trainImageClassifier(opts: TrainImageOptions): Promise<Tra
     onEpoch: (record, epochs) => emit({ type: 'epoch', record, epochs }),
   });
 
-  // Temperature on val; both reports use the calibrated logits, as the exported model does.
-  let temperature: number | undefined;
-  const metrics: RunMetrics = {};
-  const reports: TrainImageResult['reports'] = {};
-  const logitsOf = (s: FeatureSet) => runHead(trained.model, s.features, s.dim, { session });
-  const valLogits = val ? await logitsOf(val) : undefined;
-  if (val && valLogits) {
-    const fit = fitTemperature({ data: valLogits, numClasses: classes.length }, val.labels);
-    temperature = fit.temperature;
-    if (fit.clamped) {
-      emit({
-        type: 'stage',
-        message:
-          `warning: the softmax temperature hit its ${fit.clamped === 'max' ? 'upper' : 'lower'} bound (${temperature}) on ` +
-          `${val.labels.length} validation images: ${fit.clamped === 'max' ? 'the head is near chance on them' : 'they are separated with a wide margin'}; ` +
-          'more validation images (--val-split) give a better calibration',
-      });
-    }
-    const before = calibration(softmax({ data: valLogits, numClasses: classes.length }), val.labels);
-    metrics.calibration = {
-      split: 'val',
-      temperature,
-      eceBefore: fit.eceBefore,
-      eceAfter: fit.eceAfter,
-      binsBefore: before.bins,
-    };
-  }
-  const reportOf = (s: FeatureSet, logits: Float32Array) =>
-    classificationReport({
-      scores: { data: logits, numClasses: classes.length },
-      kind: 'logits',
-      labels: s.labels,
-      labelNames: classes,
-      temperature: temperature ?? 1,
-      topLosses: 24,
-    });
-  if (val && valLogits) {
-    reports.val = reportOf(val, valLogits);
-    metrics.val = reports.val;
-    if (metrics.calibration) metrics.calibration.binsAfter = reports.val.calibration.bins;
-  }
-  if (test) {
-    reports.test = reportOf(test, await logitsOf(test));
-    metrics.test = reports.test;
-  }
-  const worstFrom = reports.test
-    ? { r: reports.test, items: testItems, split: 'test' as const }
-    : reports.val
-      ? { r: reports.val, items: valItems, split: 'val' as const }
-      : undefined;
-  const topLosses: TopLossEntry[] = (worstFrom?.r.topLosses ?? []).map((t) => ({
-    file: worstFrom!.items[t.index]!.id,
-    actual: classes[t.actual]!,
-    predicted: classes[t.predicted]!,
-    prob: t.predictedProbability,
-    actualProb: t.actualProbability,
-    loss: t.loss,
-    split: worstFrom!.split,
-  }));
-
+  const scored = async (items: ImageItem[], set: FeatureSet): Promise<ScoredSplit> => ({
+    logits: await runHead(trained.model, set.features, set.dim, { session }),
+    labels: set.labels,
+    ids: items.map((it) => it.id),
+  });
   const badFiles = badFilesOf(issues);
   const counts: TrainImageResult['counts'] = {};
   for (const c of classes) counts[c] = { train: 0, val: 0, test: 0 };
   for (const it of usable) counts[it.label]![it.split]++;
   const headText = formatHeadChoice(head);
-  const provenance = {
-    graftVersion: graftVersion(),
-    createdAt,
-    baseModel: backbone.name,
-    baseModelSha256: backbone.sha256,
-    featureValue: backbone.featureValue,
-    featureDim: backbone.dim,
-    strategy,
-    head: headText,
-    data: data,
-    trainExamples: trainItems.length,
-    valAccuracy: reports.val?.accuracy,
-    testAccuracy: reports.test?.accuracy,
-    config: trained.config,
-  };
-  const model = graftClassifier({
-    backbone: backbone.model,
-    featureValue: backbone.featureValue,
-    head: trained.model,
-    labels: classes,
-    preprocessing: backbone.preprocessing,
-    temperature,
-    provenance,
-  });
-  mkdirSync(out, { recursive: true });
-  const modelPath = join(out, RUN_FILES.model);
-  saveOnnxFile(modelPath, model);
-
   const totalSeconds = (performance.now() - started) / 1000;
   const threads = opts.threads ?? availableParallelism();
   const run: Omit<RunInfo, 'format'> = {
@@ -391,14 +311,46 @@ export async function trainImageClassifier(opts: TrainImageOptions): Promise<Tra
       },
     },
     device: `${opts.device ?? 'cpu'} (${threads} thread${threads === 1 ? '' : 's'})`,
-    ...(temperature !== undefined ? { temperature } : {}),
   };
-  writeRunFolder(out, { run, history: trained.history, metrics, topLosses });
-  const summary = (r?: ClassificationReport): SplitSummary | undefined =>
-    r && { accuracy: r.accuracy, logLoss: r.logLoss, ece: r.calibration.ece, examples: r.numExamples };
-  const result: TrainImageResult = {
+  const end = endRun({
+    out,
+    classes,
+    val: val ? await scored(valItems, val) : undefined,
+    test: test ? await scored(testItems, test) : undefined,
+    exportModel: (facts) =>
+      graftClassifier({
+        backbone: backbone.model,
+        featureValue: backbone.featureValue,
+        head: trained.model,
+        labels: classes,
+        preprocessing: backbone.preprocessing,
+        temperature: facts.temperature,
+        provenance: {
+          graftVersion: graftVersion(),
+          createdAt,
+          baseModel: backbone.name,
+          baseModelSha256: backbone.sha256,
+          featureValue: backbone.featureValue,
+          featureDim: backbone.dim,
+          strategy,
+          head: headText,
+          data,
+          trainExamples: trainItems.length,
+          valAccuracy: facts.valAccuracy,
+          testAccuracy: facts.testAccuracy,
+          config: trained.config,
+        },
+      }),
+    run,
+    history: trained.history,
+    datasetReport: { ...ds.report, issues },
+    log,
+    unit: 'images',
+    say: (message) => emit({ type: 'stage', message }),
+  });
+  return {
     runDir: out,
-    modelPath,
+    modelPath: end.modelPath,
     model: backbone.name,
     strategy,
     head: headText,
@@ -406,9 +358,9 @@ export async function trainImageClassifier(opts: TrainImageOptions): Promise<Tra
     classes,
     counts,
     badFiles,
-    val: summary(reports.val),
-    test: summary(reports.test),
-    temperature,
+    val: end.val,
+    test: end.test,
+    temperature: end.temperature,
     features: {
       computed: feats.computed,
       reused: feats.reused,
@@ -420,13 +372,8 @@ export async function trainImageClassifier(opts: TrainImageOptions): Promise<Tra
     },
     epochs: trained.history.length,
     seconds: totalSeconds,
-    reports,
+    reports: end.reports,
   };
-  if (result.val) log.push(`val accuracy ${result.val.accuracy.toFixed(4)} (${result.val.examples} images)`);
-  if (result.test) log.push(`test accuracy ${result.test.accuracy.toFixed(4)} (${result.test.examples} images)`);
-  writeFileSync(join(out, 'dataset-report.json'), JSON.stringify({ ...ds.report, issues }, null, 1) + '\n');
-  writeFileSync(join(out, 'train.log'), log.join('\n') + '\n');
-  return result;
 }
 
 export function formatEpoch(r: EpochRecord, epochs: number): string {

@@ -14,6 +14,8 @@ import {
   softmax,
 } from '../eval/index.js';
 import { saveOnnxFile } from '../node/onnx-file.js';
+import { type ScoredSplit, type SplitSummary, endRun } from './run-end.js';
+import { type RunFolderChoice, checkRunFolder } from './run-folder.js';
 import { graftVersion } from './version.js';
 import { writeRunFolder } from '../report/node/run-folder.js';
 import { RUN_FILES, type RunInfo, type RunMetrics, type TopLossEntry } from '../report/run-folder.js';
@@ -86,7 +88,7 @@ export interface TextTrainSettings extends TextOnlySettings, SourceSettings {
 export type TextTrainCliEvent =
   TextTrainEvent | { type: 'stage'; message: string } | { type: 'issue'; issue: DatasetIssue };
 
-export interface TextTrainOptions extends TextTrainSettings {
+export interface TextTrainOptions extends TextTrainSettings, RunFolderChoice {
   /** a CSV/TSV/JSONL table or a folder of class folders */
   data: string;
   /** the run folder to write */
@@ -101,14 +103,8 @@ export interface TextTrainOptions extends TextTrainSettings {
   backbone?: LoadedTextBackbone;
 }
 
-export interface TextSplitSummary {
-  accuracy: number;
-  /** F1 of the positive class (the second class name in code-point order, e.g. 'spam' of ham/spam); two classes only */
-  f1?: number;
-  macroF1: number;
-  logLoss: number;
-  examples: number;
-}
+/** Headline scores of a split (the same as images'). */
+export type TextSplitSummary = SplitSummary;
 
 export interface TextTrainResult {
   runDir: string;
@@ -150,6 +146,12 @@ export async function runTextTraining(opts: TextTrainOptions): Promise<TextTrain
   checkFraction(opts.valSplit, '--val-split');
   checkFraction(opts.testSplit, '--test-split');
   const strategy = resolveStrategy(opts);
+  if (opts.resume) {
+    throw new GraftError('BAD_INPUT', 'Text runs cannot resume', {
+      fix: 'run it again (add --overwrite); text training takes seconds to minutes',
+    });
+  }
+  checkRunFolder(out, opts);
   const headChoice = opts.head ? parseHeadChoice(opts.head) : undefined;
 
   emit({ type: 'stage', message: `reading ${data}` });
@@ -209,90 +211,22 @@ export async function runTextTraining(opts: TextTrainOptions): Promise<TextTrain
     onEvent: emit,
   });
 
-  // Evaluate the exported graph itself (uncalibrated first, to fit the temperature on val).
-  const logitsOf = async (items: TextItem[], temperature: number) => {
-    const model = finalizeTextClassifier(trained.model, trained.encoder, { labels: classes, temperature });
+  // Evaluate the exported graph itself (uncalibrated, as the run ending fits the temperature on val).
+  const scored = async (items: TextItem[]): Promise<ScoredSplit> => {
+    const model = finalizeTextClassifier(trained.model, trained.encoder, { labels: classes, temperature: 1 });
     const c = await TextClassifier.fromModel(model, { session });
     try {
-      return await c.logits(items.map((it) => it.text));
+      return {
+        logits: await c.logits(items.map((it) => it.text)),
+        labels: ds.labels.encode(items.map((it) => it.label)),
+        ids: items.map((it) => it.id),
+        texts: items.map((it) => snippet(it.text, opts)),
+      };
     } finally {
       await c.dispose();
     }
   };
-  let temperature: number | undefined;
-  const metrics: RunMetrics = {};
-  const reports: TextTrainResult['reports'] = {};
-  const k = classes.length;
-  let valLogits: Float32Array | undefined;
-  if (valItems.length) {
-    valLogits = await logitsOf(valItems, 1);
-    const valLabels = ds.labels.encode(valItems.map((it) => it.label));
-    const fit = fitTemperature({ data: valLogits, numClasses: k }, valLabels);
-    temperature = fit.temperature;
-    metrics.calibration = {
-      split: 'val',
-      temperature,
-      eceBefore: fit.eceBefore,
-      eceAfter: fit.eceAfter,
-      binsBefore: calibration(softmax({ data: valLogits, numClasses: k }), valLabels).bins,
-    };
-  }
-  const reportOf = (items: TextItem[], logits: Float32Array) =>
-    classificationReport({
-      scores: { data: logits, numClasses: k },
-      kind: 'logits',
-      labels: ds.labels.encode(items.map((it) => it.label)),
-      labelNames: classes,
-      temperature: temperature ?? 1,
-      topLosses: 24,
-    });
-  if (valLogits) {
-    reports.val = reportOf(valItems, valLogits);
-    metrics.val = reports.val;
-    if (metrics.calibration) metrics.calibration.binsAfter = reports.val.calibration.bins;
-  }
-  if (testItems.length) {
-    reports.test = reportOf(testItems, await logitsOf(testItems, 1));
-    metrics.test = reports.test;
-  }
-  const worst = reports.test
-    ? { r: reports.test, items: testItems, split: 'test' as const }
-    : reports.val
-      ? { r: reports.val, items: valItems, split: 'val' as const }
-      : undefined;
-  const topLosses: TopLossEntry[] = (worst?.r.topLosses ?? []).map((t) => ({
-    file: worst!.items[t.index]!.id,
-    actual: classes[t.actual]!,
-    predicted: classes[t.predicted]!,
-    prob: t.predictedProbability,
-    actualProb: t.actualProbability,
-    loss: t.loss,
-    split: worst!.split,
-    text: snippet(worst!.items[t.index]!.text, opts),
-  }));
-
   const headText = formatHeadChoice(trained.head);
-  const model = finalizeTextClassifier(trained.model, trained.encoder, {
-    labels: classes,
-    temperature,
-    provenance: {
-      graftVersion: graftVersion(),
-      createdAt,
-      baseModel: loaded.name,
-      baseModelSha256: loaded.sha256,
-      strategy: trained.strategy,
-      head: headText,
-      data,
-      trainExamples: trainItems.length,
-      valAccuracy: reports.val?.accuracy,
-      testAccuracy: reports.test?.accuracy,
-      config: trained.config,
-    },
-  });
-  mkdirSync(out, { recursive: true });
-  const modelPath = join(out, RUN_FILES.model);
-  saveOnnxFile(modelPath, model);
-
   const counts: TextTrainResult['counts'] = {};
   for (const c of classes) counts[c] = { train: 0, val: 0, test: 0 };
   for (const it of ds.items) counts[it.label]![it.split]++;
@@ -331,54 +265,61 @@ export async function runTextTraining(opts: TextTrainOptions): Promise<TextTrain
       featureSeconds: trained.timing.featureSeconds,
       trainSeconds: trained.timing.trainSeconds,
       throughput: {
-        ...(trained.timing.textsPerSecond !== undefined ? { imagesPerSecond: trained.timing.textsPerSecond } : {}),
+        ...(trained.timing.textsPerSecond !== undefined ? { textsPerSecond: trained.timing.textsPerSecond } : {}),
         ...(epochs && trained.timing.trainSeconds > 0
           ? { trainExamplesPerSecond: (trainItems.length * epochs) / trained.timing.trainSeconds }
           : {}),
       },
     },
     device: `${opts.device ?? 'cpu'} (${threads} thread${threads === 1 ? '' : 's'})`,
-    ...(temperature !== undefined ? { temperature } : {}),
   };
-  writeRunFolder(out, { run, history: trained.history, metrics, topLosses });
-  const summary = (r?: ClassificationReport): TextSplitSummary | undefined =>
-    r && {
-      accuracy: r.accuracy,
-      ...(r.binary ? { f1: r.binary.f1 } : {}),
-      macroF1: r.macro.f1,
-      logLoss: r.logLoss,
-      examples: r.numExamples,
-    };
-  const result: TextTrainResult = {
+  const end = endRun({
+    out,
+    classes,
+    val: valItems.length ? await scored(valItems) : undefined,
+    test: testItems.length ? await scored(testItems) : undefined,
+    exportModel: (facts) =>
+      finalizeTextClassifier(trained.model, trained.encoder, {
+        labels: classes,
+        temperature: facts.temperature,
+        provenance: {
+          graftVersion: graftVersion(),
+          createdAt,
+          baseModel: loaded.name,
+          baseModelSha256: loaded.sha256,
+          strategy: trained.strategy,
+          head: headText,
+          data,
+          trainExamples: trainItems.length,
+          valAccuracy: facts.valAccuracy,
+          testAccuracy: facts.testAccuracy,
+          config: trained.config,
+        },
+      }),
+    run,
+    history: trained.history,
+    datasetReport: ds.report,
+    log,
+    unit: 'texts',
+    say: (message) => emit({ type: 'stage', message }),
+  });
+  return {
     runDir: out,
-    modelPath,
+    modelPath: end.modelPath,
     model: loaded.name,
     strategy: trained.strategy,
     head: headText,
     classes,
     counts,
-    val: summary(reports.val),
-    test: summary(reports.test),
-    temperature,
+    val: end.val,
+    test: end.test,
+    temperature: end.temperature,
     epochs,
     seconds: totalSeconds,
     featureSeconds: trained.timing.featureSeconds,
     trainSeconds: trained.timing.trainSeconds,
-    reports,
+    reports: end.reports,
   };
-  for (const [name, s] of [
-    ['val', result.val],
-    ['test', result.test],
-  ] as const) {
-    if (s) {
-      log.push(
-        `${name} accuracy ${s.accuracy.toFixed(4)}${s.f1 !== undefined ? `  F1(${classes[1]}) ${s.f1.toFixed(4)}` : ''} (${s.examples} texts)`,
-      );
-    }
-  }
-  writeFileSync(join(out, 'dataset-report.json'), JSON.stringify(ds.report, null, 1) + '\n');
-  writeFileSync(join(out, 'train.log'), log.join('\n') + '\n');
-  return result;
 }
 
 function resolveStrategy(opts: TextTrainSettings): TextStrategy {

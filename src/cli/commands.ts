@@ -116,7 +116,7 @@ export type TrainSettings = OutputSettings &
   RuntimeCliSettings &
   HeadCliSettings &
   FineTuneCliSettings &
-  TextOnlySettings & { out?: string };
+  TextOnlySettings & { out?: string; overwrite?: boolean; resume?: string };
 export type LrFindSettings = OutputSettings &
   RegistrySettings &
   SourceSettings &
@@ -365,8 +365,14 @@ export const COMMANDS: readonly AnyCommand[] = [
   }),
   define<TrainSettings>({
     path: ['train'],
-    summary: 'train a classifier by transfer on cached backbone features and write a run folder',
-    args: [{ name: 'DATA', description: 'a folder of class folders (or train/ val/ test/ folders), or a manifest' }],
+    summary: 'train a classifier by transfer (a head on cached features, or fine-tuning blocks) and write a run folder',
+    args: [
+      {
+        name: 'DATA',
+        description: 'a folder of class folders (or train/ val/ test/ folders), a manifest, or a text table',
+        optional: true,
+      },
+    ],
     options: {
       ...outputOptions,
       ...registryOptions,
@@ -381,12 +387,25 @@ export const COMMANDS: readonly AnyCommand[] = [
         short: 'o',
         type: 'string',
         placeholder: 'RUN_DIR',
-        description: 'the run folder to write (required)',
+        description: 'the run folder to write (required; new or empty)',
+      },
+      overwrite: {
+        flag: 'overwrite',
+        type: 'boolean',
+        description: "replace the run already in --out (only Graft's own files are removed)",
+      },
+      resume: {
+        flag: 'resume',
+        type: 'string',
+        placeholder: 'RUN_DIR',
+        description:
+          'continue the fine-tune interrupted in RUN_DIR from its last finished epoch (same data and settings)',
       },
     },
     examples: [
       'graft train photos/ --out runs/photos-lp',
       'graft train photos/ --strategy fine-tune --unfreeze last:3 --lr 3e-3 --out runs/photos-ft',
+      'graft train --resume runs/photos-ft',
       'graft train photos/ --strategy full --from-scratch --epochs 30 --out runs/photos-scratch',
       'graft train photos/ --strategy feature-extract --head mlp:256 --epochs 40 --out runs/photos-mlp',
       'graft train photos/ --strategy knn --head knn:10 --class-weight balanced --out runs/photos-knn --json',

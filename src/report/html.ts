@@ -106,10 +106,11 @@ function summaryCards(folder: RunFolder, split: EvalSplit | undefined, primary?:
   if (t.featureSeconds !== undefined) timeDetail.push(`features ${duration(t.featureSeconds)}`);
   items.push({ label: 'Wall time', value: duration(t.totalSeconds), detail: timeDetail.join(' · ') });
   const unit = run.data.kind === 'image' ? 'img/s' : 'texts/s';
-  if (t.throughput.imagesPerSecond !== undefined) {
+  const perSecond = t.throughput.textsPerSecond ?? t.throughput.imagesPerSecond;
+  if (perSecond !== undefined) {
     items.push({
       label: 'Throughput',
-      value: `${num(round(t.throughput.imagesPerSecond))} ${unit}`,
+      value: `${num(round(perSecond))} ${unit}`,
       detail:
         t.throughput.trainExamplesPerSecond !== undefined
           ? `training ${num(round(t.throughput.trainExamplesPerSecond))} examples/s`

@@ -126,8 +126,10 @@ export interface RunTiming {
   /** time in the training loop (all epochs) */
   trainSeconds: number;
   throughput: {
-    /** examples (images or texts) through the backbone per second: feature extraction, or forward passes */
+    /** images through the backbone per second: feature extraction, or forward passes */
     imagesPerSecond?: number;
+    /** texts through the text backbone per second (text runs; older text runs wrote imagesPerSecond) */
+    textsPerSecond?: number;
     /** training examples per second of trainSeconds, over all epochs */
     trainExamplesPerSecond?: number;
   };
@@ -277,6 +279,8 @@ export function parseRunInfo(text: string, file: string = RUN_FILES.run): RunInf
   if (featureSeconds !== undefined) runTiming.featureSeconds = featureSeconds;
   const ips = optionalNumber(tp.imagesPerSecond, w, 'timing.throughput.imagesPerSecond', { min: 0 });
   if (ips !== undefined) runTiming.throughput.imagesPerSecond = ips;
+  const txps = optionalNumber(tp.textsPerSecond, w, 'timing.throughput.textsPerSecond', { min: 0 });
+  if (txps !== undefined) runTiming.throughput.textsPerSecond = txps;
   const tps = optionalNumber(tp.trainExamplesPerSecond, w, 'timing.throughput.trainExamplesPerSecond', { min: 0 });
   if (tps !== undefined) runTiming.throughput.trainExamplesPerSecond = tps;
 

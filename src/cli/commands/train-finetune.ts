@@ -11,6 +11,7 @@ import { trainEventRenderer } from './run-progress.js';
 export async function runFineTune(ctx: CommandContext<TrainSettings>): Promise<number> {
   const { options, args, io } = ctx;
   const result = await fineTuneImageClassifier({
+    overwrite: options.overwrite,
     data: args.DATA!,
     out: options.out!,
     model: options.model,

@@ -12,6 +12,7 @@ export async function runTextTrain(ctx: CommandContext<TrainSettings>): Promise<
   };
   let lastTenth = -1;
   const result = await runTextTraining({
+    overwrite: o.overwrite,
     data: args.DATA!,
     out: o.out!,
     model: o.model,

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { GraftError } from '../../errors.js';
 import { classCountLines, detectDataKind } from '../../app/data.js';
+import { resumeFineTuneRun } from '../../app/finetune.js';
 import { type TrainImageResult, trainImageClassifier } from '../../app/train-image.js';
 import type { FeatureStrategy } from '../../transfer/strategies/index.js';
 import type { CommandContext, TrainSettings } from '../commands.js';
@@ -8,7 +9,7 @@ import { runSettings } from '../run-settings.js';
 import { checkFlagsApply, chooseStrategy } from '../train-flags.js';
 import type { CliIo } from '../io.js';
 import { trainEventRenderer } from './run-progress.js';
-import { runFineTune } from './train-finetune.js';
+import { fineTuneEventRenderer, printFineTuneSummary, runFineTune } from './train-finetune.js';
 import { runTextTrain } from './train-text.js';
 
 /**
@@ -17,7 +18,15 @@ import { runTextTrain } from './train-text.js';
  */
 export async function run(ctx: CommandContext<TrainSettings>): Promise<number> {
   const { options, args, io } = ctx;
-  const data = args.DATA!;
+  if (options.resume !== undefined) return resume(ctx, options.resume);
+  const data = args.DATA;
+  if (data === undefined) {
+    throw new GraftError('BAD_INPUT', "'graft train' needs DATA", {
+      expected: 'a folder of class folders, a manifest or a text table (or --resume RUN_DIR)',
+      found: 'nothing',
+      fix: 'run `graft train --help`',
+    });
+  }
   if (!options.out) {
     throw new GraftError('BAD_INPUT', "'graft train' needs --out RUN_DIR", {
       expected: 'the folder to write the model, metrics and log to',
@@ -31,6 +40,7 @@ export async function run(ctx: CommandContext<TrainSettings>): Promise<number> {
   if (kind === 'text') return runTextTrain(ctx);
   if (strategy.family === 'weights') return runFineTune(ctx);
   const result = await trainImageClassifier({
+    overwrite: options.overwrite,
     data,
     out: options.out,
     model: options.model,
@@ -55,6 +65,47 @@ export async function run(ctx: CommandContext<TrainSettings>): Promise<number> {
     const { reports: _reports, ...rest } = result;
     io.stdout.write(`${JSON.stringify(rest, null, 2)}\n`);
   } else printSummary(io, result);
+  return 0;
+}
+
+/** Flags a resumed run still takes: where it runs, where models come from, how it reports. */
+const RESUME_FLAGS = new Set(['json', 'quiet', 'cacheDir', 'offline', 'refresh', 'device', 'threads', 'out', 'resume']);
+
+/** `graft train --resume RUN_DIR`: the interrupted fine-tune continues with the data and settings it started with. */
+async function resume(ctx: CommandContext<TrainSettings>, runDir: string): Promise<number> {
+  const { options, io } = ctx;
+  const flagOf = (key: string) => `--${ctx.command?.options[key]?.flag ?? kebab(key)}`;
+  const stray = Object.keys(options).filter(
+    (k) => options[k as keyof TrainSettings] !== undefined && !RESUME_FLAGS.has(k),
+  );
+  if (stray.length || ctx.args.DATA !== undefined) {
+    throw new GraftError('BAD_INPUT', '--resume continues a run with the data and settings it started with', {
+      found: ctx.args.DATA !== undefined ? `DATA ${ctx.args.DATA}` : stray.map(flagOf).join(' '),
+      fix: `drop ${ctx.args.DATA !== undefined ? 'DATA' : stray.map(flagOf).join(', ')}, or start a new run with --overwrite`,
+    });
+  }
+  if (options.out !== undefined && resolve(io.cwd, options.out) !== resolve(io.cwd, runDir)) {
+    throw new GraftError('BAD_INPUT', '--out and --resume name different run folders', {
+      found: `--out ${options.out} --resume ${runDir}`,
+      fix: 'drop --out: the run continues in the folder --resume names',
+    });
+  }
+  const { device, threads, cacheDir, offline, refresh, env, cwd, onSourceEvent } = runSettings(options, io);
+  const result = await resumeFineTuneRun(runDir, {
+    device,
+    threads,
+    cacheDir,
+    offline,
+    refresh,
+    env,
+    cwd,
+    onSourceEvent,
+    onEvent: fineTuneEventRenderer(io, options.quiet === true),
+  });
+  if (options.json) {
+    const { reports: _reports, ...rest } = result;
+    io.stdout.write(`${JSON.stringify(rest, null, 2)}\n`);
+  } else printFineTuneSummary(io, result);
   return 0;
 }
 

@@ -7,7 +7,8 @@ import { detectBlocks } from './blocks.js';
 import { forwardAll } from './forward.js';
 import { type FreezePlan, parseUnfreeze, planFreeze } from './freeze-plan.js';
 import { composeClassifier, createHead } from './head.js';
-import { type CachedData, fineTune, preparePhase } from './run.js';
+import { decodeRecord, encodeRecord } from '../../train/checkpoint.js';
+import { type CachedData, type FineTuneProgress, fineTune, preparePhase } from './run.js';
 import { type PhaseSpec, STRATEGY_DEFAULTS, discriminativeGroups } from '../strategies/phases.js';
 import { type FineTuneStrategy, planPhases } from '../strategies/index.js';
 import { textureImages, tinyCnn } from './test-utils.js';
@@ -302,4 +303,54 @@ test('strategies as phases: head warm-up then unfrozen; probe to convergence the
   ]);
   assert.equal(planPhases('fine-tune', plan, { ...s, discriminative: false })[1]!.discriminative, undefined);
   assert.throws(() => planPhases('fine-tune', plan as FreezePlan, { epochs: 0, lr: 1 }), /positive whole number/);
+});
+
+test('a fine-tune stopped after any epoch resumes from its progress record to the very same model', async () => {
+  const { cls, plan, featureValue } = setup('last:2', 'train');
+  const data: CachedData = { at: plan.boundary, train: await cached(cls.model, plan.boundary, 48, 5) };
+  data.val = await cached(cls.model, plan.boundary, 16, 6);
+  const records: FineTuneProgress[] = [];
+  const opts = {
+    model: cls.model,
+    logits: cls.logits,
+    featureValue,
+    headParams: cls.headParams,
+    plan,
+    phases: planPhases('gradual', plan, { epochs: 4, lr: 3e-3, headEpochs: 2 }),
+    data,
+    numClasses: 4,
+    seed: 2,
+    session: ONE_THREAD,
+  };
+  // every record goes through the checkpoint codec, as it does through the file on disk
+  const full = await fineTune({
+    ...opts,
+    onProgress: (p) => {
+      records.push(decodeRecord(encodeRecord('progress', p), 'progress') as FineTuneProgress);
+    },
+  });
+  assert.ok(
+    records.some((r) => r.trainer && r.trainer.epoch === 1),
+    'a record in the middle of a phase',
+  );
+  assert.ok(
+    records.some((r) => !r.trainer && r.phasesDone === 1),
+    'a record between phases',
+  );
+  const values = (m: typeof full.model) =>
+    [...m.graph.initializers]
+      .filter(([, t]) => t.dtype === 'float32')
+      .map(([n, t]) => [n, [...(t.toArray() as Float32Array)]]);
+  for (const from of records.filter((r) => r.phasesDone < opts.phases.length)) {
+    const resumed = await fineTune({ ...opts, resumeFrom: from });
+    assert.deepEqual(
+      values(resumed.model),
+      values(full.model),
+      `resumed after phase ${from.phasesDone}, epoch ${from.trainer?.epoch ?? 0}`,
+    );
+    assert.deepEqual(
+      resumed.history.map((h) => [h.phase, h.trainLoss]),
+      full.history.map((h) => [h.phase, h.trainLoss]),
+    );
+  }
 });

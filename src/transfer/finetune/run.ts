@@ -13,7 +13,7 @@ import {
   withWarmup,
 } from '../../train/schedules.js';
 import { Trainer, paramsFromModel } from '../../train/trainer.js';
-import type { ArrayDataset, EpochRecord } from '../../train/types.js';
+import type { ArrayDataset, EpochRecord, TrainingCheckpoint } from '../../train/types.js';
 import { trainHead } from '../pipeline-head.js';
 import type { HeadChoice } from '../heads/index.js';
 import { estimateBatchNormStats, withBatchNormStats, withTrainingBatchNorms } from './batch-norm.js';
@@ -69,6 +69,26 @@ export interface FineTuneOptions {
   session?: SessionOptions;
   onPhase?: (e: PhaseStart) => void;
   onEpoch?: (e: { phase: string; record: EpochRecord; epochs: number }) => void;
+  /** continue where an interrupted run stopped (what `onProgress` last saved) */
+  resumeFrom?: FineTuneProgress;
+  /** called after every epoch of a block-training phase and after every phase, with what a resume needs */
+  onProgress?: (p: FineTuneProgress) => void | Promise<void>;
+}
+
+/**
+ * What fine-tuning has done so far: enough to continue after the process was killed. Saved after every
+ * epoch of a phase that trains blocks (with the trainer's full state) and after every phase.
+ */
+export interface FineTuneProgress {
+  /** phases finished */
+  phasesDone: number;
+  /** values of every initializer changed so far (trained parameters, re-estimated batch-norm statistics) */
+  params: Record<string, Float32Array>;
+  history: (EpochRecord & { phase: string })[];
+  phases: PhaseSummary[];
+  batchNormStats?: { layers: number; samples: number };
+  /** the phase in progress after its last finished epoch (absent between phases) */
+  trainer?: TrainingCheckpoint;
 }
 
 export interface PhaseStart {
@@ -110,9 +130,12 @@ export interface FineTuneResult {
  */
 export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
   const started = performance.now();
-  let current = opts.model;
+  const resumed = opts.resumeFrom;
+  let current = resumed ? applyTrainedParams(opts.model, resumed.params) : opts.model;
+  // the initializers changed so far, which a progress record must carry
+  const touched = new Set<string>(resumed ? Object.keys(resumed.params) : []);
   const bns = opts.plan.trainingBatchNorms;
-  let batchNormStats: FineTuneResult['batchNormStats'];
+  let batchNormStats: FineTuneResult['batchNormStats'] = resumed?.batchNormStats;
   const recalibrate = async () => {
     const stats = await estimateBatchNormStats({
       model: withTrainingBatchNorms(upperGraph(current, opts.data.at), bns),
@@ -124,22 +147,41 @@ export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
       session: opts.session,
     });
     current = withBatchNormStats(current, stats);
+    for (const name of [...Object.keys(stats.mean), ...Object.keys(stats.variance)])
+      if (current.graph.initializers.has(name)) touched.add(name);
     batchNormStats = { layers: bns.length, samples: stats.samples };
   };
   // Batch norms that will run on batch statistics first get running statistics of this data, so what a
   // probe or an inference-mode block sees matches what training will see (ImageNet's statistics do not).
-  if (bns.length > 0) await recalibrate();
-  const history: FineTuneResult['history'] = [];
-  const phases: PhaseSummary[] = [];
-  let epochBase = 0;
+  // A resumed run has them in its saved values already.
+  if (bns.length > 0 && !resumed) await recalibrate();
+  const history: FineTuneResult['history'] = resumed ? resumed.history.map((h) => ({ ...h })) : [];
+  const phases: PhaseSummary[] = resumed ? resumed.phases.map((p) => ({ ...p })) : [];
+  const progress = (phasesDone: number, trainer?: TrainingCheckpoint, trainerParams?: readonly string[]) =>
+    opts.onProgress?.({
+      phasesDone,
+      // while a phase runs its values live in the trainer's checkpoint; the model has them from earlier phases
+      params: paramsFromModel(
+        current,
+        [...touched].filter((n) => !trainerParams?.includes(n)),
+      ),
+      history: history.map((h) => ({ ...h })),
+      phases: phases.map((p) => ({ ...p })),
+      batchNormStats,
+      trainer,
+    });
+  let epochBase = history.length;
   for (const [index, phase] of opts.phases.entries()) {
+    if (resumed && index < resumed.phasesDone) continue;
     const t0 = performance.now();
     if (phase.kind === 'probe') {
       const r = await probeHead(opts, current, phase, index);
       current = r.model;
+      for (const p of opts.headParams) touched.add(p);
       for (const rec of r.history) history.push({ ...rec, phase: phase.name });
       phases.push({ ...r.summary, seconds: (performance.now() - t0) / 1000 });
       epochBase += r.history.length;
+      await progress(index + 1);
       continue;
     }
     const prepared = await preparePhase(opts, current, phase);
@@ -161,6 +203,14 @@ export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
         },
       },
     ];
+    if (opts.onProgress) {
+      // after the other callbacks (their state for this epoch is in the snapshot)
+      callbacks.push({
+        name: 'fineTuneCheckpoint',
+        order: 95,
+        afterEpoch: async (t) => progress(index, t.snapshot(), prepared.graph.params),
+      });
+    }
     const refresh = opts.data.refresh;
     if (refresh) {
       const base = epochBase;
@@ -181,6 +231,7 @@ export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
       callbacks,
       session: opts.session,
     });
+    if (resumed?.trainer && index === resumed.phasesDone) trainer.restore(resumed.trainer);
     let fit;
     try {
       fit = await trainer.fit(prepared.train, prepared.val);
@@ -188,6 +239,7 @@ export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
       await trainer.dispose();
     }
     current = applyTrainedParams(current, fit.params);
+    for (const p of prepared.graph.params) touched.add(p);
     for (const rec of fit.history) history.push({ ...rec, phase: phase.name });
     epochBase += fit.history.length;
     phases.push({
@@ -201,6 +253,7 @@ export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
       bestEpoch: best?.best?.epoch,
       stopReason: fit.stopReason,
     });
+    await progress(index + 1);
   }
   if (bns.length > 0 && phases.some((p) => p.kind === 'train')) await recalibrate();
   return { model: current, history, phases, batchNormStats, seconds: (performance.now() - started) / 1000 };

@@ -1,0 +1,183 @@
+// The end every training recipe shares: calibrate on validation, score val and test, pick the worst
+// examples, save model.onnx and the run folder, the data set report and the log.
+import { join } from 'node:path';
+import {
+  type ClassificationReport,
+  calibration,
+  classificationReport,
+  fitTemperature,
+  softmax,
+} from '../eval/index.js';
+import { writeFileAtomic } from '../node/atomic.js';
+import { saveOnnxFile } from '../node/onnx-file.js';
+import type { Model } from '../onnx/graph.js';
+import { writeRunFolder } from '../report/node/run-folder.js';
+import { type HistoryRow, RUN_FILES, type RunInfo, type RunMetrics, type TopLossEntry } from '../report/run-folder.js';
+import { removeStaleRunFiles } from './run-folder.js';
+
+/** One scored split: the model's uncalibrated logits and what each row is. */
+export interface ScoredSplit {
+  logits: Float32Array;
+  labels: Int32Array;
+  /** per row, the example as reports name it (a path relative to the data root, or "file:line") */
+  ids: readonly string[];
+  /** text runs: per row, what the model read (shown in reports instead of a thumbnail) */
+  texts?: readonly string[];
+}
+
+/** The headline scores of a split, as the CLI prints them and --json returns them. */
+export interface SplitSummary {
+  accuracy: number;
+  logLoss: number;
+  ece: number;
+  macroF1: number;
+  /** F1 of the positive class (the second class name, e.g. 'spam' of ham/spam); two classes only */
+  f1?: number;
+  examples: number;
+}
+
+/** What only scoring tells: the temperature and the accuracies the exported model's provenance records. */
+export interface ScoredFacts {
+  temperature?: number;
+  valAccuracy?: number;
+  testAccuracy?: number;
+}
+
+export interface RunEndInput {
+  /** the run folder (absolute) */
+  out: string;
+  classes: readonly string[];
+  val?: ScoredSplit;
+  test?: ScoredSplit;
+  /** builds the model to save, with the temperature folded in and the scores in its provenance */
+  exportModel(facts: ScoredFacts): Model;
+  run: Omit<RunInfo, 'format' | 'temperature'>;
+  history: readonly HistoryRow[];
+  /** dataset-report.json */
+  datasetReport: unknown;
+  /** train.log so far; the scores are appended */
+  log: string[];
+  /** further JSON files of the recipe, by name (e.g. finetune.json) */
+  files?: Record<string, unknown>;
+  /** what the examples are, for the log: 'images' or 'texts' */
+  unit: 'images' | 'texts';
+  /** tells the user something worth knowing (a warning about the calibration) */
+  say(message: string): void;
+}
+
+export interface RunEnd extends ScoredFacts {
+  modelPath: string;
+  metrics: RunMetrics;
+  reports: { val?: ClassificationReport; test?: ClassificationReport };
+  val?: SplitSummary;
+  test?: SplitSummary;
+}
+
+/** Files every run writes besides those of `RunEndInput.files`. */
+const WRITTEN = [...Object.values(RUN_FILES), 'dataset-report.json', 'train.log'];
+
+/**
+ * Ends a run: fits the softmax temperature on the validation split, scores val and test with it (as the
+ * exported model will), lists the worst examples of test (else val), saves model.onnx and the run folder
+ * (run.json, history, metrics, labels, top losses), the data set report and train.log, and removes files an
+ * earlier run left in the folder.
+ */
+export function endRun(input: RunEndInput): RunEnd {
+  const k = input.classes.length;
+  const labelNames = [...input.classes];
+  const metrics: RunMetrics = {};
+  const reports: RunEnd['reports'] = {};
+  let temperature: number | undefined;
+  const { val, test } = input;
+  if (val) {
+    const fit = fitTemperature({ data: val.logits, numClasses: k }, val.labels);
+    temperature = fit.temperature;
+    if (fit.clamped) {
+      input.say(
+        `warning: the softmax temperature hit its ${fit.clamped === 'max' ? 'upper' : 'lower'} bound (${temperature}) on ` +
+          `${val.labels.length} validation ${input.unit}: ${fit.clamped === 'max' ? 'the model is near chance on them' : 'they are separated with a wide margin'}; ` +
+          'more validation examples (--val-split) give a better calibration',
+      );
+    }
+    metrics.calibration = {
+      split: 'val',
+      temperature,
+      eceBefore: fit.eceBefore,
+      eceAfter: fit.eceAfter,
+      binsBefore: calibration(softmax({ data: val.logits, numClasses: k }), val.labels).bins,
+    };
+  }
+  const reportOf = (s: ScoredSplit) =>
+    classificationReport({
+      scores: { data: s.logits, numClasses: k },
+      kind: 'logits',
+      labels: s.labels,
+      labelNames,
+      temperature: temperature ?? 1,
+      topLosses: 24,
+    });
+  if (val) {
+    reports.val = reportOf(val);
+    metrics.val = reports.val;
+    if (metrics.calibration) metrics.calibration.binsAfter = reports.val.calibration.bins;
+  }
+  if (test) {
+    reports.test = reportOf(test);
+    metrics.test = reports.test;
+  }
+  const worst = reports.test
+    ? { r: reports.test, s: test!, split: 'test' as const }
+    : reports.val
+      ? { r: reports.val, s: val!, split: 'val' as const }
+      : undefined;
+  const topLosses: TopLossEntry[] = (worst?.r.topLosses ?? []).map((t) => ({
+    file: worst!.s.ids[t.index]!,
+    actual: labelNames[t.actual]!,
+    predicted: labelNames[t.predicted]!,
+    prob: t.predictedProbability,
+    actualProb: t.actualProbability,
+    loss: t.loss,
+    split: worst!.split,
+    ...(worst!.s.texts ? { text: worst!.s.texts[t.index]! } : {}),
+  }));
+
+  const facts: ScoredFacts = {
+    temperature,
+    valAccuracy: reports.val?.accuracy,
+    testAccuracy: reports.test?.accuracy,
+  };
+  const modelPath = join(input.out, RUN_FILES.model);
+  saveOnnxFile(modelPath, input.exportModel(facts));
+  writeRunFolder(input.out, {
+    run: { ...input.run, ...(temperature !== undefined ? { temperature } : {}) },
+    history: input.history,
+    metrics,
+    topLosses,
+  });
+  const summary = (r?: ClassificationReport): SplitSummary | undefined =>
+    r && {
+      accuracy: r.accuracy,
+      logLoss: r.logLoss,
+      ece: r.calibration.ece,
+      macroF1: r.macro.f1,
+      ...(r.binary ? { f1: r.binary.f1 } : {}),
+      examples: r.numExamples,
+    };
+  const end: RunEnd = { ...facts, modelPath, metrics, reports, val: summary(reports.val), test: summary(reports.test) };
+  for (const [name, s] of [
+    ['val', end.val],
+    ['test', end.test],
+  ] as const) {
+    if (!s) continue;
+    const f1 = input.unit === 'texts' && s.f1 !== undefined ? `  F1(${labelNames[1]}) ${s.f1.toFixed(4)}` : '';
+    input.log.push(`${name} accuracy ${s.accuracy.toFixed(4)}${f1} (${s.examples} ${input.unit})`);
+  }
+  const enc = new TextEncoder();
+  const extra = Object.entries(input.files ?? {});
+  const json: [string, unknown][] = [['dataset-report.json', input.datasetReport], ...extra];
+  for (const [name, value] of json)
+    writeFileAtomic(join(input.out, name), enc.encode(JSON.stringify(value, null, 1) + '\n'));
+  writeFileAtomic(join(input.out, 'train.log'), enc.encode(input.log.join('\n') + '\n'));
+  removeStaleRunFiles(input.out, [...WRITTEN, ...extra.map(([name]) => name)]);
+  return end;
+}
