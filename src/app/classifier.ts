@@ -133,3 +133,17 @@ function describeReadError(e: unknown): string {
   const msg = (err.message ?? String(e)).split('\n')[0]!;
   return /unsupported image format|Input buffer/i.test(msg) ? `not a readable image (${msg})` : msg;
 }
+
+/** `graft predict`: loads a trained classifier, classifies the files, and releases it. */
+export async function predictImages(
+  target: string,
+  files: readonly string[],
+  opts: { top?: number; batchSize?: number; session?: SessionOptions; cwd?: string } = {},
+): Promise<{ model: string; predictions: Prediction[] }> {
+  const classifier = await loadClassifier(target, { cwd: opts.cwd, session: opts.session });
+  try {
+    return { model: classifier.path, predictions: await predictFiles(classifier, files, opts) };
+  } finally {
+    await classifier.dispose();
+  }
+}

@@ -1,12 +1,61 @@
-// Node-only run orchestration shared by the CLI, the demo, the benches and studies: load a backbone,
-// embed images through the feature cache, train a head, graft, evaluate, predict, embed, export.
-export * from './backbone.js';
-export * from './features.js';
-export * from './data.js';
-export * from './train-image.js';
-export * from './classifier.js';
-export * from './evaluate.js';
-export * from './embed.js';
-export * from './export.js';
-export * from './demo.js';
-export { graftVersion } from './version.js';
+// The application layer: one home per recipe (train, fine-tune, text, compare, embed, evaluate, predict,
+// export, report, zoo), as the entry points (CLI, studio, server) call them. `app` loads each recipe on its
+// first call, so an entry point that runs one recipe does not load the others' dependencies; tests hand the
+// CLI another `App` to see exactly what each flag reaches.
+import type * as Classifier from './classifier.js';
+import type * as Compare from './compare.js';
+import type * as Data from './data.js';
+import type * as Demo from './demo.js';
+import type * as Embed from './embed.js';
+import type * as Evaluate from './evaluate.js';
+import type * as Export from './export.js';
+import type * as FineTune from './finetune.js';
+import type * as Inspect from './inspect.js';
+import type * as LrFind from './finetune-lr-find.js';
+import type * as Report from './report.js';
+import type * as TrainImage from './train-image.js';
+import type * as TrainText from './train-text.js';
+import type * as Zoo from './zoo.js';
+
+/** A recipe as the entry points call it: always asynchronous (it may load its module first). */
+type Recipe<F extends (...args: never[]) => unknown> = (...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>>;
+
+export interface App {
+  detectDataKind: Recipe<typeof Data.detectDataKind>;
+  trainImageClassifier: Recipe<typeof TrainImage.trainImageClassifier>;
+  fineTuneImageClassifier: Recipe<typeof FineTune.fineTuneImageClassifier>;
+  resumeFineTuneRun: Recipe<typeof FineTune.resumeFineTuneRun>;
+  runTextTraining: Recipe<typeof TrainText.runTextTraining>;
+  runCompare: Recipe<typeof Compare.runCompare>;
+  lrFindImages: Recipe<typeof LrFind.lrFindImages>;
+  runDemo: Recipe<typeof Demo.runDemo>;
+  embedImages: Recipe<typeof Embed.embedImages>;
+  evaluateClassifier: Recipe<typeof Evaluate.evaluateClassifier>;
+  predictImages: Recipe<typeof Classifier.predictImages>;
+  exportClassifier: Recipe<typeof Export.exportClassifier>;
+  inspectTarget: Recipe<typeof Inspect.inspectTarget>;
+  writeReport: Recipe<typeof Report.writeReport>;
+  listZooModels: Recipe<typeof Zoo.listZooModels>;
+  zooModelInfo: Recipe<typeof Zoo.zooModelInfo>;
+  pullZooModel: Recipe<typeof Zoo.pullZooModel>;
+}
+
+export const app: App = {
+  detectDataKind: async (...a) => (await import('./data.js')).detectDataKind(...a),
+  trainImageClassifier: async (...a) => (await import('./train-image.js')).trainImageClassifier(...a),
+  fineTuneImageClassifier: async (...a) => (await import('./finetune.js')).fineTuneImageClassifier(...a),
+  resumeFineTuneRun: async (...a) => (await import('./finetune.js')).resumeFineTuneRun(...a),
+  runTextTraining: async (...a) => (await import('./train-text.js')).runTextTraining(...a),
+  runCompare: async (...a) => (await import('./compare.js')).runCompare(...a),
+  lrFindImages: async (...a) => (await import('./finetune-lr-find.js')).lrFindImages(...a),
+  runDemo: async (...a) => (await import('./demo.js')).runDemo(...a),
+  embedImages: async (...a) => (await import('./embed.js')).embedImages(...a),
+  evaluateClassifier: async (...a) => (await import('./evaluate.js')).evaluateClassifier(...a),
+  predictImages: async (...a) => (await import('./classifier.js')).predictImages(...a),
+  exportClassifier: async (...a) => (await import('./export.js')).exportClassifier(...a),
+  inspectTarget: async (...a) => (await import('./inspect.js')).inspectTarget(...a),
+  writeReport: async (...a) => (await import('./report.js')).writeReport(...a),
+  listZooModels: async (...a) => (await import('./zoo.js')).listZooModels(...a),
+  zooModelInfo: async (...a) => (await import('./zoo.js')).zooModelInfo(...a),
+  pullZooModel: async (...a) => (await import('./zoo.js')).pullZooModel(...a),
+};

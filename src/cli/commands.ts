@@ -1,3 +1,4 @@
+import type { App } from '../app/index.js';
 import type { PullSettings } from '../zoo/node/pull.js';
 import type { CliIo } from './io.js';
 import {
@@ -38,6 +39,8 @@ export interface ArgSpec {
 }
 
 export interface CommandContext<O> {
+  /** the recipes the command calls (tests pass a recording App) */
+  app: App;
   options: Partial<O>;
   /** the command's table entry (flags by setting name), when run through runCli */
   command?: AnyCommand;

@@ -1,3 +1,4 @@
+import { type App, app } from '../app/index.js';
 import { isGraftError } from '../errors.js';
 import { COMMANDS, type AnyCommand } from './commands.js';
 import { commandHelp, generalHelp } from './help.js';
@@ -17,6 +18,7 @@ export async function runCli(
   argv: readonly string[],
   io: CliIo,
   commands: readonly AnyCommand[] = COMMANDS,
+  recipes: App = app,
 ): Promise<number> {
   const json = argv.includes('--json');
   let parsed;
@@ -36,6 +38,7 @@ export async function runCli(
   try {
     const mod = await parsed.command.load();
     return await mod.run({
+      app: recipes,
       options: parsed.options,
       args: parsed.args,
       rest: parsed.rest,

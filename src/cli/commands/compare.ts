@@ -1,5 +1,5 @@
 import { GraftError } from '../../errors.js';
-import { type CompareEvent, type CompareResult, runCompare } from '../../app/compare.js';
+import type { CompareEvent, CompareResult } from '../../app/compare.js';
 import { accuracySpread, wallTimes } from '../../report/compare.js';
 import type { CommandContext, CompareSettings } from '../commands.js';
 import { runSettings } from '../run-settings.js';
@@ -20,7 +20,7 @@ export async function run(ctx: CommandContext<CompareSettings>): Promise<number>
   const strategies = splitList(options.strategies ?? 'linear-probe,prototype');
   const fractions = parsePercentages(options.fractions ?? '10,100');
   const seedCount = options.seeds ?? 1;
-  const result = await runCompare({
+  const result = await ctx.app.runCompare({
     data,
     out: options.out,
     strategies,

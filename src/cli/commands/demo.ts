@@ -1,19 +1,19 @@
 import { resolve } from 'node:path';
 import { readdirSync } from 'node:fs';
-import { DEMO_DATA, runDemo } from '../../app/demo.js';
+import { DEMO_DATA } from '../../app/demo.js';
 import type { CommandContext, DemoSettings } from '../commands.js';
 import { progressRenderer } from '../progress.js';
 import { trainEventRenderer } from './run-progress.js';
 import { printSummary } from './train.js';
 
-export async function run({ options, io }: CommandContext<DemoSettings>): Promise<number> {
+export async function run({ app, options, io }: CommandContext<DemoSettings>): Promise<number> {
   const out = resolve(io.cwd, options.out ?? 'graft-demo');
   if (!options.quiet) {
     io.stderr.write(
       'graft demo: transfer learning on 1,000 Fashion-MNIST images (100 per class), tested on 500 held-out ones\n',
     );
   }
-  const r = await runDemo({
+  const r = await app.runDemo({
     out,
     model: options.model,
     strategy: options.strategy,

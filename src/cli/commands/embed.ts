@@ -1,10 +1,9 @@
 import { GraftError } from '../../errors.js';
-import { embedImages } from '../../app/embed.js';
 import type { CommandContext, EmbedSettings } from '../commands.js';
 import { progressRenderer } from '../progress.js';
 import { countRenderer } from './run-progress.js';
 
-export async function run({ options, args, io }: CommandContext<EmbedSettings>): Promise<number> {
+export async function run({ app, options, args, io }: CommandContext<EmbedSettings>): Promise<number> {
   if (!options.out) {
     throw new GraftError('BAD_INPUT', "'graft embed' needs --out FILE", {
       expected: 'an output file ending in .npy, .jsonl or .csv',
@@ -13,7 +12,7 @@ export async function run({ options, args, io }: CommandContext<EmbedSettings>):
     });
   }
   const bar = options.quiet ? undefined : countRenderer(io, 'features', 'img');
-  const r = await embedImages({
+  const r = await app.embedImages({
     data: args.DATA!,
     out: options.out,
     format: options.format,

@@ -1,11 +1,10 @@
 import { renderReport } from '../../eval/render.js';
-import { evaluateClassifier } from '../../app/evaluate.js';
 import type { CommandContext, EvalSettings } from '../commands.js';
 import { countRenderer } from './run-progress.js';
 
-export async function run({ options, args, io }: CommandContext<EvalSettings>): Promise<number> {
+export async function run({ app, options, args, io }: CommandContext<EvalSettings>): Promise<number> {
   const bar = options.quiet ? undefined : countRenderer(io, 'evaluating', 'img');
-  const r = await evaluateClassifier({
+  const r = await app.evaluateClassifier({
     model: args.MODEL!,
     data: args.DATA!,
     split: options.split,

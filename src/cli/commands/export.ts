@@ -1,8 +1,7 @@
 import { GraftError } from '../../errors.js';
-import { exportClassifier } from '../../app/export.js';
 import type { CommandContext, ExportSettings } from '../commands.js';
 
-export async function run({ options, args, io }: CommandContext<ExportSettings>): Promise<number> {
+export async function run({ app, options, args, io }: CommandContext<ExportSettings>): Promise<number> {
   if (!options.out) {
     throw new GraftError('BAD_INPUT', "'graft export' needs --out PATH", {
       expected: 'the folder to write (or the file, for --format onnx)',
@@ -10,7 +9,7 @@ export async function run({ options, args, io }: CommandContext<ExportSettings>)
       fix: `run e.g. \`graft export ${args.MODEL} --out web/model\``,
     });
   }
-  const r = exportClassifier(args.MODEL!, options.out, options.format ?? 'transformers.js', io.cwd);
+  const r = await app.exportClassifier(args.MODEL!, options.out, options.format ?? 'transformers.js', io.cwd);
   if (options.json) io.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
   else {
     io.stdout.write(`exported (${r.format}) to ${r.out}\n`);

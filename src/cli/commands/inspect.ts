@@ -1,33 +1,24 @@
-import { inspectModel } from '../../zoo/inspect.js';
-import { loadPulledModel, pullModel, pullSource } from '../../zoo/node/pull.js';
-import { loadRegistry } from '../../zoo/node/user-models.js';
 import type { CommandContext, InspectSettings } from '../commands.js';
 import { progressRenderer } from '../progress.js';
 import { shape, table } from './text.js';
 
-export async function run({ options, args, io }: CommandContext<InspectSettings>): Promise<number> {
-  const registry = loadRegistry({ modelsFile: options.modelsFile, env: io.env, cwd: io.cwd });
+export async function run({ app, options, args, io }: CommandContext<InspectSettings>): Promise<number> {
   const target = args.MODEL!;
-  const pullOpts = {
-    registry,
+  const report = await app.inspectTarget(target, {
+    modelsFile: options.modelsFile,
     cacheDir: options.cacheDir,
     offline: options.offline,
     refresh: options.refresh,
     env: io.env,
     cwd: io.cwd,
     onEvent: options.quiet ? undefined : progressRenderer(io),
-  };
-  const pulled = registry.has(target) ? await pullModel(target, pullOpts) : await pullSource(target, pullOpts);
-  const model = await loadPulledModel(pulled);
-  const report = inspectModel(model, registry.has(target) ? pulled.entry : undefined);
+  });
   if (options.json) {
-    io.stdout.write(
-      `${JSON.stringify({ model: target, path: pulled.modelPath, sha256: pulled.sha256, ...report }, null, 2)}\n`,
-    );
+    io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return 0;
   }
   const w = (s: string) => io.stdout.write(s);
-  w(`${target}  (${pulled.modelPath})\n`);
+  w(`${target}  (${report.path})\n`);
   w(`graph '${report.graphName}', opset ${report.opset}${report.producer ? `, from ${report.producer}` : ''}\n`);
   w(
     `${report.nodes} nodes, ${report.parameters.toLocaleString('en-US')} parameters in ${report.parameterTensors} tensors\n\n`,

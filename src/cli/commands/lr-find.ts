@@ -1,12 +1,11 @@
-import { lrFindImages } from '../../app/finetune-lr-find.js';
 import { plotLrFind } from '../../transfer/finetune/lr-find.js';
 import type { CommandContext, LrFindSettings } from '../commands.js';
 import { runSettings } from '../run-settings.js';
 import { fineTuneEventRenderer } from './train-finetune.js';
 
 /** `graft lr-find DATA`: the LR range test, printed as a table and a text plot with the suggested rate. */
-export async function run({ options, args, io }: CommandContext<LrFindSettings>): Promise<number> {
-  const r = await lrFindImages({
+export async function run({ app, options, args, io }: CommandContext<LrFindSettings>): Promise<number> {
+  const r = await app.lrFindImages({
     data: args.DATA!,
     model: options.model,
     cut: options.cut,

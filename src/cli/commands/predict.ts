@@ -1,26 +1,17 @@
-import { loadClassifier, predictFiles } from '../../app/classifier.js';
 import type { CommandContext, PredictSettings } from '../commands.js';
 
-export async function run({ options, args, rest, io }: CommandContext<PredictSettings>): Promise<number> {
+export async function run({ app, options, args, rest, io }: CommandContext<PredictSettings>): Promise<number> {
   // the parser requires FILES, so at least one is here
   const files = rest ?? [];
-  const classifier = await loadClassifier(args.MODEL!, {
-    cwd: io.cwd,
+  const { model, predictions } = await app.predictImages(args.MODEL!, files, {
+    top: options.top ?? 3,
+    batchSize: options.batch,
     session: { device: options.device, intraOpThreads: options.threads },
+    cwd: io.cwd,
   });
-  let predictions;
-  try {
-    predictions = await predictFiles(classifier, files, {
-      top: options.top ?? 3,
-      batchSize: options.batch,
-      cwd: io.cwd,
-    });
-  } finally {
-    await classifier.dispose();
-  }
   const failed = predictions.filter((p) => p.error);
   if (options.json) {
-    io.stdout.write(`${JSON.stringify({ model: classifier.path, predictions }, null, 2)}\n`);
+    io.stdout.write(`${JSON.stringify({ model, predictions }, null, 2)}\n`);
   } else {
     for (const p of predictions) {
       if (p.error) continue;

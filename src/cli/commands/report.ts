@@ -1,26 +1,26 @@
-import { existsSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { reportCommand, writeCompareReport } from '../../report/node/command.js';
 import type { CommandContext, ReportSettings } from '../commands.js';
+import { fixed, pct } from '../../report/page.js';
 
-/** A study (study.json, or the folder `graft compare` wrote) rather than a run folder: its study.json. */
-function studyFileOf(path: string): string | undefined {
-  if (path.endsWith('.json')) return path;
-  const inside = join(path, 'study.json');
-  const isDir = existsSync(path) && statSync(path).isDirectory();
-  return isDir && existsSync(inside) && !existsSync(join(path, 'run.json')) ? inside : undefined;
-}
-
-export async function run({ options, args, io }: CommandContext<ReportSettings>): Promise<number> {
-  const target = resolve(io.cwd, args.RUN_DIR!);
-  const out = options.out === undefined ? undefined : resolve(io.cwd, options.out);
-  const study = studyFileOf(target);
-  if (study) {
-    const written = await writeCompareReport(study, out);
-    if (options.json) io.stdout.write(JSON.stringify({ report: written.file, bytes: written.bytes, study }) + '\n');
-    else io.stdout.write(`study report written to ${written.file} (${Math.ceil(written.bytes / 1024)} KB)\n`);
+/** `graft report RUN_DIR|STUDY`: writes the HTML report and prints where it went with the headline numbers. */
+export async function run({ app, options, args, io }: CommandContext<ReportSettings>): Promise<number> {
+  const r = await app.writeReport(args.RUN_DIR!, { out: options.out, cwd: io.cwd });
+  if (r.kind === 'study') {
+    if (options.json) io.stdout.write(JSON.stringify({ report: r.report, bytes: r.bytes, study: r.study }) + '\n');
+    else io.stdout.write(`study report written to ${r.report} (${Math.ceil(r.bytes / 1024)} KB)\n`);
     return 0;
   }
-  await reportCommand(target, { json: options.json, out }, io);
+  const { kind: _kind, ...summary } = r;
+  for (const w of summary.warnings) io.stderr.write(`warning: ${w}\n`);
+  if (options.json) {
+    io.stdout.write(JSON.stringify(summary) + '\n');
+    return 0;
+  }
+  const lines = [`report written to ${r.report} (${Math.ceil(r.bytes / 1024)} KB)`];
+  if (r.split && r.accuracy !== null) {
+    lines.push(`  ${r.split} accuracy ${pct(r.accuracy)}, macro F1 ${fixed(r.macroF1 ?? 0)}`);
+  }
+  if (r.ece)
+    lines.push(`  ECE ${fixed(r.ece.before)} -> ${fixed(r.ece.after)} with T = ${fixed(r.ece.temperature, 2)}`);
+  io.stdout.write(lines.join('\n') + '\n');
   return 0;
 }

@@ -1,5 +1,5 @@
 import { classCountLines } from '../../app/data.js';
-import { type FineTuneImageResult, fineTuneImageClassifier } from '../../app/finetune.js';
+import type { FineTuneImageResult } from '../../app/finetune.js';
 import type { FineTuneEvent } from '../../app/finetune-setup.js';
 import type { FineTuneStrategy } from '../../transfer/strategies/index.js';
 import type { CommandContext, TrainSettings } from '../commands.js';
@@ -10,7 +10,7 @@ import { trainEventRenderer } from './run-progress.js';
 /** `graft train` with a strategy that trains backbone blocks (the registry's weights family). */
 export async function runFineTune(ctx: CommandContext<TrainSettings>): Promise<number> {
   const { options, args, io } = ctx;
-  const result = await fineTuneImageClassifier({
+  const result = await ctx.app.fineTuneImageClassifier({
     overwrite: options.overwrite,
     data: args.DATA!,
     out: options.out!,

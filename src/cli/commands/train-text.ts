@@ -1,17 +1,17 @@
-import { formatTextEpoch, runTextTraining } from '../../app/train-text.js';
+import { formatTextEpoch } from '../../app/train-text.js';
 import type { TextStrategy } from '../../transfer/text/train.js';
 import type { CommandContext, TrainSettings } from '../commands.js';
 import { progressRenderer } from '../progress.js';
 
 /** `graft train DATA --out RUN_DIR` when DATA holds text: the train command delegates here. */
 export async function runTextTrain(ctx: CommandContext<TrainSettings>): Promise<number> {
-  const { options: o, args, io } = ctx;
+  const { app, options: o, args, io } = ctx;
   const quiet = o.quiet === true;
   const say = (s: string) => {
     if (!quiet) io.stderr.write(`${s}\n`);
   };
   let lastTenth = -1;
-  const result = await runTextTraining({
+  const result = await app.runTextTraining({
     overwrite: o.overwrite,
     data: args.DATA!,
     out: o.out!,

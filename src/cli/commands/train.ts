@@ -1,8 +1,7 @@
 import { resolve } from 'node:path';
 import { GraftError } from '../../errors.js';
-import { classCountLines, detectDataKind } from '../../app/data.js';
-import { resumeFineTuneRun } from '../../app/finetune.js';
-import { type TrainImageResult, trainImageClassifier } from '../../app/train-image.js';
+import { classCountLines } from '../../app/data.js';
+import type { TrainImageResult } from '../../app/train-image.js';
 import type { FeatureStrategy } from '../../transfer/strategies/index.js';
 import type { CommandContext, TrainSettings } from '../commands.js';
 import { runSettings } from '../run-settings.js';
@@ -34,12 +33,12 @@ export async function run(ctx: CommandContext<TrainSettings>): Promise<number> {
       fix: `run e.g. \`graft train ${data} --out runs/first\``,
     });
   }
-  const kind = await detectDataKind(resolve(io.cwd, data), options.textField);
+  const kind = await ctx.app.detectDataKind(resolve(io.cwd, data), options.textField);
   const strategy = chooseStrategy(options, kind);
   checkFlagsApply(options, kind, strategy, (key) => ctx.command?.options[key]?.flag ?? kebab(key));
   if (kind === 'text') return runTextTrain(ctx);
   if (strategy.family === 'weights') return runFineTune(ctx);
-  const result = await trainImageClassifier({
+  const result = await ctx.app.trainImageClassifier({
     overwrite: options.overwrite,
     data,
     out: options.out,
@@ -91,7 +90,7 @@ async function resume(ctx: CommandContext<TrainSettings>, runDir: string): Promi
     });
   }
   const { device, threads, cacheDir, offline, refresh, env, cwd, onSourceEvent } = runSettings(options, io);
-  const result = await resumeFineTuneRun(runDir, {
+  const result = await ctx.app.resumeFineTuneRun(runDir, {
     device,
     threads,
     cacheDir,

@@ -1,14 +1,9 @@
-import { entryNeedsInternet } from '../../zoo/registry.js';
-import { loadRegistry } from '../../zoo/node/user-models.js';
 import type { CommandContext, ZooListSettings } from '../commands.js';
 
-export async function run({ options, args, io }: CommandContext<ZooListSettings>): Promise<number> {
-  const registry = loadRegistry({ modelsFile: options.modelsFile, env: io.env, cwd: io.cwd });
-  const m = registry.get(args.NAME!);
+export async function run({ app, options, args, io }: CommandContext<ZooListSettings>): Promise<number> {
+  const m = await app.zooModelInfo(args.NAME!, { modelsFile: options.modelsFile, env: io.env, cwd: io.cwd });
   if (options.json) {
-    io.stdout.write(
-      `${JSON.stringify({ ...m, needsInternet: entryNeedsInternet(m), origin: registry.origin(m.name) }, null, 2)}\n`,
-    );
+    io.stdout.write(`${JSON.stringify(m, null, 2)}\n`);
     return 0;
   }
   const lines: [string, string | undefined][] = [
@@ -19,7 +14,7 @@ export async function run({ options, args, io }: CommandContext<ZooListSettings>
     ['license', m.license],
     ['trained on', m.trainedOn],
     ['sources', m.sources.map((s) => s.uri).join('\n             ')],
-    ['network', entryNeedsInternet(m) ? 'internet (first pull)' : 'npm registry or local (first pull)'],
+    ['network', m.needsInternet ? 'internet (first pull)' : 'npm registry or local (first pull)'],
     [
       'input',
       m.input.kind === 'image'
@@ -48,7 +43,7 @@ export async function run({ options, args, io }: CommandContext<ZooListSettings>
         ? `${m.numClasses}${m.labels?.kind === 'inline' ? `: ${m.labels.names.join(', ')}` : m.labels ? ` (names from ${m.labels.uri})` : ''}`
         : undefined,
     ],
-    ['origin', registry.origin(m.name)],
+    ['origin', m.origin],
   ];
   for (const [k, v] of lines) if (v) io.stdout.write(`${k.padEnd(11)}  ${v}\n`);
   for (const n of m.notes ?? []) io.stdout.write(`note         ${n}\n`);

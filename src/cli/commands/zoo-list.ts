@@ -1,12 +1,13 @@
-import { entryNeedsInternet } from '../../zoo/registry.js';
-import { loadRegistry } from '../../zoo/node/user-models.js';
 import type { CommandContext } from '../commands.js';
 import type { ZooListSettings } from '../commands.js';
 import { table } from './text.js';
 
-export async function run({ options, args, io }: CommandContext<ZooListSettings>): Promise<number> {
-  const registry = loadRegistry({ modelsFile: options.modelsFile, env: io.env, cwd: io.cwd });
-  const models = registry.list(args.GLOB ?? '*');
+export async function run({ app, options, args, io }: CommandContext<ZooListSettings>): Promise<number> {
+  const models = await app.listZooModels(args.GLOB ?? '*', {
+    modelsFile: options.modelsFile,
+    env: io.env,
+    cwd: io.cwd,
+  });
   if (options.json) {
     const rows = models.map((m) => ({
       name: m.name,
@@ -14,8 +15,8 @@ export async function run({ options, args, io }: CommandContext<ZooListSettings>
       format: m.format,
       license: m.license,
       sources: m.sources.map((s) => s.uri),
-      needsInternet: entryNeedsInternet(m),
-      origin: registry.origin(m.name),
+      needsInternet: m.needsInternet,
+      origin: m.origin,
       description: m.description,
     }));
     io.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
@@ -32,7 +33,7 @@ export async function run({ options, args, io }: CommandContext<ZooListSettings>
         m.name,
         m.task,
         m.format,
-        `${m.sources[0]!.uri.split(':')[0]}${entryNeedsInternet(m) ? ' (internet)' : ''}`,
+        `${m.sources[0]!.uri.split(':')[0]}${m.needsInternet ? ' (internet)' : ''}`,
         m.description,
       ]),
     ),

@@ -1,12 +1,9 @@
-import { pullModel } from '../../zoo/node/pull.js';
-import { loadRegistry } from '../../zoo/node/user-models.js';
 import type { CommandContext, ZooPullSettings } from '../commands.js';
 import { formatBytes, progressRenderer } from '../progress.js';
 
-export async function run({ options, args, io }: CommandContext<ZooPullSettings>): Promise<number> {
-  const registry = loadRegistry({ modelsFile: options.modelsFile, env: io.env, cwd: io.cwd });
-  const r = await pullModel(args.NAME!, {
-    registry,
+export async function run({ app, options, args, io }: CommandContext<ZooPullSettings>): Promise<number> {
+  const r = await app.pullZooModel(args.NAME!, {
+    modelsFile: options.modelsFile,
     cacheDir: options.cacheDir,
     offline: options.offline,
     refresh: options.refresh,

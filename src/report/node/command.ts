@@ -1,11 +1,10 @@
-// Node-only: `graft report RUN_DIR` and `graft compare` output files.
+// Node-only: the HTML report files of a run folder and of a study (graft compare).
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { GraftError } from '../../errors.js';
 import { writeFileAtomic } from '../../node/atomic.js';
 import { parseStudy, renderCompareReport } from '../compare.js';
 import { type HtmlReportOptions, renderHtmlReport } from '../html.js';
-import { fixed, pct } from '../page.js';
 import type { RunFolder } from '../run-folder.js';
 import { type ReadRunFolderOptions, readRunFolder } from './run-folder.js';
 
@@ -32,19 +31,6 @@ export async function writeHtmlReport(
   return { file, bytes: data.byteLength, folder };
 }
 
-/** Where reportCommand prints: the summary on stdout, warnings on stderr (the CLI's CliIo fits). */
-export interface ReportIo {
-  stdout: { write(text: string): unknown };
-  stderr: { write(text: string): unknown };
-}
-
-export interface ReportCommandOptions {
-  /** print one JSON object instead of text */
-  json?: boolean;
-  /** where to write the HTML (default RUN_DIR/report.html) */
-  out?: string;
-}
-
 /** What `graft report --json` prints. */
 export interface ReportSummary {
   report: string;
@@ -57,48 +43,6 @@ export interface ReportSummary {
   macroF1: number | null;
   ece: { before: number; after: number; temperature: number } | null;
   warnings: string[];
-}
-
-/**
- * The body of `graft report RUN_DIR [--out FILE] [--json]`: writes the report and prints where it went
- * with the headline numbers. GraftErrors propagate for the CLI to print without a stack trace.
- */
-export async function reportCommand(
-  runDir: string,
-  options: ReportCommandOptions = {},
-  io: ReportIo = process,
-): Promise<ReportSummary> {
-  const written = await writeHtmlReport(runDir, options.out);
-  const { folder } = written;
-  const split = folder.metrics.test ? 'test' : folder.metrics.val ? 'val' : null;
-  const primary = split ? folder.metrics[split] : undefined;
-  const cal = folder.metrics.calibration;
-  const summary: ReportSummary = {
-    report: written.file,
-    bytes: written.bytes,
-    runDir: resolve(runDir),
-    model: folder.run.model,
-    strategy: folder.run.strategy,
-    split,
-    accuracy: primary?.accuracy ?? null,
-    macroF1: primary?.macro.f1 ?? null,
-    ece: cal ? { before: cal.eceBefore, after: cal.eceAfter, temperature: cal.temperature } : null,
-    warnings: folder.warnings,
-  };
-  for (const w of folder.warnings) io.stderr.write(`warning: ${w}\n`);
-  if (options.json) {
-    io.stdout.write(JSON.stringify(summary) + '\n');
-  } else {
-    const lines = [`report written to ${written.file} (${Math.ceil(written.bytes / 1024)} KB)`];
-    if (primary && split) {
-      lines.push(`  ${split} accuracy ${pct(primary.accuracy)}, macro F1 ${fixed(primary.macro.f1)}`);
-    }
-    if (cal) {
-      lines.push(`  ECE ${fixed(cal.eceBefore)} -> ${fixed(cal.eceAfter)} with T = ${fixed(cal.temperature, 2)}`);
-    }
-    io.stdout.write(lines.join('\n') + '\n');
-  }
-  return summary;
 }
 
 /** Reads a study.json written by `graft compare` and writes its HTML report (default: beside it, compare.html). */

@@ -5,13 +5,4 @@ export {
   readRunFolder,
   writeRunFolder,
 } from './run-folder.js';
-export {
-  REPORT_FILE,
-  type ReportCommandOptions,
-  type ReportIo,
-  type ReportSummary,
-  type WrittenReport,
-  reportCommand,
-  writeCompareReport,
-  writeHtmlReport,
-} from './command.js';
+export { REPORT_FILE, type ReportSummary, type WrittenReport, writeCompareReport, writeHtmlReport } from './command.js';
