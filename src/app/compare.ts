@@ -1,6 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { ImageItem } from '../data/node/images.js';
 import type { ResizeMode } from '../data/preprocessing.js';
 import { stratifiedSplit } from '../data/split.js';
@@ -21,7 +20,7 @@ import { type Backbone, DEFAULT_IMAGE_BACKBONE, checkModelName, chooseBackbone, 
 import { scanAndSplitImages } from './data.js';
 import { fineTuneImageClassifier } from './finetune.js';
 import type { FineTuneEvent } from './finetune-setup.js';
-import { type TrainImageEvent, trainImageClassifier } from './train-image.js';
+import { trainImageClassifier } from './train-image.js';
 import { graftVersion } from './version.js';
 
 export interface CompareSettings extends SourceSettings {

@@ -1,18 +1,8 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { ImageItem } from '../data/node/images.js';
 import { ImageLoader } from '../data/node/loader.js';
-import {
-  type ClassificationReport,
-  calibration,
-  classificationReport,
-  fitTemperature,
-  softmax,
-} from '../eval/index.js';
 import type { Model } from '../onnx/graph.js';
-import { writeRunFolder } from '../report/node/run-folder.js';
-import { RUN_FILES, type RunInfo, type RunMetrics, type TopLossEntry } from '../report/run-folder.js';
+import type { BadFile } from '../report/run-folder.js';
 import { Session } from '../runtime/session.js';
 import { cut } from '../surgery/cut.js';
 import { formatUnfreeze } from '../transfer/finetune/freeze-plan.js';
@@ -28,15 +18,15 @@ import { upperGraph } from '../transfer/finetune/split.js';
 import { formatHeadChoice } from '../transfer/heads/index.js';
 import { graftClassifier } from '../transfer/pipeline-graft.js';
 import type { EpochRecord } from '../train/types.js';
-import { saveOnnxFile } from '../node/onnx-file.js';
 import { badFilesOf } from './data.js';
 import {
+  type FineTuneEvent,
   type FineTuneSetupOptions,
   type FineTuneSetup,
   type ActivationSource,
   setupFineTune,
 } from './finetune-setup.js';
-import { formatEpoch } from './train-image.js';
+import { imageLogLines } from './train-image.js';
 import {
   dataFingerprint,
   readProgress,
@@ -44,7 +34,7 @@ import {
   saveProgress,
   saveResumeSettings,
 } from './finetune-resume.js';
-import { type ScoredSplit, type SplitSummary, endRun } from './run-end.js';
+import { type RunResult, type ScoredSplit, endRun, runRecord, startRun } from './run-end.js';
 import { type RunFolderChoice, checkRunFolder } from './run-folder.js';
 import { graftVersion } from './version.js';
 
@@ -53,19 +43,9 @@ export interface FineTuneImageOptions extends FineTuneSetupOptions, RunFolderCho
   out: string;
 }
 
-export interface FineTuneImageResult {
-  runDir: string;
-  modelPath: string;
-  model: string;
-  strategy: string;
+export interface FineTuneImageResult extends RunResult {
   unfreeze: string;
-  head: string;
-  classes: string[];
-  counts: Record<string, { train: number; val: number; test: number }>;
-  badFiles: { path: string; reason: string }[];
-  val?: SplitSummary;
-  test?: SplitSummary;
-  temperature?: number;
+  badFiles: BadFile[];
   /** the freeze report printed before training */
   freezeReport: string[];
   trainableParams: number;
@@ -74,11 +54,8 @@ export interface FineTuneImageResult {
   activations: ActivationSource;
   /** mean seconds per epoch of each phase */
   epochSeconds: Record<string, number>;
-  epochs: number;
-  seconds: number;
   inputSize: [number, number];
   fromScratch: boolean;
-  reports: { val?: ClassificationReport; test?: ClassificationReport };
 }
 
 /**
@@ -89,21 +66,12 @@ export interface FineTuneImageResult {
  * labels, preprocessing and provenance.
  */
 export async function fineTuneImageClassifier(opts: FineTuneImageOptions): Promise<FineTuneImageResult> {
-  const started = performance.now();
-  const createdAt = new Date().toISOString();
-  const log: string[] = [];
   let freezeLines: string[] = [];
-  const emit: FineTuneSetupOptions['onEvent'] = (e) => {
-    if (e.type === 'stage') log.push(e.message);
-    if (e.type === 'freeze-report') {
-      freezeLines = e.lines;
-      log.push('freeze report:', ...e.lines);
-    }
-    if (e.type === 'phases') log.push('phases:', ...e.lines.map((l) => `  ${l}`));
-    if (e.type === 'phase') log.push(e.message);
-    if (e.type === 'epoch') log.push(formatEpoch(e.record, e.epochs));
-    opts.onEvent?.(e);
-  };
+  const start = startRun<FineTuneEvent>(opts.onEvent, (e) => {
+    if (e.type === 'freeze-report') freezeLines = e.lines;
+    return fineTuneLogLines(e);
+  });
+  const { emit, createdAt } = start;
   const cwd = opts.cwd ?? process.cwd();
   const out = resolve(cwd, opts.out);
   const { resuming } = checkRunFolder(out, opts);
@@ -208,42 +176,26 @@ export async function fineTuneImageClassifier(opts: FineTuneImageOptions): Promi
     phases: result.phases.map((p) => `${p.name}: ${p.epochs} epochs, ${p.seconds.toFixed(1)}s`),
   };
   const badFiles = badFilesOf(setup.issues);
-  const counts: FineTuneImageResult['counts'] = {};
-  for (const c of classes) counts[c] = { train: 0, val: 0, test: 0 };
-  for (const split of ['train', 'val', 'test'] as const)
-    for (const it of setup.items[split]) counts[it.label]![split]++;
-  const totalSeconds = (performance.now() - started) / 1000;
-  const threads = opts.threads ?? availableParallelism();
   const history = renumber(result.history);
-  const run: Omit<RunInfo, 'format'> = {
-    graftVersion: graftVersion(),
-    createdAt,
+  const { run, counts } = runRecord({
+    start,
     model: setup.backbone.name,
     strategy: setup.strategy,
     head: headText,
     config,
-    data: {
-      kind: 'image',
-      source: resolve(cwd, opts.data),
-      root: setup.ds.root,
-      classes,
-      counts,
-      badFiles: badFiles.slice(0, 200),
-      ...(badFiles.length > 200 ? { badFilesTotal: badFiles.length } : {}),
-    },
-    timing: {
-      totalSeconds,
-      featureSeconds: setup.source.seconds,
-      trainSeconds,
-      throughput: {
-        ...(setup.source.imagesPerSecond !== undefined ? { imagesPerSecond: setup.source.imagesPerSecond } : {}),
-        ...(history.length && trainSeconds > 0
-          ? { trainExamplesPerSecond: (setup.items.train.length * history.length) / trainSeconds }
-          : {}),
-      },
-    },
-    device: `${opts.device ?? 'cpu'} (${threads} thread${threads === 1 ? '' : 's'})`,
-  };
+    data: { kind: 'image', source: resolve(cwd, opts.data), root: setup.ds.root, classes },
+    examples: (['train', 'val', 'test'] as const).flatMap((split) =>
+      setup.items[split].map((it) => ({ label: it.label, split })),
+    ),
+    badFiles,
+    featureSeconds: setup.source.seconds,
+    trainSeconds,
+    perSecond: setup.source.imagesPerSecond,
+    trainExamples: setup.items.train.length,
+    epochs: history.length,
+    device: opts.device,
+    threads: opts.threads,
+  });
   const featureValue = setup.classifier.featureValue;
   const end = endRun({
     out,
@@ -275,7 +227,7 @@ export async function fineTuneImageClassifier(opts: FineTuneImageOptions): Promi
     run,
     history,
     datasetReport: { ...setup.ds.report, issues: setup.issues },
-    log,
+    log: start.log,
     files: {
       'finetune.json': {
         strategy: setup.strategy,
@@ -321,7 +273,7 @@ export async function fineTuneImageClassifier(opts: FineTuneImageOptions): Promi
     activations: setup.source,
     epochSeconds,
     epochs: history.length,
-    seconds: totalSeconds,
+    seconds: run.timing.totalSeconds,
     inputSize: [setup.backbone.preprocessing.size[0], setup.backbone.preprocessing.size[1]],
     fromScratch: setup.fromScratch,
     reports: end.reports,
@@ -376,6 +328,20 @@ async function streamLogits(setup: FineTuneSetup, model: Model, items: ImageItem
     await session.dispose();
   }
   return { logits: out.subarray(0, row * classes), labels: labels.subarray(0, row), ids: scored.map((it) => it.id) };
+}
+
+/** What train.log keeps of a fine-tune's events. */
+function fineTuneLogLines(e: FineTuneEvent): string[] {
+  switch (e.type) {
+    case 'freeze-report':
+      return ['freeze report:', ...e.lines];
+    case 'phases':
+      return ['phases:', ...e.lines.map((l) => `  ${l}`)];
+    case 'phase':
+      return [e.message];
+    default:
+      return imageLogLines(e);
+  }
 }
 
 /** Epochs numbered 1.. across phases (run folders want one increasing count); the phase stays in each row. */

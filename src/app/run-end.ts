@@ -1,6 +1,9 @@
-// The end every training recipe shares: calibrate on validation, score val and test, pick the worst
-// examples, save model.onnx and the run folder, the data set report and the log.
-import { join } from 'node:path';
+// What every training recipe shares: the start (clock, log, events), the run record (run.json), and the end
+// (calibrate on validation, score val and test, pick the worst examples, save model.onnx, the run folder,
+// the data set report and the log).
+import { statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
 import {
   type ClassificationReport,
   calibration,
@@ -12,8 +15,142 @@ import { writeFileAtomic } from '../node/atomic.js';
 import { saveOnnxFile } from '../node/onnx-file.js';
 import type { Model } from '../onnx/graph.js';
 import { writeRunFolder } from '../report/node/run-folder.js';
-import { type HistoryRow, RUN_FILES, type RunInfo, type RunMetrics, type TopLossEntry } from '../report/run-folder.js';
+import {
+  type BadFile,
+  type HistoryRow,
+  RUN_FILES,
+  type RunConfig,
+  type RunData,
+  type RunInfo,
+  type RunMetrics,
+  type Split,
+  type SplitCounts,
+  type TopLossEntry,
+} from '../report/run-folder.js';
+import type { Device } from '../runtime/session.js';
 import { removeStaleRunFiles } from './run-folder.js';
+import { graftVersion } from './version.js';
+
+/** A recipe's start: its clock, the log train.log will hold, and an emitter that feeds both the log and the caller. */
+export interface RunStart<E> {
+  started: number;
+  /** ISO time the run started */
+  createdAt: string;
+  log: string[];
+  emit(e: E): void;
+}
+
+/** Starts a run: events go to the caller and, as the lines `logLines` makes of them, to train.log. */
+export function startRun<E>(onEvent: ((e: E) => void) | undefined, logLines: (e: E) => readonly string[]): RunStart<E> {
+  const log: string[] = [];
+  return {
+    started: performance.now(),
+    createdAt: new Date().toISOString(),
+    log,
+    emit: (e) => {
+      log.push(...logLines(e));
+      onEvent?.(e);
+    },
+  };
+}
+
+/** What every recipe's result holds (the CLI prints it; --json returns all of it but `reports`). */
+export interface RunResult {
+  runDir: string;
+  modelPath: string;
+  model: string;
+  strategy: string;
+  head: string;
+  classes: string[];
+  counts: Record<string, SplitCounts>;
+  val?: SplitSummary;
+  test?: SplitSummary;
+  temperature?: number;
+  epochs: number;
+  seconds: number;
+  /** the full reports (not printed in --json by the CLI) */
+  reports: { val?: ClassificationReport; test?: ClassificationReport };
+}
+
+export interface RunRecordInput {
+  start: RunStart<unknown>;
+  model: string;
+  strategy: string;
+  head: string;
+  config: RunConfig;
+  data: Pick<RunData, 'kind' | 'source' | 'classes'> & {
+    /** the data set's root: a folder, or a manifest/table whose folder paths are relative to */
+    root: string;
+  };
+  /** the usable examples, by class and split */
+  examples: Iterable<{ label: string; split: Split }>;
+  badFiles: readonly BadFile[];
+  /** time spent on backbone features (or cached activations) */
+  featureSeconds?: number;
+  trainSeconds: number;
+  /** examples through the backbone per second, when any were computed */
+  perSecond?: number;
+  trainExamples: number;
+  epochs: number;
+  device?: Device;
+  threads?: number;
+}
+
+/** run.json (all but the temperature the ending fits) and the per-class counts, as every recipe records them. */
+export function runRecord(r: RunRecordInput): {
+  run: Omit<RunInfo, 'format' | 'temperature'>;
+  counts: Record<string, SplitCounts>;
+} {
+  const counts: Record<string, SplitCounts> = {};
+  for (const c of r.data.classes) counts[c] = { train: 0, val: 0, test: 0 };
+  for (const it of r.examples) counts[it.label]![it.split]++;
+  const threads = r.threads ?? availableParallelism();
+  const throughputKey = r.data.kind === 'text' ? 'textsPerSecond' : 'imagesPerSecond';
+  return {
+    counts,
+    run: {
+      graftVersion: graftVersion(),
+      createdAt: r.start.createdAt,
+      model: r.model,
+      strategy: r.strategy,
+      head: r.head,
+      config: r.config,
+      data: {
+        kind: r.data.kind,
+        source: r.data.source,
+        root: folderOf(r.data.root),
+        classes: [...r.data.classes],
+        counts,
+        badFiles: r.badFiles.slice(0, 200),
+        ...(r.badFiles.length > 200 ? { badFilesTotal: r.badFiles.length } : {}),
+      },
+      timing: {
+        totalSeconds: (performance.now() - r.start.started) / 1000,
+        ...(r.featureSeconds !== undefined ? { featureSeconds: r.featureSeconds } : {}),
+        trainSeconds: r.trainSeconds,
+        throughput: {
+          ...(r.perSecond !== undefined ? { [throughputKey]: r.perSecond } : {}),
+          ...(r.epochs && r.trainSeconds > 0
+            ? { trainExamplesPerSecond: (r.trainExamples * r.epochs) / r.trainSeconds }
+            : {}),
+        },
+      },
+      device: `${r.device ?? 'cpu'} (${threads} thread${threads === 1 ? '' : 's'})`,
+    },
+  };
+}
+
+/**
+ * The folder example paths are relative to: the data root itself, or the folder of a manifest or table
+ * (run.json's data.root must be a folder for the report to find the images of a manifest run).
+ */
+function folderOf(root: string): string {
+  try {
+    return statSync(root).isDirectory() ? root : dirname(root);
+  } catch {
+    return root;
+  }
+}
 
 /** One scored split: the model's uncalibrated logits and what each row is. */
 export interface ScoredSplit {

@@ -1,20 +1,10 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { GraftError } from '../errors.js';
 import type { ImageItem } from '../data/node/images.js';
 import type { ResizeMode } from '../data/preprocessing.js';
 import type { DatasetIssue, DatasetReport, Split } from '../data/report.js';
-import {
-  type ClassificationReport,
-  calibration,
-  classificationReport,
-  fitTemperature,
-  softmax,
-} from '../eval/index.js';
 import type { Device } from '../runtime/session.js';
-import { RUN_FILES, type RunInfo, type RunMetrics, type TopLossEntry } from '../report/run-folder.js';
-import { writeRunFolder } from '../report/node/run-folder.js';
+import type { BadFile } from '../report/run-folder.js';
 import type { ExtractProgress } from '../transfer/extract.js';
 import { graftClassifier } from '../transfer/pipeline-graft.js';
 import { type HeadTrainingSettings, runHead, trainHead } from '../transfer/pipeline-head.js';
@@ -24,7 +14,6 @@ import { type FeatureStrategy, headForStrategy } from '../transfer/strategies/in
 import type { FeatureSet } from '../transfer/prototype.js';
 import type { EpochRecord } from '../train/types.js';
 import type { SourceEventListener, SourceSettings } from '../zoo/sources/events.js';
-import { saveOnnxFile } from '../node/onnx-file.js';
 import {
   type Backbone,
   DEFAULT_IMAGE_BACKBONE,
@@ -36,7 +25,7 @@ import {
 } from './backbone.js';
 import { badFilesOf, scanRunImages } from './data.js';
 import { extractImageFeatures } from './features.js';
-import { type ScoredSplit, type SplitSummary, endRun } from './run-end.js';
+import { type RunResult, type ScoredSplit, endRun, runRecord, startRun } from './run-end.js';
 import { type RunFolderChoice, checkRunFolder } from './run-folder.js';
 import { graftVersion } from './version.js';
 
@@ -92,20 +81,11 @@ export interface TrainImageOptions extends TrainImageSettings, RunFolderChoice {
   backbone?: Backbone;
 }
 
-export interface TrainImageResult {
-  runDir: string;
-  modelPath: string;
-  model: string;
+export interface TrainImageResult extends RunResult {
   strategy: FeatureStrategy;
-  head: string;
   /** the resize rule the images went through (after 'auto' was decided) */
   resize: ResizeMode;
-  classes: string[];
-  counts: Record<string, { train: number; val: number; test: number }>;
-  badFiles: { path: string; reason: string }[];
-  val?: SplitSummary;
-  test?: SplitSummary;
-  temperature?: number;
+  badFiles: BadFile[];
   features: {
     computed: number;
     reused: number;
@@ -115,10 +95,6 @@ export interface TrainImageResult {
     imagesPerSecond?: number;
     cache: string;
   };
-  epochs: number;
-  seconds: number;
-  /** the full reports (not printed in --json by the CLI) */
-  reports: { val?: ClassificationReport; test?: ClassificationReport };
 }
 
 /**
@@ -129,14 +105,8 @@ export interface TrainImageResult {
  * history, labels.json, top-losses.json, the data set report and a readable training log.
  */
 export async function trainImageClassifier(opts: TrainImageOptions): Promise<TrainImageResult> {
-  const started = performance.now();
-  const createdAt = new Date().toISOString();
-  const log: string[] = [];
-  const emit = (e: TrainImageEvent) => {
-    if (e.type === 'stage') log.push(e.message);
-    if (e.type === 'epoch') log.push(formatEpoch(e.record, e.epochs));
-    opts.onEvent?.(e);
-  };
+  const start = startRun(opts.onEvent, imageLogLines);
+  const { emit, createdAt } = start;
   const cwd = opts.cwd ?? process.cwd();
   const strategy = opts.strategy ?? 'linear-probe';
   const head: HeadChoice = headForStrategy(strategy, opts.head ? parseHeadChoice(opts.head) : undefined);
@@ -267,15 +237,9 @@ export async function trainImageClassifier(opts: TrainImageOptions): Promise<Tra
     ids: items.map((it) => it.id),
   });
   const badFiles = badFilesOf(issues);
-  const counts: TrainImageResult['counts'] = {};
-  for (const c of classes) counts[c] = { train: 0, val: 0, test: 0 };
-  for (const it of usable) counts[it.label]![it.split]++;
   const headText = formatHeadChoice(head);
-  const totalSeconds = (performance.now() - started) / 1000;
-  const threads = opts.threads ?? availableParallelism();
-  const run: Omit<RunInfo, 'format'> = {
-    graftVersion: graftVersion(),
-    createdAt,
+  const { run, counts } = runRecord({
+    start,
     model: backbone.name,
     strategy,
     head: headText,
@@ -290,28 +254,17 @@ export async function trainImageClassifier(opts: TrainImageOptions): Promise<Tra
       featureValue: backbone.featureValue,
       extractBatch: opts.extractBatch ?? 32,
     },
-    data: {
-      kind: 'image',
-      source: data,
-      root: ds.root,
-      classes,
-      counts,
-      badFiles: badFiles.slice(0, 200),
-      ...(badFiles.length > 200 ? { badFilesTotal: badFiles.length } : {}),
-    },
-    timing: {
-      totalSeconds,
-      featureSeconds: feats.seconds,
-      trainSeconds: trained.seconds,
-      throughput: {
-        ...(feats.imagesPerSecond !== undefined ? { imagesPerSecond: feats.imagesPerSecond } : {}),
-        ...(trained.history.length && trained.seconds > 0
-          ? { trainExamplesPerSecond: (trainItems.length * trained.history.length) / trained.seconds }
-          : {}),
-      },
-    },
-    device: `${opts.device ?? 'cpu'} (${threads} thread${threads === 1 ? '' : 's'})`,
-  };
+    data: { kind: 'image', source: data, root: ds.root, classes },
+    examples: usable,
+    badFiles,
+    featureSeconds: feats.seconds,
+    trainSeconds: trained.seconds,
+    perSecond: feats.imagesPerSecond,
+    trainExamples: trainItems.length,
+    epochs: trained.history.length,
+    device: opts.device,
+    threads: opts.threads,
+  });
   const end = endRun({
     out,
     classes,
@@ -344,7 +297,7 @@ export async function trainImageClassifier(opts: TrainImageOptions): Promise<Tra
     run,
     history: trained.history,
     datasetReport: { ...ds.report, issues },
-    log,
+    log: start.log,
     unit: 'images',
     say: (message) => emit({ type: 'stage', message }),
   });
@@ -371,9 +324,16 @@ export async function trainImageClassifier(opts: TrainImageOptions): Promise<Tra
       cache: feats.storePath,
     },
     epochs: trained.history.length,
-    seconds: totalSeconds,
+    seconds: run.timing.totalSeconds,
     reports: end.reports,
   };
+}
+
+/** What train.log keeps of a feature run's events. */
+export function imageLogLines(e: TrainImageEvent): string[] {
+  if (e.type === 'stage') return [e.message];
+  if (e.type === 'epoch') return [formatEpoch(e.record, e.epochs)];
+  return [];
 }
 
 export function formatEpoch(r: EpochRecord, epochs: number): string {

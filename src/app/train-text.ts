@@ -1,30 +1,18 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { GraftError } from '../errors.js';
 import { countItems } from '../data/dataset.js';
 import { type TextDataset, type TextItem, loadTextDataset } from '../data/node/text.js';
 import type { DatasetIssue, Split } from '../data/report.js';
 import { stratifiedSplit } from '../data/split.js';
-import {
-  type ClassificationReport,
-  calibration,
-  classificationReport,
-  fitTemperature,
-  softmax,
-} from '../eval/index.js';
-import { saveOnnxFile } from '../node/onnx-file.js';
-import { type ScoredSplit, type SplitSummary, endRun } from './run-end.js';
+import { type RunResult, type ScoredSplit, type SplitSummary, endRun, runRecord, startRun } from './run-end.js';
 import { type RunFolderChoice, checkRunFolder } from './run-folder.js';
 import { graftVersion } from './version.js';
-import { writeRunFolder } from '../report/node/run-folder.js';
-import { RUN_FILES, type RunInfo, type RunMetrics, type TopLossEntry } from '../report/run-folder.js';
 import type { Device } from '../runtime/session.js';
 import type { EpochRecord } from '../train/types.js';
 import { formatHeadChoice, parseHeadChoice } from '../transfer/heads/index.js';
 import { balancedClassWeights } from '../transfer/pipeline.js';
 import { strategyInfo } from '../transfer/strategies/index.js';
-import { POOL_KINDS, type PoolKind } from '../transfer/text/bag-model.js';
+import { type PoolKind } from '../transfer/text/bag-model.js';
 import { TextClassifier, finalizeTextClassifier } from '../transfer/text/classifier.js';
 import { type LoadedTextBackbone, loadTextBackbone } from '../transfer/text/node/backbone.js';
 import { stripEmailHeaders, stripHtmlTags } from '../transfer/text/tokenizer.js';
@@ -106,22 +94,10 @@ export interface TextTrainOptions extends TextTrainSettings, RunFolderChoice {
 /** Headline scores of a split (the same as images'). */
 export type TextSplitSummary = SplitSummary;
 
-export interface TextTrainResult {
-  runDir: string;
-  modelPath: string;
-  model: string;
+export interface TextTrainResult extends RunResult {
   strategy: TextStrategy;
-  head: string;
-  classes: string[];
-  counts: Record<string, { train: number; val: number; test: number }>;
-  val?: TextSplitSummary;
-  test?: TextSplitSummary;
-  temperature?: number;
-  epochs: number;
-  seconds: number;
   featureSeconds: number;
   trainSeconds: number;
-  reports: { val?: ClassificationReport; test?: ClassificationReport };
 }
 
 /**
@@ -131,14 +107,8 @@ export interface TextTrainResult {
  * labels.json, top-losses.json with text snippets, model.onnx, dataset-report.json, train.log).
  */
 export async function runTextTraining(opts: TextTrainOptions): Promise<TextTrainResult> {
-  const started = performance.now();
-  const createdAt = new Date().toISOString();
-  const log: string[] = [];
-  const emit = (e: TextTrainCliEvent) => {
-    if (e.type === 'stage' || e.type === 'info') log.push(e.message);
-    if (e.type === 'epoch') log.push(formatTextEpoch(e.record, e.epochs));
-    opts.onEvent?.(e);
-  };
+  const start = startRun(opts.onEvent, textLogLines);
+  const { emit, createdAt } = start;
   const cwd = opts.cwd ?? process.cwd();
   const out = resolve(cwd, opts.out);
   const data = resolve(cwd, opts.data);
@@ -227,18 +197,12 @@ export async function runTextTraining(opts: TextTrainOptions): Promise<TextTrain
     }
   };
   const headText = formatHeadChoice(trained.head);
-  const counts: TextTrainResult['counts'] = {};
-  for (const c of classes) counts[c] = { train: 0, val: 0, test: 0 };
-  for (const it of ds.items) counts[it.label]![it.split]++;
   const badFiles = ds.report.issues
     .filter((i) => i.skipped)
     .flatMap((i) => i.files.map((f) => ({ path: f, reason: `${i.kind}: ${i.detail}` })));
-  const totalSeconds = (performance.now() - started) / 1000;
-  const threads = opts.threads ?? availableParallelism();
   const epochs = trained.history.length;
-  const run: Omit<RunInfo, 'format'> = {
-    graftVersion: graftVersion(),
-    createdAt,
+  const { run, counts } = runRecord({
+    start,
     model: loaded.name,
     strategy: trained.strategy,
     head: headText,
@@ -251,28 +215,17 @@ export async function runTextTraining(opts: TextTrainOptions): Promise<TextTrain
       testSplit: opts.testSplit ?? 0,
       classWeight: opts.classWeight ?? 'none',
     },
-    data: {
-      kind: 'text',
-      source: data,
-      root: ds.root,
-      classes,
-      counts,
-      badFiles: badFiles.slice(0, 200),
-      ...(badFiles.length > 200 ? { badFilesTotal: badFiles.length } : {}),
-    },
-    timing: {
-      totalSeconds,
-      featureSeconds: trained.timing.featureSeconds,
-      trainSeconds: trained.timing.trainSeconds,
-      throughput: {
-        ...(trained.timing.textsPerSecond !== undefined ? { textsPerSecond: trained.timing.textsPerSecond } : {}),
-        ...(epochs && trained.timing.trainSeconds > 0
-          ? { trainExamplesPerSecond: (trainItems.length * epochs) / trained.timing.trainSeconds }
-          : {}),
-      },
-    },
-    device: `${opts.device ?? 'cpu'} (${threads} thread${threads === 1 ? '' : 's'})`,
-  };
+    data: { kind: 'text', source: data, root: ds.root, classes },
+    examples: ds.items,
+    badFiles,
+    featureSeconds: trained.timing.featureSeconds,
+    trainSeconds: trained.timing.trainSeconds,
+    perSecond: trained.timing.textsPerSecond,
+    trainExamples: trainItems.length,
+    epochs,
+    device: opts.device,
+    threads: opts.threads,
+  });
   const end = endRun({
     out,
     classes,
@@ -299,7 +252,7 @@ export async function runTextTraining(opts: TextTrainOptions): Promise<TextTrain
     run,
     history: trained.history,
     datasetReport: ds.report,
-    log,
+    log: start.log,
     unit: 'texts',
     say: (message) => emit({ type: 'stage', message }),
   });
@@ -315,7 +268,7 @@ export async function runTextTraining(opts: TextTrainOptions): Promise<TextTrain
     test: end.test,
     temperature: end.temperature,
     epochs,
-    seconds: totalSeconds,
+    seconds: run.timing.totalSeconds,
     featureSeconds: trained.timing.featureSeconds,
     trainSeconds: trained.timing.trainSeconds,
     reports: end.reports,
@@ -400,6 +353,13 @@ function snippet(text: string, opts: TextTrainSettings, max = 300): string {
   if (opts.stripHtml) t = stripHtmlTags(t);
   t = t.replace(/\s+/g, ' ').trim();
   return t.length > max ? `${t.slice(0, max - 1)}…` : t;
+}
+
+/** What train.log keeps of a text run's events. */
+function textLogLines(e: TextTrainCliEvent): string[] {
+  if (e.type === 'stage' || e.type === 'info') return [e.message];
+  if (e.type === 'epoch') return [formatTextEpoch(e.record, e.epochs)];
+  return [];
 }
 
 export function formatTextEpoch(r: EpochRecord, epochs: number): string {

@@ -1,6 +1,5 @@
 import { GraftError } from '../errors.js';
 import { GraphBuilder } from '../onnx/builder.js';
-import { checkGraph } from '../onnx/check.js';
 import type { Model } from '../onnx/graph.js';
 import { emitL2Normalize, l2NormalizeRows } from './normalize.js';
 

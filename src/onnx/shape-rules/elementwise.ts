@@ -1,6 +1,6 @@
 import type { DType } from '../dtype.js';
 import { broadcastInputs, mapValues, sameDtype } from './helpers.js';
-import type { ShapeContext, ShapeRule } from './types.js';
+import type { ShapeRule } from './types.js';
 
 const INT_TYPES = new Set<DType | undefined>([
   'int64',
