@@ -5,6 +5,7 @@ import protoPkg from 'onnx-proto';
 import type { onnx as ProtoTypes } from 'onnx-proto';
 import { GraftError } from '../errors.js';
 import { decodeModel, decodeTensor, encodeModel } from './codec.js';
+import { checkGraph } from './check.js';
 import { Node, type Graph } from './graph.js';
 import { Tensor } from './tensor.js';
 import { modelDiff } from './test-utils/graph-diff.js';
@@ -316,9 +317,10 @@ test('decode -> encode keeps every part of the format: value types, denotations,
   assert.equal(attrs.ref!.type, 'opaque');
   assert.deepEqual(Object.getOwnPropertyDescriptor(attrs, '__proto__')?.value, { type: 'int', value: 7 });
   assert.equal(Object.getPrototypeOf(attrs), Object.prototype);
-  // sparse initializers define values: ordering sees them
+  // sparse initializers define values: ordering and checks see them
   g.nodes.push(new Node({ opType: 'Add', inputs: ['h', 'sp'], outputs: ['h2'] }));
   g.touch().toposort();
+  checkGraph(g);
 });
 
 test('a sparse initializer survives the round trip and onnxruntime runs both models the same', async () => {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import protoPkg from 'onnx-proto';
 import { ort } from '../runtime/ort.js';
+import { modelProblems } from './check.js';
 import { decodeModel, decodeTensor, encodeModel } from './codec.js';
 import type { Model } from './graph.js';
 import { modelDiff, equalBytes } from './test-utils/graph-diff.js';
@@ -60,6 +61,17 @@ test('every ONNX backend test model survives decode -> encode: same proto, same 
       'with scripts/fixtures/onnx_testdata_checker.py for this version of the package',
   );
   console.log(`# ${names.length} models round-trip (onnx.checker accepts ${checker.accepted.length})`);
+});
+
+test('graft inspect finds no problem in any of them (onnx.checker accepts them all)', { skip: absent }, () => {
+  assert.ok(roundTrips.length > 0, 'the round-trip test ran first and kept its models');
+  const accepted = new Set(checker.accepted);
+  const flagged = roundTrips
+    .filter((r) => accepted.has(r.name))
+    .map((r) => ({ name: r.name, problems: modelProblems(r.model) }))
+    .filter((r) => r.problems.length)
+    .map((r) => `${r.name}: ${r.problems.map((p) => p.message).join('; ')}`);
+  assert.deepEqual(flagged, []);
 });
 
 test('onnxruntime gives the re-encoded models the same outputs as the originals', { skip: absent }, async () => {

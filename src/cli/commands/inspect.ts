@@ -1,3 +1,4 @@
+import { MAX_PROBLEMS, type Problem } from '../../onnx/check.js';
 import { inspectModel } from '../../zoo/inspect.js';
 import { loadPulledModel, pullModel, pullSource } from '../../zoo/node/pull.js';
 import { loadRegistry } from '../../zoo/node/user-models.js';
@@ -20,11 +21,22 @@ export async function run({ options, args, io }: CommandContext<InspectSettings>
   const pulled = registry.has(target) ? await pullModel(target, pullOpts) : await pullSource(target, pullOpts);
   const model = await loadPulledModel(pulled);
   const report = inspectModel(model, registry.has(target) ? pulled.entry : undefined);
+  const { problems } = report;
+  // Exit 1 for an invalid model: other commands' errors send users here to check their model.
+  const verdict = () => {
+    if (problems.length) {
+      io.stderr.write(
+        `error: ${target} is not a valid model: ${problems.length}${problems.length >= MAX_PROBLEMS ? '+' : ''} problem(s)` +
+          `${options.json ? ' (in "problems")' : ' (listed above)'}\n`,
+      );
+    }
+    return problems.length ? 1 : 0;
+  };
   if (options.json) {
     io.stdout.write(
-      `${JSON.stringify({ model: target, path: pulled.modelPath, sha256: pulled.sha256, ...report }, null, 2)}\n`,
+      `${JSON.stringify({ model: target, path: pulled.modelPath, sha256: pulled.sha256, valid: problems.length === 0, ...report }, null, 2)}\n`,
     );
-    return 0;
+    return verdict();
   }
   const w = (s: string) => io.stdout.write(s);
   w(`${target}  (${pulled.modelPath})\n`);
@@ -36,14 +48,14 @@ export async function run({ options, args, io }: CommandContext<InspectSettings>
   w(
     table(
       ['  NAME', 'TYPE', 'SHAPE'],
-      report.inputs.map((v) => [`  ${v.name}`, v.dtype ?? '?', shape(v.shape)]),
+      report.inputs.map((v) => [`  ${v.name}`, v.type ?? v.dtype ?? '?', v.type ? '' : shape(v.shape)]),
     ),
   );
   w('outputs\n');
   w(
     table(
       ['  NAME', 'TYPE', 'SHAPE'],
-      report.outputs.map((v) => [`  ${v.name}`, v.dtype ?? '?', shape(v.shape)]),
+      report.outputs.map((v) => [`  ${v.name}`, v.type ?? v.dtype ?? '?', v.type ? '' : shape(v.shape)]),
     ),
   );
   w(`\nblocks (${report.blocks.length})\n`);
@@ -70,5 +82,23 @@ export async function run({ options, args, io }: CommandContext<InspectSettings>
     w(`  input     ${c.featureValue}\n  params    ${c.parameters.toLocaleString('en-US')}\n`);
     if (c.numClasses !== undefined) w(`  classes   ${c.numClasses}\n`);
   }
-  return 0;
+  w(`\nchecks (structure, opset ${report.opset}, ops, declared shapes)\n`);
+  if (problems.length === 0) w('  no problems found\n');
+  else for (const p of problems) w(problemText(p));
+  return verdict();
+}
+
+/** One problem as an indented block: what and where, then what was found and how to fix it. */
+function problemText(p: Problem): string {
+  const where = [
+    `graph '${p.graph}'`,
+    p.node && `node '${p.node}'`,
+    p.op && `op ${p.op}`,
+    p.inputIndex !== undefined && `input #${p.inputIndex}`,
+    p.value && `value '${p.value}'`,
+  ].filter(Boolean);
+  let text = `  - ${p.message} [${where.join(', ')}]\n`;
+  if (p.expected) text += `      expected: ${p.expected}\n`;
+  if (p.found) text += `      found:    ${p.found}\n`;
+  return `${text}      fix: ${p.fix}\n`;
 }
