@@ -113,7 +113,27 @@ function int64(v: Int64): number | bigint {
     : signed;
 }
 
-function decodeGraph(g: ProtoTypes.IGraphProto, opts: DecodeOptions): Graph {
+/**
+ * How deep subgraphs (If/Loop/Scan bodies) and types (sequences of sequences...) may nest. Real models nest
+ * a few levels; a small hostile file can nest thousands, past what the recursive code after decoding
+ * (checks, shape inference, encoding) can take.
+ */
+export const MAX_NESTING = 64;
+
+/** Decoding state below DecodeOptions: how many subgraphs enclose the graph being decoded. */
+type DecodeState = DecodeOptions & { depth?: number };
+
+function tooDeep(what: string, opts: DecodeOptions, value?: string): GraftError {
+  return new GraftError('BAD_MODEL', `The model nests ${what} more than ${MAX_NESTING} deep`, {
+    file: opts.file,
+    value,
+    expected: `at most ${MAX_NESTING} levels`,
+    fix: 'the file is damaged or hostile; re-export the model',
+  });
+}
+
+function decodeGraph(g: ProtoTypes.IGraphProto, opts: DecodeState): Graph {
+  if ((opts.depth ?? 0) > MAX_NESTING) throw tooDeep('subgraphs', opts);
   const info = (v: ProtoTypes.IValueInfoProto) => decodeValueInfo(v, opts);
   const graph = new Graph({
     name: g.name ?? '',
@@ -191,7 +211,8 @@ function decodeValueInfo(v: ProtoTypes.IValueInfoProto, opts: DecodeOptions): Va
 }
 
 /** TypeProto -> ValueType; undefined when no type case is set. Element types are named in errors by `value`. */
-function decodeType(t: ProtoTypes.ITypeProto, value: string, opts: DecodeOptions): ValueType | undefined {
+function decodeType(t: ProtoTypes.ITypeProto, value: string, opts: DecodeOptions, depth = 0): ValueType | undefined {
+  if (depth > MAX_NESTING) throw tooDeep('types', opts, value);
   const denotation = t.denotation ? { denotation: t.denotation } : {};
   // `value` is protobufjs's virtual oneof field: which of the type cases is set
   switch ((t as { value?: string }).value) {
@@ -200,16 +221,16 @@ function decodeType(t: ProtoTypes.ITypeProto, value: string, opts: DecodeOptions
     case 'sparseTensorType':
       return { kind: 'sparseTensor', ...tensorType(t.sparseTensorType!, value, opts), ...denotation };
     case 'sequenceType': {
-      const elem = t.sequenceType!.elemType ? decodeType(t.sequenceType!.elemType, value, opts) : undefined;
+      const elem = t.sequenceType!.elemType ? decodeType(t.sequenceType!.elemType, value, opts, depth + 1) : undefined;
       return { kind: 'sequence', ...(elem && { elem }), ...denotation };
     }
     case 'optionalType': {
-      const elem = t.optionalType!.elemType ? decodeType(t.optionalType!.elemType, value, opts) : undefined;
+      const elem = t.optionalType!.elemType ? decodeType(t.optionalType!.elemType, value, opts, depth + 1) : undefined;
       return { kind: 'optional', ...(elem && { elem }), ...denotation };
     }
     case 'mapType': {
       const m = t.mapType!;
-      const valueType = m.valueType ? decodeType(m.valueType, value, opts) : undefined;
+      const valueType = m.valueType ? decodeType(m.valueType, value, opts, depth + 1) : undefined;
       return {
         kind: 'map',
         key: elemType(m.keyType ?? 0, value, opts),
@@ -502,7 +523,8 @@ function text(bytes: Uint8Array): string | undefined {
   }
 }
 
-function decodeAttrValue(a: ProtoTypes.IAttributeProto, opts: DecodeOptions, nodeName: string): Attr {
+function decodeAttrValue(a: ProtoTypes.IAttributeProto, opts: DecodeState, nodeName: string): Attr {
+  const inner: DecodeState = { ...opts, depth: (opts.depth ?? 0) + 1 };
   const T = onnx.AttributeProto.AttributeType;
   // Kept as encoded bytes: references to an enclosing function's attributes (Graft does not resolve them)
   // and strings that are not UTF-8 (a JS string would not give the same bytes back).
@@ -522,7 +544,7 @@ function decodeAttrValue(a: ProtoTypes.IAttributeProto, opts: DecodeOptions, nod
       return { type: 'tensor', value: decodeTensor(a.t, opts) };
     case T.GRAPH:
       if (!a.g) throw emptyAttr(a, 'graph', opts, nodeName);
-      return { type: 'graph', value: decodeGraph(a.g, opts) };
+      return { type: 'graph', value: decodeGraph(a.g, inner) };
     case T.FLOATS:
       return { type: 'floats', value: [...(a.floats ?? [])] };
     case T.INTS:
@@ -534,7 +556,7 @@ function decodeAttrValue(a: ProtoTypes.IAttributeProto, opts: DecodeOptions, nod
     case T.TENSORS:
       return { type: 'tensors', value: (a.tensors ?? []).map((t) => decodeTensor(t, opts)) };
     case T.GRAPHS:
-      return { type: 'graphs', value: (a.graphs ?? []).map((g) => decodeGraph(g, opts)) };
+      return { type: 'graphs', value: (a.graphs ?? []).map((g) => decodeGraph(g, inner)) };
     default:
       if (a.type === T.UNDEFINED || a.type === undefined || a.type === null) {
         throw new GraftError('BAD_MODEL', `Attribute '${a.name}' has no type`, {

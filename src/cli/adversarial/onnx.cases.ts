@@ -9,6 +9,7 @@ import sharp from 'sharp';
 import { encodeModel } from '../../onnx/codec.js';
 import { Graph, Model, Node } from '../../onnx/graph.js';
 import { Tensor } from '../../onnx/tensor.js';
+import { nestingBomb } from '../../onnx/test-utils/nesting-bomb.js';
 import type { AdversarialCase, AdversarialContext, AdversarialResult, AdversarialRun } from './types.js';
 
 const { onnx } = protoPkg;
@@ -184,6 +185,21 @@ export const ONNX_CASES: readonly AdversarialCase[] = [
         // predict reads the file first (before the Graft metadata or any image): the same refusal
         { argv: ['predict', model, image], expect: names(what) },
         { argv: ['predict', model, image, '--json'], expect: names(what) },
+      ];
+    },
+  },
+  {
+    name: 'onnx-nesting-bomb',
+    item: 5,
+    setup(ctx) {
+      // 62 KB of If inside If, 2,000 deep: once a stack overflow ('unexpected failure')
+      const subgraphs = join(ctx.dir, 'nested-if.onnx');
+      writeFileSync(subgraphs, nestingBomb('subgraphs', 2000));
+      const types = join(ctx.dir, 'nested-seq.onnx');
+      writeFileSync(types, nestingBomb('types', 2000));
+      return [
+        { argv: ['inspect', subgraphs], expect: names(/nests subgraphs more than \d+ deep/) },
+        { argv: ['inspect', types, '--json'], expect: names(/nests types more than \d+ deep/) },
       ];
     },
   },

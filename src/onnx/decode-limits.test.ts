@@ -1,13 +1,15 @@
 // Tensors whose declared dims do not fit their data, or that declare absurd sizes, are refused with a
-// GraftError naming the tensor before anything is allocated from the dims (issue 10, item 5).
+// GraftError naming the tensor before anything is allocated from the dims (issue 10, item 5); so is
+// nesting deeper than the code after decoding can recurse.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import protoPkg from 'onnx-proto';
 import type { onnx as ProtoTypes } from 'onnx-proto';
 import { GraftError } from '../errors.js';
 import { GraphBuilder } from './builder.js';
-import { decodeModel, decodeTensor, encodeModel } from './codec.js';
+import { MAX_NESTING, decodeModel, decodeTensor, encodeModel } from './codec.js';
 import { MAX_TENSOR_ELEMENTS, Tensor } from './tensor.js';
+import { nestingBomb } from './test-utils/nesting-bomb.js';
 
 const { onnx } = protoPkg;
 
@@ -67,7 +69,7 @@ test('1e5 x 1e5 x 1e5 initializers are refused by name, whatever holds their dat
   );
 });
 
-test('negative, fractional-free huge and overflowing dims are refused', () => {
+test('negative dims, dims beyond 2^53 and element counts beyond 2^31 are refused', () => {
   refused(() => decodeTensor({ name: 'neg', dataType: 1, dims: [-1, 4] }), /invalid dimension \(-1\)/, 'neg');
   const big = { low: 0, high: 0x40000000, unsigned: false }; // 2^62
   refused(() => decodeTensor({ name: 'big', dataType: 1, dims: [0, big] as never }), /invalid dimension/, 'big');
@@ -124,4 +126,21 @@ test('external data references are checked against the dims, before and after re
   const ok = decodeTensor(ref({ location: 'w.bin', offset: '8' }), { externalData: loader(24) });
   assert.equal(ok.bytes.byteLength, 16);
   assert.equal(reads, 2);
+});
+
+test('subgraphs and types nested past MAX_NESTING are refused at decode (2,000 levels overflowed the stack)', () => {
+  for (const kind of ['subgraphs', 'types'] as const) {
+    decodeModel(nestingBomb(kind, MAX_NESTING - 1));
+    for (const depth of [MAX_NESTING + 1, 2000]) {
+      assert.throws(
+        () => decodeModel(nestingBomb(kind, depth), { file: 'nest.onnx' }),
+        (e: unknown) =>
+          e instanceof GraftError &&
+          e.code === 'BAD_MODEL' &&
+          e.fields.file === 'nest.onnx' &&
+          e.message.includes(`nests ${kind} more than ${MAX_NESTING} deep`),
+        `${kind} ${depth}`,
+      );
+    }
+  }
 });
