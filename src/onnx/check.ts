@@ -303,7 +303,11 @@ class CycleFinder {
       const wants = need(n);
       missing.set(n, wants.size);
       if (wants.size === 0) ready.push(n);
-      for (const v of wants) waiting.set(v, [...(waiting.get(v) ?? []), n]);
+      for (const v of wants) {
+        const list = waiting.get(v);
+        if (list) list.push(n);
+        else waiting.set(v, [n]);
+      }
     }
     const done = new Set<Node>();
     while (ready.length) {

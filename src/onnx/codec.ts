@@ -167,12 +167,36 @@ function decodeGraph(g: ProtoTypes.IGraphProto, opts: DecodeState): Graph {
     );
   }
   const sparse = (g.sparseInitializer ?? []).map((s): SparseInitializer => ({
-    name: s.values?.name ?? '',
+    name: checkSparse(s, opts),
     bytes: onnx.SparseTensorProto.encode(s).finish(),
   }));
   const quant = (g.quantizationAnnotation ?? []).map((q) => onnx.TensorAnnotation.encode(q).finish());
   if (sparse.length || quant.length) graph.opaque = { sparseInitializers: sparse, quantizationAnnotation: quant };
   return graph;
+}
+
+/**
+ * A sparse tensor stays encoded, but onnxruntime makes it dense: its dense dims are checked as a tensor's
+ * are (a few bytes may declare 1e5 x 1e5 x 1e5), and its values and indices decoded to check them too.
+ * Returns its name.
+ */
+function checkSparse(s: ProtoTypes.ISparseTensorProto, opts: DecodeOptions): string {
+  const name = s.values?.name ?? '';
+  if (!s.values) {
+    throw new GraftError('BAD_MODEL', 'A sparse tensor has no values', {
+      file: opts.file,
+      fix: 're-export the model; the file is damaged',
+    });
+  }
+  const values = decodeTensor(s.values, opts);
+  if (s.indices) decodeTensor(s.indices, opts);
+  checkTensorDims(
+    name,
+    values.dtype,
+    (s.dims ?? []).map((d) => int(d)),
+    opts.file,
+  );
+  return name;
 }
 
 function encodeGraph(graph: Graph, opts: { keepExternal?: boolean }): ProtoTypes.IGraphProto {
@@ -282,7 +306,8 @@ function encodeValueInfo(v: ValueInfo): ProtoTypes.IValueInfoProto {
   const vi = onnx.ValueInfoProto.create({ name: v.name, docString: set(v.docString) });
   if (v.type) vi.type = encodeType(v.type);
   else if (v.dtype !== undefined || v.shape !== undefined || v.denotation || v.dimDenotations) {
-    vi.type = encodeType({ kind: 'tensor', ...v });
+    const { dtype, shape, denotation, dimDenotations } = v;
+    vi.type = encodeType({ kind: 'tensor', dtype, shape, denotation, dimDenotations });
   }
   return vi;
 }
@@ -530,6 +555,8 @@ function decodeAttrValue(a: ProtoTypes.IAttributeProto, opts: DecodeState, nodeN
   // and strings that are not UTF-8 (a JS string would not give the same bytes back).
   const opaque = (): Attr => ({ type: 'opaque', value: onnx.AttributeProto.encode(a).finish() });
   if (a.refAttrName) return opaque();
+  if (a.type === T.SPARSE_TENSOR && a.sparseTensor) checkSparse(a.sparseTensor, opts);
+  if (a.type === T.SPARSE_TENSORS) for (const sp of a.sparseTensors ?? []) checkSparse(sp, opts);
   switch (a.type) {
     case T.FLOAT:
       return { type: 'float', value: a.f ?? 0 };

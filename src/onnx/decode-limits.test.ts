@@ -144,3 +144,30 @@ test('subgraphs and types nested past MAX_NESTING are refused at decode (2,000 l
     }
   }
 });
+
+test('sparse tensors (kept encoded, made dense by onnxruntime) have their dense dims checked too', () => {
+  const sparse = (dims: number[]) => ({
+    values: { name: 'sp', dataType: 1, dims: [1], floatData: [1] },
+    indices: { name: 'sp_idx', dataType: 7, dims: [1], int64Data: [0] },
+    dims,
+  });
+  const withSparse = (dims: number[]) => {
+    const proto = onnx.ModelProto.decode(modelWith({ name: 'w', dataType: 1, dims: [1], floatData: [0] }));
+    proto.graph!.sparseInitializer = [onnx.SparseTensorProto.create(sparse(dims))];
+    return onnx.ModelProto.encode(proto).finish();
+  };
+  assert.deepEqual(decodeModel(withSparse([4])).graph.sparseInitializerNames, ['sp']);
+  refused(() => decodeModel(withSparse(HUGE)), /more elements/, 'sp');
+  // a Constant's sparse_value
+  const proto = onnx.ModelProto.decode(modelWith({ name: 'w', dataType: 1, dims: [1], floatData: [0] }));
+  proto.graph!.node!.push(
+    onnx.NodeProto.create({
+      opType: 'Constant',
+      output: ['c'],
+      attribute: [
+        { name: 'sparse_value', type: onnx.AttributeProto.AttributeType.SPARSE_TENSOR, sparseTensor: sparse(HUGE) },
+      ],
+    }),
+  );
+  refused(() => decodeModel(onnx.ModelProto.encode(proto).finish()), /more elements/, 'sp');
+});
