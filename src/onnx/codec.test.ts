@@ -2,11 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GraphBuilder } from './builder.js';
 import protoPkg from 'onnx-proto';
+import type { onnx as ProtoTypes } from 'onnx-proto';
 import { GraftError } from '../errors.js';
 import { decodeModel, decodeTensor, encodeModel } from './codec.js';
-import type { Graph } from './graph.js';
+import { checkGraph } from './check.js';
+import { Node, type Graph } from './graph.js';
 import { Tensor } from './tensor.js';
 import { modelDiff } from './test-utils/graph-diff.js';
+import { protoDiff } from './test-utils/proto-diff.js';
 import { Session, f32 } from '../runtime/session.js';
 
 test('MLP built in code runs in onnxruntime and round-trips losslessly', async () => {
@@ -161,4 +164,196 @@ test('bytes that are not a model give BAD_MODEL naming the file', () => {
     () => decodeModel(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0x0f), { file: 'junk.onnx' }),
     (e: unknown) => e instanceof GraftError && e.code === 'BAD_MODEL' && e.fields.file === 'junk.onnx',
   );
+});
+
+/** A ModelProto using every part of the format Graft carries without interpreting, written with protobufjs. */
+function everythingModel(): Uint8Array {
+  const { onnx } = protoPkg;
+  const T = onnx.AttributeProto.AttributeType;
+  const f32 = (name: string, dims: number[], values: number[]) =>
+    onnx.TensorProto.create({ name, dataType: 1, dims, floatData: values });
+  const tensorType = (elemType: number, dims?: (number | string | null)[], denotation?: string) =>
+    onnx.TypeProto.create({
+      denotation,
+      tensorType: {
+        elemType,
+        shape: dims && {
+          dim: dims.map((d, i) =>
+            onnx.TensorShapeProto.Dimension.create({
+              ...(typeof d === 'number' ? { dimValue: d } : typeof d === 'string' ? { dimParam: d } : {}),
+              denotation: i === 0 ? 'DATA_BATCH' : undefined,
+            }),
+          ),
+        },
+      },
+    });
+  const seq = (elemType: ProtoTypes.ITypeProto) => onnx.TypeProto.create({ sequenceType: { elemType } });
+  const sparse = onnx.SparseTensorProto.create({
+    values: f32('sp', [2], [1.5, -2]),
+    indices: onnx.TensorProto.create({ name: 'sp_idx', dataType: 7, dims: [2], int64Data: [0, 3] }),
+    dims: [4],
+  });
+  const attr = (a: Record<string, unknown>) => onnx.AttributeProto.create(a as ProtoTypes.IAttributeProto);
+  const graph = onnx.GraphProto.create({
+    name: 'everything',
+    docString: 'graph doc',
+    input: [
+      { name: 'x', type: tensorType(1, ['N', 4], 'TENSOR'), docString: 'x doc' },
+      { name: 'xs', type: seq(tensorType(1, [null, 4])) },
+      { name: 'maybe', type: onnx.TypeProto.create({ optionalType: { elemType: seq(tensorType(7, [])) } }) },
+      {
+        name: 'table',
+        type: onnx.TypeProto.create({ mapType: { keyType: 7, valueType: tensorType(1) }, denotation: 'MAP' }),
+      },
+      {
+        name: 'sparse_in',
+        type: onnx.TypeProto.create({ sparseTensorType: { elemType: 1, shape: { dim: [{ dimValue: 8 }] } } }),
+      },
+      { name: 'untyped' },
+    ],
+    output: [
+      { name: 'y', type: tensorType(1, ['N', 4]) },
+      { name: 'xs_out', type: seq(tensorType(1)) },
+    ],
+    valueInfo: [{ name: 'h', type: tensorType(1, ['N', 4]), docString: 'h doc' }],
+    initializer: [
+      onnx.TensorProto.create({ ...f32('w', [4], [1, 2, 3, 4]), docString: 'w doc' }),
+      onnx.TensorProto.create({
+        name: 'words',
+        dataType: 8,
+        dims: [2],
+        stringData: [Uint8Array.of(0xff, 0), Uint8Array.of()],
+      }),
+    ],
+    sparseInitializer: [sparse],
+    quantizationAnnotation: [{ tensorName: 'w', quantParameterTensorNames: [{ key: 'SCALE_TENSOR', value: 'w' }] }],
+    node: [
+      {
+        name: 'add',
+        opType: 'Add',
+        input: ['x', 'w'],
+        output: ['h'],
+        docString: 'node doc',
+        attribute: [
+          attr({ name: 'note', type: T.STRING, s: Uint8Array.of(0xef, 0xbb, 0xbf, 0x41), docString: 'attr doc' }),
+          attr({ name: 'bytes', type: T.STRING, s: Uint8Array.of(0xc3, 0x28) }),
+          attr({ name: 'mixed', type: T.STRINGS, strings: [Uint8Array.of(0x61), Uint8Array.of(0xff)] }),
+          attr({ name: '__proto__', type: T.INT, i: 7 }),
+          attr({ name: 'ref', type: T.FLOAT, refAttrName: 'alpha' }),
+          attr({ name: 'tp', type: T.TYPE_PROTO, tp: seq(tensorType(1)) }),
+          attr({ name: 'sp', type: T.SPARSE_TENSOR, sparseTensor: sparse }),
+          attr({ name: 'zero', type: T.FLOAT, f: -0 }),
+        ],
+      },
+      { name: 'call', opType: 'MyRelu', domain: 'my.functions', input: ['h'], output: ['y'] },
+      { name: 'id', opType: 'Identity', input: ['xs'], output: ['xs_out'] },
+    ],
+  });
+  const fn = onnx.FunctionProto.create({
+    name: 'MyRelu',
+    domain: 'my.functions',
+    input: ['a'],
+    output: ['b'],
+    node: [{ opType: 'Relu', input: ['a'], output: ['b'] }],
+    opsetImport: [{ domain: '', version: 17 }],
+  });
+  return onnx.ModelProto.encode(
+    onnx.ModelProto.create({
+      irVersion: 8,
+      opsetImport: [
+        { domain: '', version: 17 },
+        { domain: 'my.functions', version: 1 },
+      ],
+      producerName: 'hand',
+      producerVersion: '1',
+      domain: 'test.graft',
+      modelVersion: 3,
+      docString: 'model doc',
+      graph,
+      metadataProps: [
+        { key: 'b', value: '2' },
+        { key: 'a', value: '1' },
+      ],
+      functions: [fn],
+      trainingInfo: [{ algorithm: { name: 'algo' } }],
+    }),
+  ).finish();
+}
+
+test('decode -> encode keeps every part of the format: value types, denotations, doc strings, odd attributes', () => {
+  const original = everythingModel();
+  const model = decodeModel(original);
+  const reencoded = encodeModel(model);
+  assert.deepEqual(protoDiff(original, reencoded), []);
+  assert.deepEqual(modelDiff(model, decodeModel(reencoded)), []);
+  assert.deepEqual(modelDiff(model, model.clone()), []);
+  assert.deepEqual(protoDiff(original, encodeModel(model.clone())), []);
+
+  const g = model.graph;
+  assert.deepEqual(g.inputs[0], {
+    name: 'x',
+    docString: 'x doc',
+    dtype: 'float32',
+    shape: ['N', 4],
+    denotation: 'TENSOR',
+    dimDenotations: ['DATA_BATCH', undefined],
+  });
+  assert.deepEqual(g.inputs[2]!.type, {
+    kind: 'optional',
+    elem: { kind: 'sequence', elem: { kind: 'tensor', dtype: 'int64', shape: [] } },
+  });
+  assert.deepEqual(g.inputs[3]!.type, {
+    kind: 'map',
+    key: 'int64',
+    value: { kind: 'tensor', dtype: 'float32' },
+    denotation: 'MAP',
+  });
+  assert.equal(g.inputs[3]!.dtype, undefined);
+  assert.deepEqual(g.sparseInitializerNames, ['sp']);
+  const attrs = g.nodes[0]!.attrs;
+  assert.deepEqual(attrs.note, { type: 'string', value: '\ufeffA', docString: 'attr doc' });
+  assert.equal(attrs.bytes!.type, 'opaque');
+  assert.equal(attrs.mixed!.type, 'opaque');
+  assert.equal(attrs.ref!.type, 'opaque');
+  assert.deepEqual(Object.getOwnPropertyDescriptor(attrs, '__proto__')?.value, { type: 'int', value: 7 });
+  assert.equal(Object.getPrototypeOf(attrs), Object.prototype);
+  // sparse initializers define values: ordering and checks see them
+  g.nodes.push(new Node({ opType: 'Add', inputs: ['h', 'sp'], outputs: ['h2'] }));
+  g.touch().toposort();
+  checkGraph(g);
+});
+
+test('a sparse initializer survives the round trip and onnxruntime runs both models the same', async () => {
+  const { onnx } = protoPkg;
+  const model = onnx.ModelProto.create({
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 17 }],
+    graph: {
+      name: 'sparse',
+      input: [{ name: 'x', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 4 }] } } } }],
+      output: [{ name: 'y', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 4 }] } } } }],
+      sparseInitializer: [
+        {
+          values: { name: 'w', dataType: 1, dims: [2], floatData: [10, 20] },
+          indices: { name: 'w_idx', dataType: 7, dims: [2], int64Data: [1, 3] },
+          dims: [4],
+        },
+      ],
+      node: [{ opType: 'Add', input: ['x', 'w'], output: ['y'] }],
+    },
+  });
+  const original = onnx.ModelProto.encode(model).finish();
+  const reencoded = encodeModel(decodeModel(original));
+  assert.deepEqual(protoDiff(original, reencoded), []);
+  const feeds = { x: f32([1, 2, 3, 4], [4]) };
+  const outputs: number[][] = [];
+  for (const bytes of [original, reencoded]) {
+    const s = await Session.create(bytes);
+    outputs.push([...(await s.run(feeds)).y!.data] as number[]);
+    await s.dispose();
+  }
+  assert.deepEqual(outputs, [
+    [1, 12, 3, 24],
+    [1, 12, 3, 24],
+  ]);
 });

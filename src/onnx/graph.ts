@@ -5,15 +5,44 @@ import { Tensor } from './tensor.js';
 /** A dimension: a number, a symbolic name (e.g. 'N' for the batch), or undefined when unknown. */
 export type Dim = number | string | undefined;
 
-/** Type and shape of a named value. `shape` undefined means rank unknown. */
-export interface ValueInfo {
-  name: string;
+/** Element type and shape of a tensor, with ONNX's optional denotations. `shape` undefined means rank unknown. */
+export interface TensorType {
   dtype?: DType;
   shape?: Dim[];
-  docString?: string;
+  /** TypeProto.denotation (e.g. 'IMAGE'), kept for the round trip */
+  denotation?: string;
+  /** TensorShapeProto.Dimension.denotation by dimension (e.g. 'DATA_BATCH'), kept for the round trip */
+  dimDenotations?: (string | undefined)[];
 }
 
-export type Attr =
+/** Any ONNX value type: a dense tensor, or a sparse tensor, sequence, optional or map (ONNX's TypeProto cases). */
+export type ValueType =
+  | ({ kind: 'tensor' } & TensorType)
+  | ({ kind: 'sparseTensor' } & TensorType)
+  | { kind: 'sequence'; elem?: ValueType; denotation?: string }
+  | { kind: 'optional'; elem?: ValueType; denotation?: string }
+  | { kind: 'map'; key: DType; value?: ValueType; denotation?: string };
+
+/** A value type that is not a dense tensor. */
+export type NonTensorType = Exclude<ValueType, { kind: 'tensor' }>;
+
+/**
+ * Type and shape of a named value. Tensors (nearly every value) keep their type in the TensorType fields;
+ * `type` is set instead for values of the other kinds (sequences, optionals, maps, sparse tensors), whose
+ * `dtype` and `shape` stay undefined.
+ */
+export interface ValueInfo extends TensorType {
+  name: string;
+  docString?: string;
+  type?: NonTensorType;
+}
+
+export type Attr = AttrValueOf & {
+  /** AttributeProto.doc_string, kept for the round trip */
+  docString?: string;
+};
+
+type AttrValueOf =
   | { type: 'float'; value: number }
   | { type: 'int'; value: number | bigint }
   | { type: 'string'; value: string }
@@ -24,7 +53,10 @@ export type Attr =
   | { type: 'strings'; value: string[] }
   | { type: 'tensors'; value: Tensor[] }
   | { type: 'graphs'; value: Graph[] }
-  /** attribute kinds Graft does not interpret (sparse tensors, type protos), carried as encoded bytes */
+  /**
+   * attributes Graft does not interpret (sparse tensors, type protos, references to function attributes,
+   * strings that are not UTF-8), carried as encoded AttributeProto bytes
+   */
   | { type: 'opaque'; value: Uint8Array };
 
 export type AttrValue = Attr['value'];
@@ -133,7 +165,7 @@ export class Graph {
   valueInfo: Map<string, ValueInfo>;
   docString?: string;
   /** sparse initializers and other parts Graft does not interpret, carried as encoded bytes */
-  opaque?: { sparseInitializers?: Uint8Array[]; quantizationAnnotation?: Uint8Array[] };
+  opaque?: { sparseInitializers?: SparseInitializer[]; quantizationAnnotation?: Uint8Array[] };
 
   private index?: { producer: Map<string, Node>; consumers: Map<string, Node[]> };
   private nameCounter = 0;
@@ -166,6 +198,11 @@ export class Graph {
     return this.getIndex().consumers.get(value) ?? [];
   }
 
+  /** Names of the sparse initializers (carried encoded in `opaque`); they define values like initializers do. */
+  get sparseInitializerNames(): string[] {
+    return (this.opaque?.sparseInitializers ?? []).map((s) => s.name);
+  }
+
   /** Graph inputs that are not initializers (the data the caller must feed). */
   get dataInputs(): ValueInfo[] {
     return this.inputs.filter((i) => !this.initializers.has(i.name));
@@ -195,6 +232,7 @@ export class Graph {
     const names = new Set<string>();
     for (const i of this.inputs) names.add(i.name);
     for (const k of this.initializers.keys()) names.add(k);
+    for (const k of this.sparseInitializerNames) names.add(k);
     for (const n of this.nodes) {
       for (const v of n.inputs) if (v) names.add(v);
       for (const v of n.outputs) if (v) names.add(v);
@@ -241,6 +279,7 @@ export class Graph {
     const available = new Set<string>(['']);
     for (const i of this.inputs) available.add(i.name);
     for (const k of this.initializers.keys()) available.add(k);
+    for (const k of this.sparseInitializerNames) available.add(k);
     for (const n of outerScope) available.add(n);
     const pending = [...this.nodes];
     const sorted: Node[] = [];
@@ -353,7 +392,12 @@ export class Graph {
           }),
       ),
     });
-    if (this.opaque) g.opaque = { ...this.opaque };
+    if (this.opaque) {
+      g.opaque = {
+        sparseInitializers: this.opaque.sparseInitializers?.map((s) => ({ ...s })),
+        quantizationAnnotation: this.opaque.quantizationAnnotation && [...this.opaque.quantizationAnnotation],
+      };
+    }
     return g;
   }
 
@@ -376,11 +420,26 @@ export class Graph {
   }
 }
 
+/** A sparse initializer: its name (the name of its values tensor) and its encoded SparseTensorProto. */
+export interface SparseInitializer {
+  name: string;
+  bytes: Uint8Array;
+}
+
 function copyInfo(v: ValueInfo): ValueInfo {
-  return { ...v, shape: v.shape ? [...v.shape] : undefined };
+  const c: ValueInfo = { ...v, shape: v.shape ? [...v.shape] : undefined };
+  if (v.dimDenotations) c.dimDenotations = [...v.dimDenotations];
+  if (v.type) c.type = structuredClone(v.type);
+  return c;
 }
 
 function cloneAttr(a: Attr): Attr {
+  const c = cloneAttrValue(a);
+  if (a.docString !== undefined) c.docString = a.docString;
+  return c;
+}
+
+function cloneAttrValue(a: Attr): Attr {
   switch (a.type) {
     case 'graph':
       return { type: 'graph', value: a.value.clone() };
@@ -397,7 +456,7 @@ function cloneAttr(a: Attr): Attr {
     case 'tensors':
       return { type: 'tensors', value: a.value.map((t) => t.clone()) };
     default:
-      return { ...a };
+      return { ...a } as Attr;
   }
 }
 
@@ -410,6 +469,7 @@ export function subgraphFreeNames(n: Node): string[] {
       const defined = new Set<string>(['']);
       for (const i of g.inputs) defined.add(i.name);
       for (const k of g.initializers.keys()) defined.add(k);
+      for (const k of g.sparseInitializerNames) defined.add(k);
       for (const sn of g.nodes) for (const o of sn.outputs) defined.add(o);
       for (const sn of g.nodes) {
         for (const i of sn.inputs) if (!defined.has(i)) out.push(i);
@@ -419,6 +479,13 @@ export function subgraphFreeNames(n: Node): string[] {
     }
   }
   return out;
+}
+
+/** A model-local function: the op it defines (nodes call it by domain and name) and its encoded FunctionProto. */
+export interface ModelFunction {
+  domain: string;
+  name: string;
+  bytes: Uint8Array;
 }
 
 /** An opset import: domain ('' = default) and version. */
@@ -440,7 +507,7 @@ export class Model {
   /** metadata_props, in file order */
   metadata: Map<string, string>;
   /** model-local functions and training info, carried as encoded bytes */
-  opaque?: { functions?: Uint8Array[]; trainingInfo?: Uint8Array[] };
+  opaque?: { functions?: ModelFunction[]; trainingInfo?: Uint8Array[] };
 
   constructor(graph: Graph, init: Partial<Omit<Model, 'graph' | 'opset'>> = {}) {
     this.graph = graph;

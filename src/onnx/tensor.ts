@@ -11,6 +11,42 @@ export interface ExternalRef {
   extra?: Record<string, string>;
 }
 
+/**
+ * The most elements one tensor may declare: 2^31 (8 GiB of float32). Larger tensors cannot be held in one
+ * JavaScript array buffer on every platform Graft runs on, and a file declaring more is hostile or broken.
+ */
+export const MAX_TENSOR_ELEMENTS = 2 ** 31;
+
+/**
+ * Checks a tensor's declared dims before anything is allocated from them: each a non-negative safe
+ * integer, the element count at most MAX_TENSOR_ELEMENTS. Returns the element count.
+ */
+export function checkTensorDims(name: string, dtype: DType, dims: readonly number[], file?: string): number {
+  const shape = `${dtype} [${dims.join(', ')}]`;
+  const bad = dims.find((d) => !Number.isSafeInteger(d) || d < 0);
+  if (bad !== undefined) {
+    throw new GraftError('BAD_MODEL', `Tensor '${name}' declares an invalid dimension (${bad})`, {
+      file,
+      value: name,
+      expected: 'dimensions that are whole numbers from 0 to 2^53',
+      found: shape,
+      fix: 're-export the model; the file is damaged or was not written by an ONNX exporter',
+    });
+  }
+  // Multiplied in floating point: the product only needs comparing with the bound, not to be exact beyond it.
+  const size = dims.reduce((a, b) => a * b, 1);
+  if (size > MAX_TENSOR_ELEMENTS) {
+    throw new GraftError('BAD_MODEL', `Tensor '${name}' declares more elements than Graft can hold`, {
+      file,
+      value: name,
+      expected: `at most ${MAX_TENSOR_ELEMENTS} elements (2^31)`,
+      found: `${shape}: ${size.toExponential(2)} elements`,
+      fix: "check the tensor's dims in the exporter; a shape this large is a damaged or hostile file",
+    });
+  }
+  return size;
+}
+
 /** Resolves external data: returns the whole file named by `location` (relative to the model file). */
 export type ExternalDataLoader = (location: string) => Uint8Array;
 
@@ -35,6 +71,7 @@ export class Tensor {
     dims: readonly number[],
     data: { bytes?: Uint8Array; strings?: Uint8Array[]; external?: ExternalRef; loader?: ExternalDataLoader },
   ) {
+    checkTensorDims(name, dtype, dims);
     this.name = name;
     this.dtype = dtype;
     this.dims = dims;
@@ -144,19 +181,33 @@ export class Tensor {
           : 're-export the model',
       });
     }
+    // The declared dims say how many bytes this tensor is; check them against the reference before reading.
+    const want = this.size * dtypeSize(this.dtype);
+    const declared = ext.length ?? want;
+    if (declared !== want) throw externalLengthError(this.name, ext, want);
     const file = this.loader(ext.location);
-    const length = ext.length ?? file.byteLength - ext.offset;
-    if (ext.offset + length > file.byteLength) {
+    if (ext.offset + want > file.byteLength) {
       throw new GraftError('BAD_MODEL', `External data for tensor '${this.name}' runs past the end of its file`, {
         file: ext.location,
         value: this.name,
-        expected: `${ext.offset + length} bytes`,
+        expected: `${ext.offset + want} bytes (offset ${ext.offset} + ${want} bytes of ${this.dtype} [${this.dims.join(', ')}])`,
         found: `${file.byteLength} bytes`,
         fix: 'the external data file is truncated or does not belong to this model; copy it again',
       });
     }
-    return file.subarray(ext.offset, ext.offset + length);
+    return file.subarray(ext.offset, ext.offset + want);
   }
+}
+
+/** The error for an external reference whose `length` disagrees with the tensor's dims. */
+export function externalLengthError(name: string, ext: ExternalRef, want: number, file?: string): GraftError {
+  return new GraftError('BAD_MODEL', `External data for tensor '${name}' has the wrong length`, {
+    file,
+    value: name,
+    expected: `${want} bytes, as its dims need`,
+    found: `length ${ext.length} in the reference to '${ext.location}'`,
+    fix: 're-export the model with its external data; the reference does not match the tensor',
+  });
 }
 
 function toTyped(data: number[], dtype: DType): TypedArray {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { GraphBuilder } from '../onnx/builder.js';
-import { Model } from '../onnx/graph.js';
+import { Graph, Model, Node } from '../onnx/graph.js';
 import { inspectModel } from './inspect.js';
 import type { ModelEntry } from './types.js';
 
@@ -95,4 +95,35 @@ test('a model without a dense head reports no classifier', () => {
   const x = b.input('x', 'float32', ['N', 4]);
   b.output(b.op('Relu', [x], {}, { name: 'act', outputs: ['y'] }));
   assert.equal(inspectModel(new Model(b.graph)).classifier, undefined);
+});
+
+test('a valid model has no problems; a head that loops back on itself is reported, not walked forever', () => {
+  assert.deepEqual(inspectModel(tinyCnn()).problems, []);
+  const g = new Graph({
+    name: 'loop',
+    inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 4] }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 4] }],
+    nodes: [
+      new Node({ name: 'add', opType: 'Add', inputs: ['y', 'x'], outputs: ['s'] }),
+      new Node({ name: 'relu', opType: 'Relu', inputs: ['s'], outputs: ['y'] }),
+    ],
+  });
+  const r = inspectModel(new Model(g));
+  assert.equal(r.classifier, undefined);
+  assert.deepEqual(
+    r.problems.map((p) => p.message),
+    ['nodes form a cycle: add -> relu -> add'],
+  );
+});
+
+test('inputs that are not tensors are summarised by their type', () => {
+  const g = new Graph({
+    name: 'seq',
+    inputs: [{ name: 'xs', type: { kind: 'sequence', elem: { kind: 'tensor', dtype: 'float32', shape: ['N', 4] } } }],
+    outputs: [{ name: 'n', dtype: 'int64', shape: [] }],
+    nodes: [new Node({ name: 'len', opType: 'SequenceLength', inputs: ['xs'], outputs: ['n'] })],
+  });
+  const r = inspectModel(new Model(g));
+  assert.deepEqual(r.inputs, [{ name: 'xs', type: 'sequence<float32[N,4]>' }]);
+  assert.deepEqual(r.problems, []);
 });

@@ -1,10 +1,13 @@
-import type { Dim, Graph, Model, Node } from '../onnx/graph.js';
+import { modelProblems, type Problem } from '../onnx/check.js';
+import type { Dim, Graph, Model, Node, ValueInfo, ValueType } from '../onnx/graph.js';
 import type { ModelEntry } from './types.js';
 
 export interface ValueSummary {
   name: string;
   dtype?: string;
   shape?: Dim[];
+  /** values that are not tensors: their type, e.g. 'sequence<float32[?,4]>' */
+  type?: string;
 }
 
 export interface BlockSummary {
@@ -46,6 +49,11 @@ export interface ModelReport {
     numClasses?: number;
     source: 'entry' | 'detected';
   };
+  /**
+   * What is wrong with the model (structure, opsets, ops, declared shapes; see modelProblems): empty for
+   * a valid model. The other fields describe the model as far as they can.
+   */
+  problems: Problem[];
 }
 
 const FLOAT = new Set(['float32', 'float16', 'float64', 'bfloat16']);
@@ -74,6 +82,7 @@ const META_OPS = new Set(['Shape', 'Size']);
  */
 export function inspectModel(model: Model, entry?: ModelEntry): ModelReport {
   const g = model.graph;
+  const problems = modelProblems(model);
   const params = parameterCounts(g);
   const blockOf = blockNamer(g.nodes);
   const cuts = singleLiveValues(g);
@@ -133,11 +142,27 @@ export function inspectModel(model: Model, entry?: ModelEntry): ModelReport {
     blocks,
     cutPoints,
     classifier,
+    problems,
   };
 }
 
-function summary(v: { name: string; dtype?: string; shape?: Dim[] }): ValueSummary {
-  return { name: v.name, dtype: v.dtype, shape: v.shape };
+function summary(v: ValueInfo): ValueSummary {
+  return v.type ? { name: v.name, type: typeText(v.type) } : { name: v.name, dtype: v.dtype, shape: v.shape };
+}
+
+function typeText(t: ValueType): string {
+  const dims = (s?: Dim[]) => (s ? `[${s.map((d) => d ?? '?').join(',')}]` : '');
+  switch (t.kind) {
+    case 'tensor':
+      return `${t.dtype ?? '?'}${dims(t.shape)}`;
+    case 'sparseTensor':
+      return `sparse<${t.dtype ?? '?'}${dims(t.shape)}>`;
+    case 'sequence':
+    case 'optional':
+      return `${t.kind}<${t.elem ? typeText(t.elem) : '?'}>`;
+    case 'map':
+      return `map<${t.key},${t.value ? typeText(t.value) : '?'}>`;
+  }
 }
 
 function parameterCounts(g: Graph): { total: number; tensors: number; byNode: Map<Node, number> } {
@@ -266,7 +291,8 @@ function findClassifier(
   const out = g.outputs[0];
   if (!out) return undefined;
   const chain: Node[] = [];
-  for (let n = g.producer(out.name); n && HEAD_OPS.has(n.opType);) {
+  // stops at a node already in the chain: a damaged graph may loop back on itself
+  for (let n = g.producer(out.name); n && HEAD_OPS.has(n.opType) && !chain.includes(n);) {
     chain.unshift(n);
     const next = dataInput(g, n);
     n = next ? g.producer(next) : undefined;

@@ -1,4 +1,5 @@
+import { ONNX_CASES } from './onnx.cases.js';
 import type { AdversarialCase } from './types.js';
 
 /** Every adversarial case module, one line each. */
-export const ADVERSARIAL_CASES: readonly AdversarialCase[] = [];
+export const ADVERSARIAL_CASES: readonly AdversarialCase[] = [...ONNX_CASES];

@@ -1,3 +1,4 @@
+import { MAX_PROBLEMS, type Problem } from '../../onnx/check.js';
 import type { CommandContext, InspectSettings } from '../commands.js';
 import { progressRenderer } from '../progress.js';
 import { shape, table } from './text.js';
@@ -13,9 +14,21 @@ export async function run({ app, options, args, io }: CommandContext<InspectSett
     cwd: io.cwd,
     onEvent: options.quiet ? undefined : progressRenderer(io),
   });
+  const { problems } = report;
+  // Exit 1 for an invalid model: other commands' errors send users here to check their model.
+  const verdict = () => {
+    if (problems.length) {
+      io.stderr.write(
+        `error: ${target} is not a valid model: ${problems.length}${problems.length >= MAX_PROBLEMS ? '+' : ''} problem(s)` +
+          `${options.json ? ' (in "problems")' : ' (listed above)'}\n`,
+      );
+    }
+    return problems.length ? 1 : 0;
+  };
   if (options.json) {
-    io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-    return 0;
+    const { model, path, sha256, ...rest } = report;
+    io.stdout.write(`${JSON.stringify({ model, path, sha256, valid: problems.length === 0, ...rest }, null, 2)}\n`);
+    return verdict();
   }
   const w = (s: string) => io.stdout.write(s);
   w(`${target}  (${report.path})\n`);
@@ -27,14 +40,14 @@ export async function run({ app, options, args, io }: CommandContext<InspectSett
   w(
     table(
       ['  NAME', 'TYPE', 'SHAPE'],
-      report.inputs.map((v) => [`  ${v.name}`, v.dtype ?? '?', shape(v.shape)]),
+      report.inputs.map((v) => [`  ${v.name}`, v.type ?? v.dtype ?? '?', v.type ? '' : shape(v.shape)]),
     ),
   );
   w('outputs\n');
   w(
     table(
       ['  NAME', 'TYPE', 'SHAPE'],
-      report.outputs.map((v) => [`  ${v.name}`, v.dtype ?? '?', shape(v.shape)]),
+      report.outputs.map((v) => [`  ${v.name}`, v.type ?? v.dtype ?? '?', v.type ? '' : shape(v.shape)]),
     ),
   );
   w(`\nblocks (${report.blocks.length})\n`);
@@ -61,5 +74,23 @@ export async function run({ app, options, args, io }: CommandContext<InspectSett
     w(`  input     ${c.featureValue}\n  params    ${c.parameters.toLocaleString('en-US')}\n`);
     if (c.numClasses !== undefined) w(`  classes   ${c.numClasses}\n`);
   }
-  return 0;
+  w(`\nchecks (structure, opset ${report.opset}, ops, declared shapes)\n`);
+  if (problems.length === 0) w('  no problems found\n');
+  else for (const p of problems) w(problemText(p));
+  return verdict();
+}
+
+/** One problem as an indented block: what and where, then what was found and how to fix it. */
+function problemText(p: Problem): string {
+  const where = [
+    `graph '${p.graph}'`,
+    p.node && `node '${p.node}'`,
+    p.op && `op ${p.op}`,
+    p.inputIndex !== undefined && `input #${p.inputIndex}`,
+    p.value && `value '${p.value}'`,
+  ].filter(Boolean);
+  let text = `  - ${p.message} [${where.join(', ')}]\n`;
+  if (p.expected) text += `      expected: ${p.expected}\n`;
+  if (p.found) text += `      found:    ${p.found}\n`;
+  return `${text}      fix: ${p.fix}\n`;
 }

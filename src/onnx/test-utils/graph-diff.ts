@@ -11,7 +11,20 @@ export function modelDiff(a: Model, b: Model): string[] {
   for (const f of fields) if (a[f] !== b[f]) out.push(`${f}: ${String(a[f])} != ${String(b[f])}`);
   same(out, 'opsetImports', JSON.stringify(a.opsetImports), JSON.stringify(b.opsetImports));
   same(out, 'metadata', JSON.stringify([...a.metadata]), JSON.stringify([...b.metadata]));
-  bytesList(out, 'opaque.functions', a.opaque?.functions, b.opaque?.functions);
+  const fa = a.opaque?.functions ?? [];
+  const fb = b.opaque?.functions ?? [];
+  same(
+    out,
+    'opaque.functions ops',
+    fa.map((f) => `${f.domain}.${f.name}`).join(),
+    fb.map((f) => `${f.domain}.${f.name}`).join(),
+  );
+  bytesList(
+    out,
+    'opaque.functions',
+    fa.map((f) => f.bytes),
+    fb.map((f) => f.bytes),
+  );
   bytesList(out, 'opaque.trainingInfo', a.opaque?.trainingInfo, b.opaque?.trainingInfo);
   out.push(...graphDiff(a.graph, b.graph, 'graph'));
   return out;
@@ -47,7 +60,20 @@ export function graphDiff(a: Graph, b: Graph, path = 'graph'): string[] {
       if (bt) attr(out, `${p}.attrs.${k}`, at, bt);
     }
   });
-  bytesList(out, `${path}.opaque.sparseInitializers`, a.opaque?.sparseInitializers, b.opaque?.sparseInitializers);
+  const sa = a.opaque?.sparseInitializers ?? [];
+  const sb = b.opaque?.sparseInitializers ?? [];
+  same(
+    out,
+    `${path}.opaque.sparseInitializers names`,
+    sa.map((s) => s.name).join(','),
+    sb.map((s) => s.name).join(','),
+  );
+  bytesList(
+    out,
+    `${path}.opaque.sparseInitializers`,
+    sa.map((s) => s.bytes),
+    sb.map((s) => s.bytes),
+  );
   bytesList(
     out,
     `${path}.opaque.quantizationAnnotation`,
@@ -58,6 +84,7 @@ export function graphDiff(a: Graph, b: Graph, path = 'graph'): string[] {
 }
 
 function attr(out: string[], path: string, a: Attr, b: Attr): void {
+  same(out, `${path}.docString`, a.docString ?? '', b.docString ?? '');
   if (a.type !== b.type) {
     out.push(`${path}.type: ${a.type} != ${b.type}`);
     return;
@@ -116,7 +143,24 @@ function infos(out: string[], path: string, a: ValueInfo[], b: ValueInfo[]): voi
     same(out, `${p}.dtype`, String(v.dtype), String(w.dtype));
     same(out, `${p}.shape`, JSON.stringify(v.shape ?? null), JSON.stringify(w.shape ?? null));
     same(out, `${p}.docString`, v.docString ?? '', w.docString ?? '');
+    same(out, `${p}.denotation`, v.denotation ?? '', w.denotation ?? '');
+    same(
+      out,
+      `${p}.dimDenotations`,
+      JSON.stringify(v.dimDenotations ?? null),
+      JSON.stringify(w.dimDenotations ?? null),
+    );
+    same(out, `${p}.type`, canonical(v.type), canonical(w.type));
   });
+}
+
+/** JSON with object keys sorted and undefined members left out, so equal types print equal. */
+function canonical(v: unknown): string {
+  return JSON.stringify(v ?? null, (_, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : x,
+  );
 }
 
 function bytesList(out: string[], path: string, a: Uint8Array[] = [], b: Uint8Array[] = []): void {
