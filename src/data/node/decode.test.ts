@@ -229,3 +229,9 @@ test('decodes in flight share a pixel budget; an image over it runs alone', asyn
   await Promise.all(Array.from({ length: 10 }, () => job(10)));
   assert.equal(peak, 10);
 });
+
+test("libvips' operation cache is off once Graft decodes, so decoded inputs are not kept alive", async () => {
+  await decodeForModel(await raw(pattern(12, 8), 12, 8).png().toBuffer(), p(4, 4));
+  const c = sharp.cache();
+  assert.deepEqual([c.memory.max, c.files.max, c.items.max], [0, 0, 0]);
+});
