@@ -12,6 +12,7 @@ import {
   decodeForAugment,
   decodeForModel,
   imageSizeProblem,
+  openImage,
   probeImage,
   verifyDecodes,
 } from './decode.js';
@@ -159,6 +160,7 @@ test('a GIF or PNG whose header declares too many pixels is refused before decod
       });
     }
     await assert.rejects(verifyDecodes(bomb), /Image too large/);
+    await assert.rejects(openImage(bomb), /Image too large/);
   }
   // the same file from a path
   const f = join(dir, 'bomb.gif');
@@ -178,6 +180,8 @@ test('the pixel limit can be lowered and raised; unsupported formats and stale s
     /changed since the data set was scanned/,
   );
   assert.equal((await decodeForModel(small, p(4, 4), { width: 12, height: 8 })).height, 4);
+  const thumb = await (await openImage(small)).resize(6, 4).jpeg().toBuffer();
+  assert.equal((await probeImage(thumb)).width, 6);
 });
 
 test(

@@ -143,6 +143,16 @@ async function admit(
 }
 
 /**
+ * A sharp pipeline on an image that passed the checks every decode makes (bounded regular-file read, format,
+ * pixel limit from the header), first frame only, with sharp's pixel limit set: for callers that render
+ * images themselves, such as report thumbnails. Rejects with the same GraftErrors as decodeForModel.
+ */
+export async function openImage(input: string | Buffer, limits: ImageLimits = {}): Promise<Sharp> {
+  const { bytes } = await admit(input, limits);
+  return sharp(bytes, { pages: 1, limitInputPixels: pixelLimit(limits) });
+}
+
+/**
  * Fully decodes the image at a small size: JPEG shrink-on-load still reads every coded block, so truncated
  * or damaged data fails here as it would in training, at a fraction of the cost of a full-size decode.
  */

@@ -4,7 +4,7 @@ import { symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { GraftError } from '../../errors.js';
-import { readBounded, readDataFile } from './read.js';
+import { readBounded, readDataFile, readHead } from './read.js';
 import { put, tempDir } from './test-utils/images.js';
 
 let dir: string;
@@ -76,4 +76,18 @@ test('readDataFile turns a refusal into a GraftError naming the file and the rea
   });
   const f = put(join(dir, 'five.bin'), '12345');
   await assert.rejects(readDataFile(f, 4), /5 bytes, over the 4 bytes limit[\s\S]*--max-file-mb/);
+});
+
+test('readHead reads the start of a regular file of any size and refuses special files', quick, async () => {
+  const f = put(join(dir, 'table.csv'), 'path,label\na.png,cat\n');
+  const head = await readHead(f, 5);
+  assert.ok('bytes' in head && head.bytes.toString() === 'path,');
+  const all = await readHead(f, 1000);
+  assert.ok('bytes' in all && all.bytes.toString() === 'path,label\na.png,cat\n');
+  const fifo = join(dir, 'head.csv');
+  execFileSync('mkfifo', [fifo]);
+  const r = await readHead(fifo, 100);
+  assert.ok('refused' in r && r.refused.kind === 'not-a-file');
+  const z = await readHead('/dev/zero', 100);
+  assert.ok('refused' in z && /character device/.test(z.refused.detail));
 });

@@ -27,35 +27,21 @@ const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTT
 
 /**
  * Reads a data file only if it is a regular file of at most `maxBytes`, and never more than `maxBytes` of it.
- * The type and size are checked with stat before opening (so devices are never opened), then again on the
- * open descriptor (fstat), which must be the same file: a path swapped for a FIFO or a device in between is
- * refused, and the open itself cannot block. A file that grows while read is refused once it passes the
+ * The type is checked with stat before opening (so devices are never opened), then again with the size on
+ * the open descriptor (fstat), which must be the same file: a path swapped for a FIFO or a device in between
+ * is refused, and the open itself cannot block. A file that grows while read is refused once it passes the
  * limit, so /dev/zero behind a symlink, a FIFO named x.png or a 100 GB file cost nothing.
  */
 export async function readBounded(path: string, maxBytes: number): Promise<BoundedRead> {
-  const refuse = (kind: ReadRefusal['kind'], detail: string): BoundedRead => ({ refused: { kind, detail } });
-  const tooLarge = (size: number) =>
+  const tooLarge = (size: number): BoundedRead =>
     refuse('too-large', `${formatBytes(size)}, over the ${formatBytes(maxBytes)} limit for one file`);
-  let before: Stats;
+  const opened = await openRegular(path);
+  if ('refused' in opened) return opened;
+  const { fh, st } = opened;
   try {
-    before = await stat(path);
-  } catch (e) {
-    return refuse('unreadable', errorCode(e));
-  }
-  if (!before.isFile()) return refuse('not-a-file', `${describeFileType(before)}, not a regular file`);
-  if (before.size > maxBytes) return tooLarge(before.size);
-  let fh: FileHandle;
-  try {
-    fh = await open(path, OPEN_FLAGS);
-  } catch (e) {
-    return refuse('unreadable', errorCode(e));
-  }
-  try {
-    const now = await fh.stat();
-    if (!now.isFile()) return refuse('not-a-file', `${describeFileType(now)}, not a regular file`);
-    if (now.dev !== before.dev || now.ino !== before.ino) return refuse('unreadable', 'replaced while being opened');
+    if (st.size > maxBytes) return tooLarge(st.size);
     // one byte over the limit is enough to know the file is too large
-    let buf = Buffer.allocUnsafe(Math.min(now.size, maxBytes) + 1);
+    let buf = Buffer.allocUnsafe(Math.min(st.size, maxBytes) + 1);
     let n = 0;
     for (;;) {
       if (n === buf.length) {
@@ -76,6 +62,56 @@ export async function readBounded(path: string, maxBytes: number): Promise<Bound
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * The first `maxBytes` bytes (or fewer) of a regular file of any size, e.g. to sniff a table's header row;
+ * refused like readBounded for anything that is not a regular file.
+ */
+export async function readHead(path: string, maxBytes: number): Promise<BoundedRead> {
+  const opened = await openRegular(path);
+  if ('refused' in opened) return opened;
+  try {
+    const buf = Buffer.alloc(Math.min(maxBytes, opened.st.size + 1));
+    const { bytesRead } = await opened.fh.read(buf, 0, buf.length, 0);
+    return { bytes: buf.subarray(0, bytesRead) };
+  } catch (e) {
+    return refuse('unreadable', errorCode(e));
+  } finally {
+    await opened.fh.close();
+  }
+}
+
+function refuse(kind: ReadRefusal['kind'], detail: string): { refused: ReadRefusal } {
+  return { refused: { kind, detail } };
+}
+
+/** stat, then open without blocking, then fstat: the same regular file at both ends, or a refusal. */
+async function openRegular(path: string): Promise<{ fh: FileHandle; st: Stats } | { refused: ReadRefusal }> {
+  let before: Stats;
+  try {
+    before = await stat(path);
+  } catch (e) {
+    return refuse('unreadable', errorCode(e));
+  }
+  if (!before.isFile()) return refuse('not-a-file', `${describeFileType(before)}, not a regular file`);
+  let fh: FileHandle;
+  try {
+    fh = await open(path, OPEN_FLAGS);
+  } catch (e) {
+    return refuse('unreadable', errorCode(e));
+  }
+  let now: Stats;
+  try {
+    now = await fh.stat();
+  } catch (e) {
+    await fh.close();
+    return refuse('unreadable', errorCode(e));
+  }
+  if (now.isFile() && now.dev === before.dev && now.ino === before.ino) return { fh, st: now };
+  await fh.close();
+  if (!now.isFile()) return refuse('not-a-file', `${describeFileType(now)}, not a regular file`);
+  return refuse('unreadable', 'replaced while being opened');
 }
 
 /**
