@@ -67,6 +67,30 @@ export function dataLimits(given: Partial<DataLimits> = {}): DataLimits {
   return out;
 }
 
+/**
+ * The limits the CLI's flags ask for: --max-file-mb N raises (or lowers) the cap on one image or text file
+ * to N MiB and lets tables be at least that large too; --max-pixels N caps one decoded image at N pixels;
+ * --max-input-pixels N caps a model input (height x width). Flags not given keep the defaults.
+ */
+export function limitsFromOptions(o: { maxFileMb?: number; maxPixels?: number; maxInputPixels?: number }): DataLimits {
+  const out: Partial<DataLimits> = {};
+  if (o.maxFileMb !== undefined) {
+    if (!(Number.isFinite(o.maxFileMb) && o.maxFileMb > 0)) {
+      throw new GraftError('CONFIG', 'Invalid --max-file-mb', {
+        expected: 'a positive number of MiB',
+        found: String(o.maxFileMb),
+      });
+    }
+    const bytes = Math.max(1, Math.round(o.maxFileMb * MiB));
+    out.maxImageBytes = bytes;
+    out.maxTextBytes = bytes;
+    out.maxTableBytes = Math.max(bytes, DEFAULT_DATA_LIMITS.maxTableBytes);
+  }
+  if (o.maxPixels !== undefined) out.maxImagePixels = o.maxPixels;
+  if (o.maxInputPixels !== undefined) out.maxInputPixels = o.maxInputPixels;
+  return dataLimits(out);
+}
+
 /** The error for a table with more than `maxTableRows` records (CSV and JSON Lines alike). */
 export function tooManyRowsError(file: string, maxTableRows: number): GraftError {
   return new GraftError('BAD_INPUT', 'The data set table has too many rows', {
