@@ -8,3 +8,4 @@ export * from './split.js';
 export * from './report.js';
 export * from './dataset.js';
 export * from './text.js';
+export * from './limits.js';

@@ -46,6 +46,48 @@ test('checkPreprocessing rejects bad specs with a CONFIG GraftError', () => {
   checkPreprocessing({ ...base, channels: 1, mean: [0.5], std: [0.5] });
 });
 
+test('checkPreprocessing caps the input size, needs finite numbers, and never shows strings from the spec', () => {
+  // 30000 x 30000 cost 13 GB in predict before onnxruntime gave up
+  const huge = { ...base, size: [30000, 30000] as [number, number] };
+  assert.throws(
+    () => checkPreprocessing(huge),
+    (e: unknown) =>
+      e instanceof GraftError &&
+      e.code === 'CONFIG' &&
+      /Invalid preprocessing: size[\s\S]*at most 4.2 megapixels[\s\S]*found: +\[30000, 30000\]/.test(e.message),
+  );
+  assert.equal(checkPreprocessing(huge, { maxInputPixels: 30000 * 30000 }), huge);
+  checkPreprocessing({ ...base, size: [2048, 2048] });
+  assert.throws(() => checkPreprocessing({ ...base, size: [2048, 2049] }), /at most 4.2 megapixels/);
+  const secret = 'PREPROCESSING-SECRET';
+  const cases: unknown[] = [
+    { ...base, size: [224, 1e400] },
+    { ...base, size: [224, 224.5] },
+    { ...base, size: secret },
+    { ...base, size: [secret, 3] },
+    { ...base, size: [1, 2, 3] },
+    { ...base, scale: Infinity },
+    { ...base, scale: secret },
+    { ...base, mean: [0, NaN, 0] },
+    { ...base, mean: [0, secret, 0] },
+    { ...base, std: [1, 1, Infinity] },
+    { ...base, resize: secret },
+    { ...base, layout: secret },
+    { ...base, cropFraction: NaN },
+    { ...base, padValue: secret },
+    null,
+    secret,
+    [base],
+  ];
+  for (const c of cases) {
+    assert.throws(
+      () => checkPreprocessing(c as Preprocessing),
+      (e: unknown) => e instanceof GraftError && e.code === 'CONFIG' && !JSON.stringify(e.toJSON()).includes(secret),
+      String(JSON.stringify(c)),
+    );
+  }
+});
+
 test('preprocessingKey is stable and sensitive to output-changing fields', () => {
   assert.equal(preprocessingKey(base), preprocessingKey({ ...base, mean: [...base.mean] }));
   assert.notEqual(preprocessingKey(base), preprocessingKey({ ...base, layout: 'NHWC' }));

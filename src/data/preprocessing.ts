@@ -1,4 +1,5 @@
 import { GraftError } from '../errors.js';
+import { type DataLimits, DEFAULT_DATA_LIMITS, formatPixels } from './limits.js';
 
 /** How a source image of any shape becomes the model's fixed input size. */
 export type ResizeMode = 'squash' | 'center-crop' | 'pad' | 'shorter-side-then-crop';
@@ -34,42 +35,83 @@ export interface Preprocessing {
 
 const RESIZE_MODES: readonly ResizeMode[] = ['squash', 'center-crop', 'pad', 'shorter-side-then-crop'];
 
-/** Checks a preprocessing spec once, so a bad zoo entry or config fails before any image is decoded. */
-export function checkPreprocessing(p: Preprocessing): Preprocessing {
+/**
+ * A value as an error may show it: numbers (and short lists of numbers) as they are, anything else by its
+ * type only. A spec can come from a model file's metadata, and messages never quote a file's text.
+ */
+function describe(v: unknown): string {
+  if (typeof v === 'number') return String(v);
+  if (Array.isArray(v)) {
+    return v.length <= 4 && v.every((x) => typeof x === 'number') ? `[${v.join(', ')}]` : `a list of ${v.length}`;
+  }
+  if (v === null) return 'null';
+  if (v === undefined) return 'missing';
+  return `a ${typeof v}`;
+}
+
+/**
+ * Checks a preprocessing spec once, so a bad zoo entry, config or model metadata fails before any image is
+ * decoded or any input tensor allocated: sizes are positive integers whose area is within
+ * `limits.maxInputPixels` (a 30000x30000 input would cost gigabytes per image), numbers are finite, mean and
+ * std have one value per channel, and modes and layout are known ones. Errors are CONFIG GraftErrors naming
+ * the field; they show numbers, never strings from the spec.
+ */
+export function checkPreprocessing(
+  p: Preprocessing,
+  limits: Pick<DataLimits, 'maxInputPixels'> = DEFAULT_DATA_LIMITS,
+): Preprocessing {
   const bad = (what: string, expected: string, found: unknown, fix: string): never => {
-    throw new GraftError('CONFIG', `Invalid preprocessing: ${what}`, { expected, found: JSON.stringify(found), fix });
+    throw new GraftError('CONFIG', `Invalid preprocessing: ${what}`, { expected, found: describe(found), fix });
   };
-  const [h, w] = p.size ?? [];
-  if (!Number.isInteger(h) || !Number.isInteger(w) || h! < 1 || w! < 1) {
-    bad('size', '[height, width] of positive integers', p.size, 'set size, e.g. [224, 224]');
+  if (p === null || typeof p !== 'object' || Array.isArray(p)) {
+    bad('not an object', 'an object with size, resize, scale, mean, std, layout, channels', p, 'give a full spec');
+  }
+  const size: unknown = p.size;
+  const [h, w] = Array.isArray(size) && size.length === 2 ? (size as unknown[]) : [];
+  if (!Number.isSafeInteger(h) || !Number.isSafeInteger(w) || (h as number) < 1 || (w as number) < 1) {
+    bad('size', '[height, width] of positive integers', size, 'set size, e.g. [224, 224]');
+  }
+  if ((h as number) * (w as number) > limits.maxInputPixels) {
+    bad(
+      'size',
+      `an input of at most ${formatPixels(limits.maxInputPixels)} (height x width)`,
+      size,
+      'use the size the model was trained at (e.g. [224, 224]), or raise the limit (graft: --max-input-pixels)',
+    );
   }
   if (!RESIZE_MODES.includes(p.resize)) {
     throw new GraftError('CONFIG', 'Invalid preprocessing: resize mode', {
-      found: JSON.stringify(p.resize),
+      found: describe(p.resize),
       choices: RESIZE_MODES,
       fix: 'pick one of the listed resize modes',
     });
   }
-  if (p.cropFraction !== undefined && !(p.cropFraction > 0 && p.cropFraction <= 1)) {
+  if (
+    p.cropFraction !== undefined &&
+    !(typeof p.cropFraction === 'number' && p.cropFraction > 0 && p.cropFraction <= 1)
+  ) {
     bad('cropFraction', 'a number in (0, 1]', p.cropFraction, 'use e.g. 0.875');
   }
-  if (!(Number.isFinite(p.scale) && p.scale > 0)) bad('scale', 'a positive number', p.scale, 'use 1/255 or 1');
+  if (!(typeof p.scale === 'number' && Number.isFinite(p.scale) && p.scale > 0)) {
+    bad('scale', 'a positive finite number', p.scale, 'use 1/255 or 1');
+  }
   if (p.channels !== 1 && p.channels !== 3) bad('channels', '1 or 3', p.channels, 'use 3 for RGB models');
   for (const [name, v] of [
     ['mean', p.mean],
     ['std', p.std],
   ] as const) {
-    if (!Array.isArray(v) || v.length !== p.channels || !v.every((x) => Number.isFinite(x))) {
+    if (!Array.isArray(v) || v.length !== p.channels || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) {
       bad(name, `${p.channels} finite numbers (one per channel)`, v, `give ${name} one value per channel`);
     }
   }
   if (!p.std.every((s) => s !== 0)) bad('std', 'non-zero values', p.std, 'use 1 for no division');
-  if (p.layout !== 'NCHW' && p.layout !== 'NHWC')
+  if (p.layout !== 'NCHW' && p.layout !== 'NHWC') {
     bad('layout', "'NCHW' or 'NHWC'", p.layout, 'use the model input layout');
+  }
   if (p.alpha !== undefined && p.alpha !== 'flatten' && p.alpha !== 'drop') {
     bad('alpha', "'flatten' or 'drop'", p.alpha, "use 'flatten' (on white)");
   }
-  if (p.padValue !== undefined && !(p.padValue >= 0 && p.padValue <= 255)) {
+  if (p.padValue !== undefined && !(typeof p.padValue === 'number' && p.padValue >= 0 && p.padValue <= 255)) {
     bad('padValue', 'a number in [0, 255]', p.padValue, 'use 0');
   }
   return p;

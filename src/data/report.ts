@@ -6,6 +6,9 @@
 export type IssueKind =
   | 'empty-file'
   | 'unreadable'
+  | 'not-a-file'
+  | 'too-large'
+  | 'skipped-folder'
   | 'corrupt'
   | 'unsupported'
   | 'decode-failed'
@@ -53,6 +56,9 @@ export interface DatasetReport {
 const DESCRIBE: Record<IssueKind, string> = {
   'empty-file': 'empty (0-byte) files skipped',
   unreadable: 'unreadable files skipped',
+  'not-a-file': 'special files (FIFOs, devices, sockets) skipped, never read',
+  'too-large': 'files over the size or pixel limit skipped',
+  'skipped-folder': 'folders not scanned (a link to a folder already scanned, or too deep)',
   corrupt: 'corrupt files skipped',
   unsupported: 'files of unsupported type skipped',
   'decode-failed': 'files that failed to decode during loading, skipped',
@@ -68,6 +74,8 @@ const DESCRIBE: Record<IssueKind, string> = {
   'unknown-class': 'evaluation examples of classes absent from training skipped',
 };
 
+const WITH_REASON = new Set<IssueKind>(['not-a-file', 'too-large', 'skipped-folder']);
+
 /** Groups issues by kind: one line per kind with the count and up to `maxNames` names. */
 export function summariseIssues(issues: readonly DatasetIssue[], maxNames = 5): string[] {
   const byKind = new Map<IssueKind, DatasetIssue[]>();
@@ -79,7 +87,11 @@ export function summariseIssues(issues: readonly DatasetIssue[], maxNames = 5): 
   const lines: string[] = [];
   for (const [kind, list] of byKind) {
     const classLevel = kind === 'empty-class' || kind === 'single-example-class';
-    const names = classLevel ? list.map((i) => i.label ?? '?') : list.flatMap((i) => i.files);
+    // for these the reason differs file by file and is what the user must see: '(a FIFO (named pipe) ...)'
+    const withReason = WITH_REASON.has(kind);
+    const names = classLevel
+      ? list.map((i) => i.label ?? '?')
+      : list.flatMap((i) => i.files.map((f) => (withReason ? `${f} (${i.detail})` : f)));
     const count = classLevel ? list.length : names.length;
     const shown = names.slice(0, maxNames).join(', ');
     const more = names.length > maxNames ? ` and ${names.length - maxNames} more` : '';

@@ -1,3 +1,4 @@
+import { type DataLimits, DEFAULT_DATA_LIMITS, tooManyRowsError } from './limits.js';
 import type { DatasetIssue, Split } from './report.js';
 
 /** Column / field names of a text table; defaults text, label, split. */
@@ -89,28 +90,48 @@ export function recordsToExamples(
   return out;
 }
 
-/** JSON Lines: one value per line; blank lines are ignored, unparsable lines reported as bad rows. */
+/**
+ * JSON Lines: one value per line; blank lines are ignored, unparsable lines and lines over
+ * `limits.maxRowChars` reported as bad rows (without quoting them). More than `limits.maxTableRows` records is
+ * a GraftError: the lines are walked without splitting the whole text, so a file of newlines costs nothing.
+ */
 export function parseJsonlRecords(
   content: string,
   source: string,
   issues: DatasetIssue[],
+  limits: Pick<DataLimits, 'maxTableRows' | 'maxRowChars'> = DEFAULT_DATA_LIMITS,
 ): { records: unknown[]; lines: number[] } {
   const records: unknown[] = [];
   const lines: number[] = [];
-  content.split(/\r?\n/).forEach((line, i) => {
-    if (line.trim() === '') return;
-    try {
-      records.push(JSON.parse(line));
-      lines.push(i + 1);
-    } catch (e) {
-      issues.push({
-        kind: 'bad-row',
-        files: [`${source}:${i + 1}`],
-        skipped: true,
-        detail: `not valid JSON: ${(e as Error).message}`,
-      });
+  const bad = (line: number, detail: string) =>
+    issues.push({ kind: 'bad-row', files: [`${source}:${line}`], skipped: true, detail });
+  let line = 0;
+  for (let at = 0; at < content.length;) {
+    line++;
+    const nl = content.indexOf('\n', at);
+    const end = nl < 0 ? content.length : nl;
+    const next = end + 1;
+    const length = end - at;
+    if (length > limits.maxRowChars) {
+      bad(line, `a line of ${length} characters, over the ${limits.maxRowChars}-character limit`);
+      at = next;
+      continue;
     }
-  });
+    const text = content.slice(at, end);
+    at = next;
+    if (text.trim() === '') continue;
+    if (records.length === limits.maxTableRows) {
+      throw tooManyRowsError(source, limits.maxTableRows);
+    }
+    try {
+      records.push(JSON.parse(text));
+      lines.push(line);
+    } catch (e) {
+      // V8's message quotes the line ("Unexpected token 'x', "..." is not valid JSON"): keep the position only
+      const pos = /at position (\d+)/.exec((e as Error).message)?.[1];
+      bad(line, pos === undefined ? 'not valid JSON' : `not valid JSON (at character ${Number(pos) + 1})`);
+    }
+  }
   return { records, lines };
 }
 

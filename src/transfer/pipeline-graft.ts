@@ -1,4 +1,5 @@
 import { GraftError } from '../errors.js';
+import type { DataLimits } from '../data/limits.js';
 import { type Preprocessing, checkPreprocessing } from '../data/preprocessing.js';
 import { checkGraph } from '../onnx/check.js';
 import { type Graph, type Model, Node } from '../onnx/graph.js';
@@ -126,7 +127,11 @@ export function graftClassifier(o: GraftClassifierOptions): Model {
  * carry labels and preprocessing (either Graft's spec or a zoo entry's); anything missing is a GraftError
  * naming the key.
  */
-export function readClassifierInfo(model: Model, file?: string): ClassifierInfo {
+export function readClassifierInfo(
+  model: Model,
+  file?: string,
+  limits?: Pick<DataLimits, 'maxInputPixels'>,
+): ClassifierInfo {
   const md = model.metadata;
   const g = model.graph;
   const parse = (key: string): unknown => {
@@ -142,14 +147,20 @@ export function readClassifierInfo(model: Model, file?: string): ClassifierInfo 
     try {
       return JSON.parse(text);
     } catch {
-      throw new GraftError('BAD_MODEL', `The model's '${key}' metadata is not valid JSON`, { file, found: text });
+      // the text is the model file's: its length only, never the text
+      throw new GraftError('BAD_MODEL', `The model's '${key}' metadata is not valid JSON`, {
+        file,
+        found: `${text.length} characters that do not parse`,
+        fix: 'retrain or re-export the model with Graft',
+      });
     }
   };
   const labels = parse(META.labels);
   if (!Array.isArray(labels) || labels.length === 0 || !labels.every((l) => typeof l === 'string')) {
     throw new GraftError('BAD_MODEL', `The model's '${META.labels}' metadata is not a list of class names`, {
       file,
-      found: JSON.stringify(labels).slice(0, 200),
+      expected: 'a non-empty JSON list of strings',
+      found: Array.isArray(labels) ? `a list of ${labels.length} (not all strings)` : `a ${typeof labels}`,
     });
   }
   const inputs = g.dataInputs;
@@ -160,7 +171,7 @@ export function readClassifierInfo(model: Model, file?: string): ClassifierInfo 
     });
   }
   const input = inputs[0]!;
-  const preprocessing = preprocessingFromMetadata(parse(META.preprocessing), input.shape, file);
+  const preprocessing = preprocessingFromMetadata(parse(META.preprocessing), input.shape, file, limits);
   const tText = md.get(META.temperature);
   const temperature = tText === undefined ? 1 : Number(tText);
   const outputs = g.outputs.map((o) => o.name);
@@ -176,29 +187,48 @@ export function readClassifierInfo(model: Model, file?: string): ClassifierInfo 
   return { labels, preprocessing, temperature, inputName: input.name, logits, probabilities, provenance };
 }
 
-/** Graft's Preprocessing as stored by graftClassifier, or a zoo entry's ImagePreprocessing (pulled models). */
+/**
+ * Graft's Preprocessing as stored by graftClassifier, or a zoo entry's ImagePreprocessing (pulled models),
+ * checked as any spec is (sizes within `limits.maxInputPixels`, finite numbers, known modes) and against the
+ * model input's fixed height and width. Anything wrong is a BAD_MODEL GraftError naming the metadata key and
+ * the file; it never quotes the metadata.
+ */
 export function preprocessingFromMetadata(
   value: unknown,
   inputShape: readonly (number | string | undefined)[] | undefined,
   file?: string,
+  limits?: Pick<DataLimits, 'maxInputPixels'>,
 ): Preprocessing {
   const o = value as Record<string, unknown> | null;
-  if (o && typeof o === 'object' && typeof o.resize === 'object' && o.resize !== null) {
-    const layout = inputShape?.[1] === 3 ? 'NCHW' : inputShape?.[3] === 3 ? 'NHWC' : 'NCHW';
-    const hw = layout === 'NCHW' ? inputShape?.slice(2, 4) : inputShape?.slice(1, 3);
-    const size =
-      hw && typeof hw[0] === 'number' && typeof hw[1] === 'number' ? ([hw[0], hw[1]] as [number, number]) : undefined;
-    return preprocessingFromZoo(o as unknown as ImagePreprocessing, layout, size);
-  }
+  const layout = inputShape?.[1] === 3 ? 'NCHW' : inputShape?.[3] === 3 ? 'NHWC' : 'NCHW';
+  const hw = layout === 'NCHW' ? inputShape?.slice(2, 4) : inputShape?.slice(1, 3);
+  const size =
+    hw && typeof hw[0] === 'number' && typeof hw[1] === 'number' ? ([hw[0], hw[1]] as [number, number]) : undefined;
+  let p: Preprocessing;
   try {
-    return checkPreprocessing(o as unknown as Preprocessing);
+    if (o && typeof o === 'object' && typeof o.resize === 'object' && o.resize !== null) {
+      p = preprocessingFromZoo(o as unknown as ImagePreprocessing, layout, size, limits);
+    } else p = checkPreprocessing(o as unknown as Preprocessing, limits);
   } catch (e) {
-    throw new GraftError('BAD_MODEL', "The model's preprocessing metadata is not valid", {
+    // checkPreprocessing's errors show numbers only; others (zoo-shaped specs) may quote strings: say less
+    const checked = e instanceof GraftError && e.message.startsWith('Invalid preprocessing');
+    const what = checked ? e.message.split('\n')[0]! : 'not a usable preprocessing spec';
+    throw new GraftError('BAD_MODEL', `The model's '${META.preprocessing}' metadata is not valid: ${what}`, {
       file,
-      found: (e as Error).message.split('\n')[0],
+      ...(checked && e.fields.expected ? { expected: e.fields.expected } : {}),
+      ...(checked && e.fields.found ? { found: e.fields.found } : {}),
       fix: 'retrain or re-export the model with Graft',
     });
   }
+  if (size && (p.size[0] !== size[0] || p.size[1] !== size[1])) {
+    throw new GraftError('BAD_MODEL', `The model's '${META.preprocessing}' size does not match its input`, {
+      file,
+      expected: `[${size.join(', ')}] (the model input's height and width)`,
+      found: `[${p.size.join(', ')}]`,
+      fix: 'retrain or re-export the model with Graft',
+    });
+  }
+  return p;
 }
 
 /** Renames a value everywhere it appears: graph inputs/outputs, producer, consumers, value_info. */

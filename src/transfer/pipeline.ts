@@ -1,4 +1,5 @@
 import { GraftError } from '../errors.js';
+import type { DataLimits } from '../data/limits.js';
 import { type Preprocessing, type ResizeMode, checkPreprocessing } from '../data/preprocessing.js';
 import type { ImagePreprocessing, Layout } from '../zoo/types.js';
 
@@ -11,6 +12,7 @@ export function preprocessingFromZoo(
   p: ImagePreprocessing,
   layout: Layout,
   inputSize?: readonly [number, number],
+  limits?: Pick<DataLimits, 'maxInputPixels'>,
 ): Preprocessing {
   if (p.channels !== 'RGB') {
     throw new GraftError('CONFIG', `Channel order ${p.channels} is not supported by the image pipeline`, {
@@ -39,7 +41,7 @@ export function preprocessingFromZoo(
       fix: 'fix the zoo entry (crop or resize size)',
     });
   }
-  return checkPreprocessing(out);
+  return checkPreprocessing(out, limits);
 }
 
 function base(p: ImagePreprocessing, layout: Layout, size: [number, number], resize: ResizeMode): Preprocessing {
@@ -50,10 +52,14 @@ function base(p: ImagePreprocessing, layout: Layout, size: [number, number], res
  * The same spec with another resize rule. 'squash' drops the crop, which suits images that are already
  * framed (small, centred objects such as Fashion-MNIST) better than ImageNet's resize-then-crop.
  */
-export function withResizeMode(p: Preprocessing, resize: ResizeMode): Preprocessing {
+export function withResizeMode(
+  p: Preprocessing,
+  resize: ResizeMode,
+  limits?: Pick<DataLimits, 'maxInputPixels'>,
+): Preprocessing {
   if (resize === p.resize) return p;
   const { cropFraction: _drop, ...rest } = p;
-  return checkPreprocessing({ ...rest, resize });
+  return checkPreprocessing({ ...rest, resize }, limits);
 }
 
 /**

@@ -4,7 +4,19 @@ import { after, before, test } from 'node:test';
 import sharp from 'sharp';
 import { type RawImage, resizeToModel } from '../image.js';
 import { type Preprocessing, type ResizeMode, planResize } from '../preprocessing.js';
-import { decodeForAugment, decodeForModel, probeImage } from './decode.js';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { GraftError } from '../../errors.js';
+import {
+  PixelBudget,
+  decodeForAugment,
+  decodeForModel,
+  imageSizeProblem,
+  openImage,
+  probeImage,
+  verifyDecodes,
+} from './decode.js';
+import { gifBomb, pngBomb } from './test-utils/bombs.js';
 import { pattern, raw, smooth, tempDir } from './test-utils/images.js';
 
 let dir: string;
@@ -128,4 +140,102 @@ test('the augmentation decode shrinks to about twice the model size and never en
 test('corrupt input rejects (the loader turns this into a report entry)', async () => {
   await assert.rejects(decodeForModel(Buffer.from('not an image'), p(4, 4)));
   await assert.rejects(probeImage(Buffer.alloc(0)));
+});
+
+// Bombs: without the header check and sharp's pixel limit each of these decodes (1.1 GB for the GIF, ~250 MB
+// for the PNG) and the assertions fail; with them nothing is allocated.
+test('a GIF or PNG whose header declares too many pixels is refused before decoding', { timeout: 20_000 }, async () => {
+  const gif = gifBomb();
+  assert.equal(gif.length, 35);
+  const probe = await probeImage(gif);
+  assert.deepEqual([probe.format, probe.width, probe.height], ['gif', 16383, 16383]);
+  assert.match(imageSizeProblem(probe)!, /^16383x16383 \(268.4 megapixels\), over the 67.1 megapixels limit/);
+  const png = await pngBomb(9000, 9000);
+  for (const bomb of [gif, png]) {
+    for (const decode of [decodeForModel, decodeForAugment]) {
+      await assert.rejects(decode(bomb, p(32, 32)), (e: unknown) => {
+        assert.ok(e instanceof GraftError && e.code === 'BAD_INPUT');
+        assert.match(e.message, /^Image too large: \d+x\d+ .*limit[\s\S]*--max-pixels/);
+        return true;
+      });
+    }
+    await assert.rejects(verifyDecodes(bomb), /Image too large/);
+    await assert.rejects(openImage(bomb), /Image too large/);
+  }
+  // the same file from a path
+  const f = join(dir, 'bomb.gif');
+  writeFileSync(f, gif);
+  await assert.rejects(decodeForModel(f, p(32, 32)), /Image too large[\s\S]*bomb\.gif/);
+});
+
+test('the pixel limit can be lowered and raised; unsupported formats and stale sizes are refused', async () => {
+  const small = await raw(pattern(12, 8), 12, 8).png().toBuffer();
+  await assert.rejects(decodeForModel(small, p(4, 4), undefined, { maxImagePixels: 95 }), /12x8 \(96 pixels\)/);
+  assert.equal((await decodeForModel(small, p(4, 4), undefined, { maxImagePixels: 96 })).width, 4);
+  assert.equal(imageSizeProblem({ ...(await probeImage(gifBomb())) }, { maxImagePixels: 16383 * 16383 }), undefined);
+  const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"></svg>');
+  await assert.rejects(decodeForModel(svg, p(4, 4)), /Unsupported image format: svg/);
+  await assert.rejects(
+    decodeForModel(small, p(4, 4), { width: 8, height: 12 }),
+    /changed since the data set was scanned/,
+  );
+  assert.equal((await decodeForModel(small, p(4, 4), { width: 12, height: 8 })).height, 4);
+  const thumb = await (await openImage(small)).resize(6, 4).jpeg().toBuffer();
+  assert.equal((await probeImage(thumb)).width, 6);
+});
+
+test(
+  'a path is read as a bounded regular file: a FIFO or device is refused, not waited on',
+  { timeout: 10_000 },
+  async () => {
+    const fifo = join(dir, 'pipe.png');
+    execFileSync('mkfifo', [fifo]);
+    await assert.rejects(decodeForModel(fifo, p(4, 4)), /Image not read: a FIFO/);
+    await assert.rejects(probeImage(fifo), /Image not read: a FIFO/);
+    await assert.rejects(decodeForAugment('/dev/zero', p(4, 4)), /character device/);
+    const f = join(dir, 'small.png');
+    await raw(pattern(12, 8), 12, 8).png().toFile(f);
+    await assert.rejects(decodeForModel(f, p(4, 4), undefined, { maxImageBytes: 10 }), /over the 10 bytes limit/);
+  },
+);
+
+test('a multi-page TIFF decodes its first page only', async () => {
+  const page = (r: number) =>
+    sharp({ create: { width: 4, height: 4, channels: 3, background: { r, g: 0, b: 255 - r } } })
+      .png()
+      .toBuffer();
+  const tiff = await sharp([await page(255), await page(0), await page(0)], { join: { animated: true } })
+    .tiff()
+    .toBuffer();
+  assert.equal((await sharp(tiff, { pages: -1 }).metadata()).pages, 3);
+  assert.equal((await probeImage(tiff)).height, 4);
+  const img = await decodeForModel(tiff, p(4, 4));
+  const [r, g, b] = px(img, 1, 1);
+  assert.ok(img.height === 4 && r! > 240 && g! < 15 && b! < 15, `first page is red: ${[r, g, b]}`);
+});
+
+test('decodes in flight share a pixel budget; an image over it runs alone', async () => {
+  const budget = new PixelBudget(100);
+  let running = 0;
+  let peak = 0;
+  const job = (pixels: number) =>
+    budget.run(pixels, async () => {
+      peak = Math.max(peak, ++running);
+      await new Promise((r) => setTimeout(r, 5));
+      running--;
+    });
+  await Promise.all([job(40), job(40), job(40), job(40)]);
+  assert.equal(peak, 2);
+  peak = 0;
+  await Promise.all([job(10), job(1000), job(10)]);
+  assert.equal(peak, 1, 'the large one waits for the first and holds the whole budget');
+  peak = 0;
+  await Promise.all(Array.from({ length: 10 }, () => job(10)));
+  assert.equal(peak, 10);
+});
+
+test("libvips' operation cache is off once Graft decodes, so decoded inputs are not kept alive", async () => {
+  await decodeForModel(await raw(pattern(12, 8), 12, 8).png().toBuffer(), p(4, 4));
+  const c = sharp.cache();
+  assert.deepEqual([c.memory.max, c.files.max, c.items.max], [0, 0, 0]);
 });

@@ -1,13 +1,15 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { type Candidate, type ResolveOptions, resolveScan } from '../dataset.js';
 import type { LabelMap } from '../labels.js';
+import { type DataLimits, dataLimits } from '../limits.js';
 import type { DatasetIssue, DatasetReport, Split } from '../report.js';
 import { normaliseSplit } from '../text.js';
-import { DECODABLE_FORMATS, type ImageProbe, probeImage, verifyDecodes } from './decode.js';
+import { DECODABLE_FORMATS, type ImageProbe, imageSizeProblem, probeImage, verifyDecodes } from './decode.js';
 import { type FileFilter, type FoundFile, discoverFolder, readTable, statKind, toId } from './files.js';
 import { mapLimit } from './pool.js';
+import { describeFileType, readBounded } from './read.js';
 
 /** One usable image: where it is, its class and split, its content hash (the feature cache key), its header. */
 export interface ImageItem extends Candidate, ImageProbe {
@@ -37,6 +39,8 @@ export interface ScanImagesOptions extends ResolveOptions {
   mapLabel?: (label: string) => string | null;
   /** called for each issue as it is found, e.g. to log a warning */
   onIssue?: (issue: DatasetIssue) => void;
+  /** file size, pixel and table limits (defaults: DEFAULT_DATA_LIMITS) */
+  limits?: Partial<DataLimits>;
 }
 
 const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.jpe', '.jfif', '.png', '.webp', '.gif', '.tif', '.tiff']);
@@ -48,11 +52,13 @@ export const imageFileFilter: FileFilter = (name) =>
 /**
  * Scans an image data set: a folder of class folders, a folder of train/ val/ test/ folders, or a
  * manifest (.csv/.tsv/.jsonl with path,label[,split] relative to the manifest). Every file is read once
- * (sha256 of its bytes) and its header decoded; empty, unreadable, corrupt and unsupported files, missing
+ * (sha256 of its bytes) and its header decoded; empty, unreadable, corrupt and unsupported files, special
+ * files (FIFOs, devices, sockets: never opened or read), files over the size or pixel limits, missing
  * manifest entries, duplicates, and empty or single-example classes are reported in `report.issues` and
  * left out. Throws a GraftError only when nothing trainable remains (or, with `strict`, on any issue).
  */
 export async function scanImages(source: string, opts: ScanImagesOptions = {}): Promise<ImageDataset> {
+  const limits = dataLimits(opts.limits);
   const root = resolve(source);
   const kind = await statKind(root, 'Image data set');
   const issues: DatasetIssue[] = [];
@@ -74,7 +80,7 @@ export async function scanImages(source: string, opts: ScanImagesOptions = {}): 
   } else {
     layout = 'manifest';
     base = dirname(root);
-    found = await readManifest(root, base, opts.fields ?? {}, collected);
+    found = await readManifest(root, base, opts.fields ?? {}, collected, limits);
   }
   collected.forEach(report);
 
@@ -87,7 +93,7 @@ export async function scanImages(source: string, opts: ScanImagesOptions = {}): 
     declaredClasses = declaredClasses.flatMap((c) => map(c) ?? []);
   }
 
-  const scanned = await mapLimit(found, opts.concurrency ?? 8, (f) => scanFile(f, opts.verify ?? 'header'));
+  const scanned = await mapLimit(found, opts.concurrency ?? 8, (f) => scanFile(f, opts.verify ?? 'header', limits));
   const candidates: Omit<ImageItem, 'split'>[] = [];
   scanned.forEach((r, i) => {
     if ('issue' in r) report(r.issue);
@@ -115,9 +121,10 @@ async function readManifest(
   base: string,
   fields: NonNullable<ScanImagesOptions['fields']>,
   issues: DatasetIssue[],
+  limits: DataLimits,
 ): Promise<FoundFile[]> {
   const id = toId(base, file);
-  const { records, lines } = await readTable(file, issues, id);
+  const { records, lines } = await readTable(file, issues, id, limits);
   const pf = fields.path ?? 'path';
   const lf = fields.label ?? 'label';
   const sf = fields.split ?? 'split';
@@ -147,57 +154,66 @@ async function readManifest(
     if (split) f.split = split;
     out.push(f);
   });
-  // Missing files are checked here, not in the scan, so they are reported as manifest problems.
+  // Missing and special files are checked here, so they are reported as manifest problems; stat only, so a
+  // row naming /dev/zero or a FIFO opens nothing.
   const present: FoundFile[] = [];
-  await mapLimit(out, 16, async (f) => {
+  const special: DatasetIssue[] = [];
+  const kinds = await mapLimit(out, 16, async (f) => {
     try {
-      await statKind(f.abs, 'file');
-      return true;
+      const st = await stat(f.abs);
+      return st.isFile() ? 'file' : describeFileType(st);
     } catch {
-      return false;
+      return undefined;
     }
-  }).then((ok) =>
-    ok.forEach((o, i) => {
-      if (o) present.push(out[i]!);
-      else missing.push(out[i]!.rel);
-    }),
-  );
+  });
+  kinds.forEach((k, i) => {
+    const f = out[i]!;
+    if (k === 'file') present.push(f);
+    else if (k === undefined) missing.push(f.rel);
+    else {
+      const detail = `${k}, not a regular file (listed in ${id})`;
+      special.push({ kind: 'not-a-file', files: [f.rel], skipped: true, detail, label: f.label });
+    }
+  });
   if (missing.length) {
     issues.push({ kind: 'missing-file', files: missing, skipped: true, detail: `listed in ${id} but not found` });
   }
+  issues.push(...special);
   return present;
 }
 
 type ScanResult = { probe: ImageProbe; hash: string; bytes: number } | { issue: DatasetIssue };
 
-async function scanFile(f: FoundFile, verify: 'header' | 'decode'): Promise<ScanResult> {
+async function scanFile(f: FoundFile, verify: 'header' | 'decode', limits: DataLimits): Promise<ScanResult> {
   const issue = (kind: DatasetIssue['kind'], detail: string): ScanResult => ({
     issue: { kind, files: [f.rel], skipped: true, detail, label: f.label, ...(f.split ? { split: f.split } : {}) },
   });
-  let buf: Buffer;
-  try {
-    buf = await readFile(f.abs);
-  } catch (e) {
-    return issue('unreadable', (e as NodeJS.ErrnoException).code ?? String(e));
-  }
-  if (buf.length === 0) return issue('empty-file', '0 bytes');
+  const read = await readBounded(f.abs, limits.maxImageBytes);
+  if ('refused' in read) return issue(read.refused.kind, read.refused.detail);
+  const buf = read.bytes;
   const hash = createHash('sha256').update(buf).digest('hex');
   let probe: ImageProbe;
   try {
     probe = await probeImage(buf);
   } catch (e) {
-    return issue('corrupt', `not a readable image: ${(e as Error).message}`);
+    return issue('corrupt', `not a readable image: ${firstLine(e)}`);
   }
   if (!DECODABLE_FORMATS.includes(probe.format)) {
     return issue('unsupported', `${probe.format} content (supported: ${DECODABLE_FORMATS.join(', ')})`);
   }
   if (!(probe.width > 0 && probe.height > 0)) return issue('corrupt', `bad dimensions ${probe.width}x${probe.height}`);
+  const tooLarge = imageSizeProblem(probe, limits);
+  if (tooLarge) return issue('too-large', tooLarge);
   if (verify === 'decode') {
     try {
-      await verifyDecodes(buf);
+      await verifyDecodes(buf, limits);
     } catch (e) {
-      return issue('corrupt', `decode failed: ${(e as Error).message}`);
+      return issue('corrupt', `decode failed: ${firstLine(e)}`);
     }
   }
   return { probe, hash, bytes: buf.length };
+}
+
+function firstLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
 }

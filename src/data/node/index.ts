@@ -6,3 +6,4 @@ export * from './loader.js';
 export * from './text.js';
 export * from './idx.js';
 export * from './pool.js';
+export * from './read.js';

@@ -4,6 +4,7 @@ import { type RawImage, batchDims, exampleSize, writeNormalized } from '../image
 import type { LabelMap } from '../labels.js';
 import { type Preprocessing, checkPreprocessing } from '../preprocessing.js';
 import type { DatasetIssue } from '../report.js';
+import { type DataLimits, dataLimits } from '../limits.js';
 import { decodeForAugment, decodeForModel } from './decode.js';
 import type { ImageItem } from './images.js';
 import { orderedMap } from './pool.js';
@@ -26,6 +27,8 @@ export interface ImageLoaderOptions {
   dropLast?: boolean;
   /** called once per file that fails to decode (it is then skipped in every later epoch) */
   onIssue?: (issue: DatasetIssue) => void;
+  /** file size and pixel limits of each decode, model input limit (defaults: DEFAULT_DATA_LIMITS); pass the scan's */
+  limits?: Partial<DataLimits>;
 }
 
 export interface EpochOptions {
@@ -45,12 +48,14 @@ export class ImageLoader {
   readonly issues: DatasetIssue[] = [];
   private readonly failed = new Set<string>();
   private readonly p: Preprocessing;
+  private readonly limits: DataLimits;
 
   constructor(
     private readonly items: readonly ImageItem[],
     private readonly opts: ImageLoaderOptions,
   ) {
-    this.p = checkPreprocessing(opts.preprocessing);
+    this.limits = dataLimits(opts.limits);
+    this.p = checkPreprocessing(opts.preprocessing, this.limits);
     if (!(Number.isInteger(opts.batchSize) && opts.batchSize > 0)) {
       throw new GraftError('CONFIG', 'batchSize must be a positive integer', { found: String(opts.batchSize) });
     }
@@ -84,8 +89,8 @@ export class ImageLoader {
     const decode = async (it: ImageItem, i: number): Promise<RawImage> => {
       const size = { width: it.width, height: it.height };
       const a = params[i];
-      if (a) return applyAugment(await decodeForAugment(it.path, p, size), a, p);
-      return decodeForModel(it.path, p, size);
+      if (a) return applyAugment(await decodeForAugment(it.path, p, size, this.limits), a, p);
+      return decodeForModel(it.path, p, size, this.limits);
     };
     let x = new Float32Array(bs * per);
     let y = new Int32Array(bs);
@@ -118,7 +123,7 @@ export class ImageLoader {
       kind: 'decode-failed',
       files: [item.id],
       skipped: true,
-      detail: error instanceof Error ? error.message : String(error),
+      detail: (error instanceof Error ? error.message : String(error)).split('\n')[0]!,
       label: item.label,
       split: item.split,
     };

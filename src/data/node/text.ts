@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import { type Candidate, type ResolveOptions, resolveScan } from '../dataset.js';
 import type { LabelMap } from '../labels.js';
+import { type DataLimits, dataLimits } from '../limits.js';
 import type { DatasetIssue, DatasetReport, Split } from '../report.js';
 import { type TextExample, type TextFields, recordsToExamples } from '../text.js';
 import { type FileFilter, discoverFolder, readTable, statKind, toId } from './files.js';
 import { mapLimit } from './pool.js';
+import { readBounded } from './read.js';
 
 export interface TextItem extends Candidate {
   text: string;
@@ -36,6 +37,8 @@ export interface LoadTextOptions extends ResolveOptions {
   /** renames or drops (null) classes, e.g. 'easy-ham-1' -> 'ham' */
   mapLabel?: (label: string) => string | null;
   onIssue?: (issue: DatasetIssue) => void;
+  /** file size and table limits (defaults: DEFAULT_DATA_LIMITS) */
+  limits?: Partial<DataLimits>;
 }
 
 const UTF8_STRICT = new TextDecoder('utf-8', { fatal: true });
@@ -47,9 +50,10 @@ const UTF8_LENIENT = new TextDecoder('utf-8');
  * folders of class folders) holding one example per file: plain text, or for .json files one object
  * whose text field (fields.text, default 'text') is the example. Files that are not UTF-8 are reported
  * as corrupt (or decoded leniently); empty texts, bad rows and duplicates (same text) are reported and
- * skipped.
+ * skipped, and so are special files (FIFOs, devices: never opened) and files over the size limit.
  */
 export async function loadTextDataset(source: string, opts: LoadTextOptions = {}): Promise<TextDataset> {
+  const limits = dataLimits(opts.limits);
   const root = resolve(source);
   const kind = await statKind(root, 'Text data set');
   const issues: DatasetIssue[] = [];
@@ -59,7 +63,7 @@ export async function loadTextDataset(source: string, opts: LoadTextOptions = {}
   if (kind === 'file') {
     layout = 'table';
     const id = toId(dirname(root), root);
-    const { records, lines } = await readTable(root, issues, id);
+    const { records, lines } = await readTable(root, issues, id, limits);
     examples = recordsToExamples(records, id, opts.fields ?? {}, issues, (i) => lines[i]!);
   } else {
     const exts = new Set((opts.extensions ?? ['.txt']).map((e) => e.toLowerCase()));
@@ -69,14 +73,11 @@ export async function loadTextDataset(source: string, opts: LoadTextOptions = {}
     declaredClasses = d.declaredClasses;
     const decoder = opts.invalidUtf8 === 'replace' ? UTF8_LENIENT : UTF8_STRICT;
     const textField = opts.fields?.text ?? 'text';
-    const read = await mapLimit(d.files, 16, async (f) => {
-      let bytes: Buffer;
-      try {
-        bytes = await readFile(f.abs);
-      } catch (e) {
-        return { error: 'unreadable' as const, detail: (e as NodeJS.ErrnoException).code ?? String(e) };
-      }
-      if (bytes.length === 0) return { error: 'empty-file' as const, detail: '0 bytes' };
+    // 8 at once: with the size limit, at most 8 x maxTextBytes of bytes (and their strings) in flight
+    const read = await mapLimit(d.files, 8, async (f) => {
+      const r = await readBounded(f.abs, limits.maxTextBytes);
+      if ('refused' in r) return { error: r.refused.kind, detail: r.refused.detail };
+      const bytes = r.bytes;
       let text: string;
       try {
         text = decoder.decode(bytes);
@@ -87,8 +88,9 @@ export async function loadTextDataset(source: string, opts: LoadTextOptions = {}
       let value: unknown;
       try {
         value = JSON.parse(text);
-      } catch (e) {
-        return { error: 'corrupt' as const, detail: `not valid JSON: ${(e as Error).message}` };
+      } catch {
+        // V8's message quotes the text; the file name is all the report needs
+        return { error: 'corrupt' as const, detail: 'not valid JSON' };
       }
       const field =
         value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[textField] : undefined;
