@@ -79,8 +79,7 @@ class ByteScanner {
     throw new GraftError('BAD_MODEL', 'Cannot read the word-vector file', {
       file: this.file,
       expected,
-      found:
-        found ?? `${JSON.stringify(this.dec.decode(this.b.subarray(this.pos, this.pos + 30)))} at byte ${this.pos}`,
+      found: found ?? `something else at byte ${this.pos} of ${this.b.length}`,
       fix: 'the source must be wink word-embedding JSON (words, vectors, dimensions); fetch it again if it is truncated',
     });
   }
