@@ -34,8 +34,11 @@ export function markInUse(dir: string, name: string): void {
   }
 }
 
-/** Names that live processes (this one included) use in `dir`, with one pid each; removes stale records. */
-export function namesInUse(dir: string): Map<string, number> {
+/**
+ * Names that live processes use in `dir`, with one pid each; removes stale records. `othersOnly`: leave out
+ * this process (a program cleaning the cache it has used itself decides for itself).
+ */
+export function namesInUse(dir: string, opts: { othersOnly?: boolean } = {}): Map<string, number> {
   const out = new Map<string, number>();
   let pids: string[];
   try {
@@ -46,7 +49,7 @@ export function namesInUse(dir: string): Map<string, number> {
   for (const p of pids) {
     const pid = Number(p);
     const file = join(dir, IN_USE, p);
-    if (!Number.isInteger(pid) || pid <= 0) continue;
+    if (!Number.isInteger(pid) || pid <= 0 || (opts.othersOnly && pid === process.pid)) continue;
     if (!processAlive(pid)) {
       rmSync(file, { force: true });
       continue;

@@ -141,7 +141,8 @@ class LiteralParser {
         this.value(depth + 1);
         return undefined;
     }
-    return this.fail(word ? `a literal value ('${word}' is code, not data)` : 'a literal value');
+    // the identifier itself is not quoted: the text may not be a bundle at all
+    return this.fail(word ? 'a literal value (an identifier there is code, not data)' : 'a literal value');
   }
 
   private object(depth: number): Record<string, unknown> {

@@ -42,7 +42,7 @@ export function readWinkVectors(bytes: Uint8Array, file: string, maxWords = Infi
     }
   }
   const missing = filled.indexOf(0);
-  if (missing >= 0) s.fail(`a vector for every kept word`, `none for '${words[missing]}' (id ${missing})`);
+  if (missing >= 0) s.fail(`a vector for every kept word`, `none for the word with id ${missing}`);
   return { words: words.slice(0, n), dims, vectors };
 }
 
