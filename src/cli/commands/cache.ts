@@ -12,6 +12,7 @@ function cacheRoot(options: Partial<CacheSettings>, io: CliIo): string {
 }
 
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 function describe(e: CacheEntry): string {
   if (e.kind === 'blob') {
@@ -49,7 +50,7 @@ export async function runLs({ options, io }: CommandContext<CacheSettings>): Pro
   const total = t.blob.bytes + t.ref.bytes + t.features.bytes + t.temp.bytes;
   w(
     `\nfiles ${formatBytes(t.blob.bytes)} (${t.blob.count}), refs ${formatBytes(t.ref.bytes)} (${t.ref.count}), ` +
-      `features ${formatBytes(t.features.bytes)} (${t.features.count} stores), temporary ${formatBytes(t.temp.bytes)}; ` +
+      `features ${formatBytes(t.features.bytes)} (${plural(t.features.count, 'store')}), temporary ${formatBytes(t.temp.bytes)}; ` +
       `total ${formatBytes(total)}\n`,
   );
   return 0;
@@ -64,8 +65,8 @@ export async function runVerify({ options, io }: CommandContext<CacheSettings>):
   if (options.json) io.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
   else {
     io.stdout.write(
-      `checked ${r.blobs} files (${formatBytes(r.bytes)}) in ${r.seconds.toFixed(1)}s, ${r.refs} refs, ` +
-        `${r.featureStores} feature stores in ${r.root}\n`,
+      `checked ${plural(r.blobs, 'file')} (${formatBytes(r.bytes)}) in ${r.seconds.toFixed(1)}s, ${plural(r.refs, 'ref')}, ` +
+        `${plural(r.featureStores, 'feature store')} in ${r.root}\n`,
     );
     for (const b of r.bad) {
       io.stdout.write(`damaged ${b.path}: ${b.problem}${b.names?.length ? ` (${b.names.join(', ')})` : ''}\n`);
@@ -92,7 +93,7 @@ export async function runClean({ options, io }: CommandContext<CacheCleanSetting
     io.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
     return 0;
   }
-  io.stdout.write(`removed ${r.removed.length} files, freed ${formatBytes(r.freedBytes)} in ${r.root}\n`);
+  io.stdout.write(`removed ${plural(r.removed.length, 'file')}, freed ${formatBytes(r.freedBytes)} in ${r.root}\n`);
   if (r.kept.length) {
     const pids = [...new Set(r.kept.map((k) => k.pid))].join(', ');
     io.stdout.write(`kept ${r.kept.length} in use by running graft processes (pid ${pids})\n`);

@@ -63,9 +63,9 @@ export function listCache(root: string): CacheListing {
     delete ref.named;
   }
   for (const { sha256, path, st } of listBlobs(cache.root)) {
-    let lastUsed = st.mtimeMs;
+    let lastUsed = Math.round(st.mtimeMs);
     const record = lstatOrUndefined(cache.verificationPath(sha256));
-    if (record) lastUsed = Math.max(lastUsed, record.mtimeMs);
+    if (record) lastUsed = Math.max(lastUsed, Math.round(record.mtimeMs));
     entries.push({
       kind: 'blob',
       path: relative(cache.root, path),
@@ -81,7 +81,7 @@ export function listCache(root: string): CacheListing {
       kind: 'features',
       path: relative(cache.root, path),
       size: st.size,
-      lastUsed: st.mtimeMs,
+      lastUsed: Math.round(st.mtimeMs),
       namespace: path
         .split(/[\\/]/)
         .pop()!
@@ -284,7 +284,12 @@ function listRefs(root: string): RefEntry[] {
   for (const f of walk(join(root, 'refs'), 1)) {
     if (!REF_NAME.test(f.name)) continue;
     const kind = f.path.split(/[\\/]/).slice(-2, -1)[0]!;
-    const entry: RefEntry = { kind: 'ref', path: relative(root, f.path), size: f.st.size, lastUsed: f.st.mtimeMs };
+    const entry: RefEntry = {
+      kind: 'ref',
+      path: relative(root, f.path),
+      size: f.st.size,
+      lastUsed: Math.round(f.st.mtimeMs),
+    };
     try {
       const { key, value } = JSON.parse(readFileSync(f.path, 'utf8')) as { key?: unknown; value?: unknown };
       if (typeof key !== 'string' || typeof value !== 'object' || value === null) throw new Error('no key or value');
@@ -330,7 +335,7 @@ function listTemps(root: string): CacheEntry[] {
       kind: 'temp',
       path: relative(root, f.path),
       size: f.st.size,
-      lastUsed: f.st.mtimeMs,
+      lastUsed: Math.round(f.st.mtimeMs),
       problem: pid !== undefined && processAlive(pid) ? `being written by process ${pid}` : undefined,
     });
   for (const f of walk(join(root, 'tmp'), 0)) {
