@@ -9,7 +9,7 @@ import { preprocessingFromMetadata } from '../transfer/pipeline-graft.js';
 import { withInputSize } from '../transfer/finetune/input-size.js';
 import { preprocessingFromZoo, withResizeMode } from '../transfer/pipeline.js';
 import { inspectModel } from '../zoo/inspect.js';
-import { type PullResult, loadPulledModel, pullModel, pullSource } from '../zoo/node/pull.js';
+import { type PullResult, loadPulledModel, pullModel, pullSource, weightsKey } from '../zoo/node/pull.js';
 import { loadRegistry } from '../zoo/node/user-models.js';
 import type { ModelRegistry } from '../zoo/registry.js';
 import type { SourceEventListener, SourceSettings } from '../zoo/sources/events.js';
@@ -173,7 +173,8 @@ export async function loadBackbone(opts: BackboneOptions = {}): Promise<Backbone
     itemDims,
     dim: pooled.dim,
     preprocessing: finalPreprocessing,
-    namespace: namespaceOf(pulled.sha256, featureValue, pooled.pooling, finalPreprocessing),
+    // keyed by the hash loadPulledModel checked the bytes against (and the external data's, if any)
+    namespace: namespaceOf(weightsKey(pulled), featureValue, pooled.pooling, finalPreprocessing),
     pooling: pooled.pooling,
     pulled: rest,
   };
@@ -187,7 +188,11 @@ function namespaceOf(sha256: string, featureValue: string, pooling: string, p: P
 export function withBackboneResize(b: Backbone, resize: ResizeMode): Backbone {
   if (resize === b.preprocessing.resize) return b;
   const preprocessing = withResizeMode(b.preprocessing, resize);
-  return { ...b, preprocessing, namespace: namespaceOf(b.sha256, b.featureValue, b.pooling, preprocessing) };
+  return {
+    ...b,
+    preprocessing,
+    namespace: namespaceOf(weightsKey(b.pulled), b.featureValue, b.pooling, preprocessing),
+  };
 }
 
 /** The backbone taking `size` x `size` images: new input shape, preprocessing size and cache namespace. */

@@ -4,7 +4,7 @@ import { GraftError } from '../errors.js';
 import { cropFractionOf, type Preprocessing } from '../data/preprocessing.js';
 import { CLASSIFIER_INPUT, CLASSIFIER_LOGITS, readClassifierInfo } from '../transfer/pipeline-graft.js';
 import { writeFileAtomic } from '../node/atomic.js';
-import { loadOnnxFile, saveOnnxFile } from '../node/onnx-file.js';
+import { externalTensors, fitsInline, loadOnnxFile, saveOnnxFile } from '../node/onnx-file.js';
 import { resolveModelPath } from './classifier.js';
 
 export type ExportFormat = 'transformers.js' | 'onnx';
@@ -31,7 +31,7 @@ const HF_MODEL_TYPES: [RegExp, string, string][] = [
 /**
  * Exports a grafted classifier. 'transformers.js' writes the folder layout an `image-classification`
  * pipeline loads (onnx/model.onnx, config.json with id2label, preprocessor_config.json); 'onnx' copies
- * the single model file.
+ * the single model file (with any external data written inline).
  */
 export function exportClassifier(target: string, out: string, format: ExportFormat, cwd = process.cwd()): ExportResult {
   const path = resolveModelPath(target, cwd);
@@ -40,8 +40,19 @@ export function exportClassifier(target: string, out: string, format: ExportForm
   const dest = resolve(cwd, out);
   if (format === 'onnx') {
     mkdirSync(resolve(dest, '..'), { recursive: true });
-    copyFileSync(path, dest);
-    return { format, out: dest, files: [dest] };
+    if (externalTensors(model.graph).length === 0) {
+      copyFileSync(path, dest);
+      return { format, out: dest, files: [dest] };
+    }
+    // Weights in a data file beside the model: written inline, so the export is one file that cannot be
+    // separated from its weights; each one is read through the confined reader (a data file that is a
+    // symlink out of the model's folder is refused). Past protobuf's 2 GiB, they go to one data file beside.
+    if (fitsInline(model)) {
+      saveOnnxFile(dest, model);
+      return { format, out: dest, files: [dest] };
+    }
+    saveOnnxFile(dest, model, { externalDataThreshold: 1024 });
+    return { format, out: dest, files: [dest, `${dest}.data`] };
   }
   if (format !== 'transformers.js') {
     throw new GraftError('BAD_INPUT', `Unknown export format '${format as string}'`, { choices: EXPORT_FORMATS });

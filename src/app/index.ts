@@ -2,6 +2,7 @@
 // export, report, zoo), as the entry points (CLI, studio, server) call them. `app` loads each recipe on its
 // first call, so an entry point that runs one recipe does not load the others' dependencies; tests hand the
 // CLI another `App` to see exactly what each flag reaches.
+import type * as Cache from './cache.js';
 import type * as Classifier from './classifier.js';
 import type * as Compare from './compare.js';
 import type * as Data from './data.js';
@@ -38,6 +39,9 @@ export interface App {
   listZooModels: Recipe<typeof Zoo.listZooModels>;
   zooModelInfo: Recipe<typeof Zoo.zooModelInfo>;
   pullZooModel: Recipe<typeof Zoo.pullZooModel>;
+  listCacheEntries: Recipe<typeof Cache.listCacheEntries>;
+  verifyCacheEntries: Recipe<typeof Cache.verifyCacheEntries>;
+  cleanCacheEntries: Recipe<typeof Cache.cleanCacheEntries>;
 }
 
 export const app: App = {
@@ -58,4 +62,7 @@ export const app: App = {
   listZooModels: async (...a) => (await import('./zoo.js')).listZooModels(...a),
   zooModelInfo: async (...a) => (await import('./zoo.js')).zooModelInfo(...a),
   pullZooModel: async (...a) => (await import('./zoo.js')).pullZooModel(...a),
+  listCacheEntries: async (...a) => (await import('./cache.js')).listCacheEntries(...a),
+  verifyCacheEntries: async (...a) => (await import('./cache.js')).verifyCacheEntries(...a),
+  cleanCacheEntries: async (...a) => (await import('./cache.js')).cleanCacheEntries(...a),
 };

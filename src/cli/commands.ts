@@ -29,6 +29,7 @@ import {
 } from './finetune-options.js';
 import { textTrainOptions } from './text-options.js';
 import type { TextOnlySettings } from '../app/train-text.js';
+import { CACHE_COMMANDS } from './cache-commands.js';
 
 export interface ArgSpec {
   name: string;
@@ -681,4 +682,6 @@ export const COMMANDS: readonly AnyCommand[] = [
     examples: ['npm run demo', 'graft demo --strategy knn --out /tmp/demo-knn'],
     load: () => import('./commands/demo.js'),
   }),
+  // graft cache ls | verify | clean
+  ...CACHE_COMMANDS,
 ];

@@ -91,6 +91,14 @@ export function progressRenderer(io: CliIo, now: () => number = Date.now): (e: S
       }
       case 'cache-hit':
         break;
+      case 'cache-damaged':
+        clear();
+        io.stderr.write(
+          `warning: the cached copy of ${e.label} is damaged (${e.found}); ${
+            e.action === 'refetch' ? 'fetching it again' : e.action === 'rebuild' ? 'converting it again' : 'not used'
+          }\n`,
+        );
+        break;
       case 'convert-start':
         clear();
         io.stderr.write(`converting ${e.label} to ONNX (${e.converter})...\n`);

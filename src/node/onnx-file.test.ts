@@ -1,6 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+  mkdirSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GraftError } from '../errors.js';
@@ -110,6 +119,36 @@ test('re-saving a lazily loaded model over its own data file keeps the data', ()
   }
 });
 
+test('a location that is a symlink to a file outside the folder is refused, one inside is read', () => {
+  const dir = tempDir();
+  try {
+    const outside = join(dir, 'outside.bin');
+    writeFileSync(outside, new Uint8Array(Float32Array.of(42).buffer));
+    mkdirSync(join(dir, 'model'));
+    symlinkSync(outside, join(dir, 'model', 'w.bin'));
+    const b = new GraphBuilder('g');
+    const x = b.input('x', 'float32', [1]);
+    b.graph.initializers.set('w', new Tensor('w', 'float32', [1], { external: { location: 'w.bin', offset: 0 } }));
+    b.output(b.op('Mul', [x, 'w']));
+    const path = join(dir, 'model', 'm.onnx');
+    writeFileSync(path, encodeModel(b.build(), { keepExternal: true }));
+    assert.throws(
+      () => loadOnnxFile(path).graph.initializers.get('w')!.bytes,
+      (e: unknown) =>
+        e instanceof GraftError &&
+        e.code === 'BAD_MODEL' &&
+        /outside the model folder[\s\S]*symlink/.test(e.message) &&
+        e.fields.file === path,
+    );
+    rmSync(join(dir, 'model', 'w.bin'));
+    writeFileSync(join(dir, 'model', 'real.bin'), new Uint8Array(Float32Array.of(7).buffer));
+    symlinkSync('real.bin', join(dir, 'model', 'w.bin'));
+    assert.deepEqual([...loadOnnxFile(path).graph.initializers.get('w')!.toNumbers()], [7]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('locations escaping the model folder and missing files are reported, not read', () => {
   const dir = tempDir();
   try {
@@ -135,7 +174,7 @@ test('locations escaping the model folder and missing files are reported, not re
     const m = loadOnnxFile(join(dir, 'm.onnx'));
     assert.throws(
       () => m.graph.initializers.get('w')!.bytes,
-      (e: unknown) => e instanceof GraftError && e.code === 'IO' && /gone\.bin/.test(e.message),
+      (e: unknown) => e instanceof GraftError && e.code === 'NOT_FOUND' && /gone\.bin/.test(e.message),
     );
     assert.throws(
       () => loadOnnxFile(join(dir, 'nope.onnx')),

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { GraftError } from '../errors.js';
 import { decodeModel, encodeModel } from '../onnx/codec.js';
 import { Graph, Model } from '../onnx/graph.js';
 import { dtypeSize } from '../onnx/dtype.js';
 import { Tensor } from '../onnx/tensor.js';
 import { writeFileAtomic } from './atomic.js';
+import { confinedPath } from './confine.js';
 
 /**
  * Reads an .onnx file. Initializers stored in external data files (paths relative to the model file)
@@ -21,23 +22,17 @@ export function loadOnnxFile(path: string): Model {
   return decodeModel(bytes, { file: path, externalData: externalDataReader(path) });
 }
 
-/** Resolves external data locations against the model file's folder, caching each file once read. */
+/**
+ * Resolves external data locations against the model file's folder, caching each file once read. A
+ * location must stay inside that folder once symlinks are resolved (see confinedPath): the ONNX spec
+ * forbids anything else, and a crafted model must not read arbitrary files (CVE-2024-27318 was the same
+ * bug in onnx itself).
+ */
 export function externalDataReader(modelPath: string): (location: string) => Uint8Array {
   const dir = dirname(resolve(modelPath));
   const cache = new Map<string, Uint8Array>();
   return (location) => {
-    const full = resolve(dir, location);
-    const rel = relative(dir, full);
-    // The ONNX spec forbids locations outside the model's folder; a crafted model must not read arbitrary files.
-    if (isAbsolute(location) || rel.startsWith('..') || isAbsolute(rel)) {
-      throw new GraftError('BAD_MODEL', 'External data location points outside the model folder', {
-        file: modelPath,
-        value: location,
-        expected: 'a path relative to the folder of the .onnx file, inside it',
-        found: location,
-        fix: 'move the data file next to the model and fix the location, or re-export with external data',
-      });
-    }
+    const full = confinedPath(dir, location, { field: 'an external data location', file: modelPath });
     let data = cache.get(full);
     if (!data) {
       try {
@@ -54,6 +49,31 @@ export function externalDataReader(modelPath: string): (location: string) => Uin
     }
     return data;
   };
+}
+
+/** Every tensor of the model (initializers, node attributes, subgraphs) that keeps its bytes in an external file. */
+export function externalTensors(g: Graph): Tensor[] {
+  const out: Tensor[] = [];
+  const visit = (graph: Graph) => {
+    for (const t of graph.initializers.values()) if (t.external) out.push(t);
+    for (const n of graph.nodes) {
+      for (const a of Object.values(n.attrs)) {
+        if (a.type === 'tensor' && a.value.external) out.push(a.value);
+        else if (a.type === 'tensors') out.push(...a.value.filter((t) => t.external));
+        else if (a.type === 'graph') visit(a.value);
+        else if (a.type === 'graphs') a.value.forEach(visit);
+      }
+    }
+  };
+  visit(g);
+  return out;
+}
+
+/** Bytes of the main graph's initializers, and whether they fit in one .onnx file (protobuf's 2 GiB). */
+export function fitsInline(model: Model): boolean {
+  let inline = 0;
+  for (const t of model.graph.initializers.values()) inline += t.size * dtypeSize(t.dtype);
+  return inline <= INLINE_LIMIT;
 }
 
 export interface SaveOnnxOptions {
@@ -93,9 +113,9 @@ export function saveOnnxFile(path: string, model: Model, opts: SaveOnnxOptions =
     if (chunks.length) writeFileAtomic(dataPath, chunks);
     toWrite = external;
   } else {
-    let inline = 0;
-    for (const t of model.graph.initializers.values()) inline += t.size * dtypeSize(t.dtype);
-    if (inline > INLINE_LIMIT) {
+    if (!fitsInline(model)) {
+      let inline = 0;
+      for (const t of model.graph.initializers.values()) inline += t.size * dtypeSize(t.dtype);
       throw new GraftError('BAD_INPUT', 'The model is too large to store in one .onnx file', {
         file: path,
         expected: 'at most 2 GiB of protobuf',

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GraphBuilder } from '../onnx/builder.js';
 import { Session } from '../runtime/session.js';
+import { GraftError } from '../errors.js';
 import { MemoryFeatureStore } from './feature-store.js';
 import { extractFeatures, type ExtractItem } from './extract.js';
 
@@ -58,5 +59,36 @@ test('extractFeatures computes missing vectors, reuses cached ones, and reports 
   assert.equal(r2.batchesRun, 0, 'no backbone run when everything is cached');
   assert.equal(loads, 0);
   assert.equal(r2.reused, 3);
+  await session.dispose();
+});
+
+test('a non-finite feature stops extraction, names the image and is never stored', async () => {
+  // log(x) of a negative input is NaN: a backbone that outputs NaN for one image
+  const b = new GraphBuilder('backbone');
+  const x = b.input('x', 'float32', ['N', 2]);
+  b.output(b.op('Log', [x], undefined, { outputs: ['feat'] }), 'float32', ['N', 2]);
+  const session = await Session.create(b.build());
+  const store = new MemoryFeatureStore('ns', 2);
+  const item = (key: string, v: number): ExtractItem => ({
+    key,
+    label: `cats/${key}.png`,
+    load: async () => Float32Array.of(v, v),
+  });
+  await assert.rejects(
+    extractFeatures({
+      session,
+      inputName: 'x',
+      outputName: 'feat',
+      itemDims: [2],
+      items: [item('good', 1), item('nan', -1)],
+      store,
+      batchSize: 1,
+    }),
+    (e: unknown) =>
+      e instanceof GraftError && e.code === 'BAD_MODEL' && /non-finite feature for cats\/nan\.png/.test(e.message),
+  );
+  assert.equal(store.get('nan'), undefined, 'the NaN vector is not stored');
+  assert.deepEqual([...store.get('good')!], [0, 0]);
+  assert.throws(() => store.set('direct', Float32Array.of(1, Infinity)), /non-finite/, 'stores refuse them too');
   await session.dispose();
 });

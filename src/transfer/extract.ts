@@ -1,6 +1,6 @@
 import { GraftError } from '../errors.js';
 import type { Session } from '../runtime/session.js';
-import type { FeatureStore } from './feature-store.js';
+import { type FeatureStore, checkFinite } from './feature-store.js';
 
 /** One input to embed: a cache key (content hash) and a loader giving its preprocessed tensor. */
 export interface ExtractItem {
@@ -118,7 +118,10 @@ export async function extractFeatures(opts: ExtractOptions): Promise<ExtractResu
     const data = y.data as Float32Array;
     batch.forEach((b, j) => {
       const v = data.slice(j * dim, (j + 1) * dim);
-      store.set(items[b.i]!.key, v);
+      const item = items[b.i]!;
+      // fatal, not a skipped file: a model that outputs NaN for one input is not to be trusted for the rest
+      checkFinite(item.key, v, item.label);
+      store.set(item.key, v);
       vectors[b.i] = v;
     });
     computed += batch.length;

@@ -11,7 +11,7 @@ export function bundleExport(text: string, file: string): unknown {
     throw new GraftError('BAD_MODEL', 'Not a browserify bundle that exports a value', {
       file,
       expected: 'a .js file of the form {1:[function(e,a,n){a.exports=...}]}',
-      found: `${text.slice(0, 60)}...`,
+      found: `${text.length} characters without that wrapper`,
       fix: 'point the source at model.json (or the .min.js bundle nsfwjs ships) of a TF.js model',
     });
   }
@@ -68,7 +68,7 @@ class LiteralParser {
     throw new GraftError('BAD_MODEL', 'Cannot read the data literal in a JavaScript bundle', {
       file: this.file,
       expected,
-      found: `${JSON.stringify(this.text.slice(this.pos, this.pos + 30))} at offset ${this.pos}`,
+      found: `something else at offset ${this.pos} of ${this.text.length}`,
       fix: "the bundle holds code, not only data; use the package's model.json instead",
     });
   }
@@ -141,7 +141,8 @@ class LiteralParser {
         this.value(depth + 1);
         return undefined;
     }
-    return this.fail(word ? `a literal value ('${word}' is code, not data)` : 'a literal value');
+    // the identifier itself is not quoted: the text may not be a bundle at all
+    return this.fail(word ? 'a literal value (an identifier there is code, not data)' : 'a literal value');
   }
 
   private object(depth: number): Record<string, unknown> {
@@ -306,7 +307,7 @@ export function decodeBase64(s: string, file = 'base64'): Uint8Array {
     if (v < 0) {
       throw new GraftError('BAD_MODEL', 'A weight bundle holds a string that is not base64', {
         file,
-        found: `character ${JSON.stringify(s[i])} at offset ${i}`,
+        found: `a character outside the base64 alphabet at offset ${i}`,
         fix: 'the bundle may be damaged; fetch the package again',
       });
     }

@@ -1,6 +1,7 @@
 import { GraftError } from '../../errors.js';
 import type { ReadFile, TfjsModelJson } from '../importers/types.js';
 import { bundleExport, decodeBase64 } from './js-literal.js';
+import { parseJsonFile, shapeOf } from './json.js';
 
 const utf8 = new TextDecoder();
 
@@ -11,22 +12,12 @@ export function parseTfjsModelJson(bytes: Uint8Array, file: string): TfjsModelJs
   const text = utf8.decode(bytes);
   let value: unknown;
   if (/\.m?js$/i.test(file)) value = bundleExport(text, file);
-  else {
-    try {
-      value = JSON.parse(text);
-    } catch (e) {
-      throw new GraftError('BAD_MODEL', 'model.json is not valid JSON', {
-        file,
-        found: (e as Error).message,
-        fix: 'fetch the file again; it may be truncated',
-      });
-    }
-  }
+  else value = parseJsonFile(text, { what: 'model.json', file, fix: 'fetch the file again; it may be truncated' });
   if (typeof value !== 'object' || value === null || !('modelTopology' in value)) {
     throw new GraftError('BAD_MODEL', 'Not a TF.js model.json', {
       file,
       expected: 'an object with modelTopology and weightsManifest',
-      found: typeof value === 'object' && value ? `keys ${Object.keys(value).slice(0, 6).join(', ')}` : typeof value,
+      found: `${shapeOf(value)} and no modelTopology`,
       fix: 'point the source at the model.json written by the TF.js converter',
     });
   }
@@ -79,12 +70,7 @@ export function shardReader(read: (storedName: string) => Promise<Uint8Array>, s
 
 /** Class names from a labels file: a JSON array, an {"0": name} map, or a Hugging Face config's id2label. */
 export function parseLabels(bytes: Uint8Array, file: string, kind: 'json' | 'hf-config'): string[] {
-  let v: unknown;
-  try {
-    v = JSON.parse(utf8.decode(bytes));
-  } catch (e) {
-    throw new GraftError('BAD_MODEL', 'The labels file is not valid JSON', { file, found: (e as Error).message });
-  }
+  let v = parseJsonFile(utf8.decode(bytes), { what: 'The labels file', file });
   if (kind === 'hf-config') v = (v as { id2label?: unknown } | null)?.id2label;
   if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v;
   if (v && typeof v === 'object') {
@@ -100,6 +86,6 @@ export function parseLabels(bytes: Uint8Array, file: string, kind: 'json' | 'hf-
   throw new GraftError('BAD_MODEL', 'Cannot read class names from the labels file', {
     file,
     expected: kind === 'hf-config' ? 'a config.json with id2label' : 'a JSON array of names or an {"0": "name"} map',
-    found: JSON.stringify(v)?.slice(0, 80),
+    found: shapeOf(v),
   });
 }

@@ -42,7 +42,7 @@ export function readWinkVectors(bytes: Uint8Array, file: string, maxWords = Infi
     }
   }
   const missing = filled.indexOf(0);
-  if (missing >= 0) s.fail(`a vector for every kept word`, `none for '${words[missing]}' (id ${missing})`);
+  if (missing >= 0) s.fail(`a vector for every kept word`, `none for the word with id ${missing}`);
   return { words: words.slice(0, n), dims, vectors };
 }
 
@@ -79,8 +79,7 @@ class ByteScanner {
     throw new GraftError('BAD_MODEL', 'Cannot read the word-vector file', {
       file: this.file,
       expected,
-      found:
-        found ?? `${JSON.stringify(this.dec.decode(this.b.subarray(this.pos, this.pos + 30)))} at byte ${this.pos}`,
+      found: found ?? `something else at byte ${this.pos} of ${this.b.length}`,
       fix: 'the source must be wink word-embedding JSON (words, vectors, dimensions); fetch it again if it is truncated',
     });
   }

@@ -1,5 +1,6 @@
 import { GraftError, isGraftError } from '../../errors.js';
 import { extractExportedLiteral } from '../formats/js-literal.js';
+import { shapeOf } from '../formats/json.js';
 import { base64Bytes } from './graphdef.js';
 import type { ReadFile, TfjsModelJson } from './types.js';
 
@@ -22,7 +23,7 @@ export async function readEmbeddedTfjsModel(
     throw new GraftError('BAD_MODEL', `The bundle does not export a TF.js model.json object`, {
       file: modelFile,
       expected: 'module.exports = { modelTopology: ..., weightsManifest: [...] }',
-      found: typeof value === 'object' && value ? `an object with keys ${Object.keys(value).join(', ')}` : typeof value,
+      found: `${shapeOf(value)} without modelTopology`,
       fix: 'pass the model.min.js bundle of the model (nsfwjs: dist/models/<name>/model.min.js)',
     });
   }

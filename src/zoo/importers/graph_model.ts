@@ -1,5 +1,6 @@
 import { GraftError } from '../../errors.js';
 import type { Model } from '../../onnx/graph.js';
+import { shapeOf } from '../formats/json.js';
 import { Emitter, type TfValue } from './emitter.js';
 import { GRAPH_OPS, supportedGraphOps } from './graph_ops.js';
 import { NodeView, inlineTensor, tfDType, type GraphDefJson, type TfNodeDef } from './graphdef.js';
@@ -25,7 +26,7 @@ export async function importTfjsGraphModel(
     throw new GraftError('BAD_MODEL', 'Not a TF.js graph model: modelTopology has no node list', {
       file: 'model.json',
       expected: 'modelTopology: { node: [...] } (format "graph-model")',
-      found: graphDef ? `modelTopology keys: ${Object.keys(graphDef).join(', ')}` : 'no modelTopology',
+      found: graphDef ? `a modelTopology that is ${shapeOf(graphDef)}` : 'no modelTopology',
       fix: 'for Keras/layers models use importTfjsLayersModel (or importTfjsModel, which detects the format)',
     });
   }

@@ -1,5 +1,6 @@
 import { GraftError, isGraftError } from '../../errors.js';
 import type { Model } from '../../onnx/graph.js';
+import { parseJsonFile, shapeOf } from '../formats/json.js';
 import { readEmbeddedTfjsModel } from './embedded.js';
 import { importTfjsGraphModel } from './graph_model.js';
 import { importTfjsLayersModel } from './layers_model.js';
@@ -27,9 +28,7 @@ export function detectTfjsFormat(modelJson: TfjsModelJson): TfjsFormat {
   throw new GraftError('BAD_MODEL', 'Not a TF.js model.json', {
     file: 'model.json',
     expected: 'modelTopology holding a GraphDef (node: [...]) or a Keras model_config, plus weightsManifest',
-    found: topo
-      ? `modelTopology keys: ${Object.keys(topo).join(', ')}`
-      : `keys: ${Object.keys(modelJson ?? {}).join(', ')}`,
+    found: topo ? `a modelTopology that is ${shapeOf(topo)}` : `${shapeOf(modelJson)} without modelTopology`,
     fix: 'pass the model.json written by tensorflowjs_converter or tf.io',
   });
 }
@@ -69,17 +68,11 @@ export async function importTfjsModelFile(
       cause: e,
     });
   }
-  let json: TfjsModelJson;
-  try {
-    json = JSON.parse(new TextDecoder().decode(bytes)) as TfjsModelJson;
-  } catch (e) {
-    throw new GraftError('BAD_MODEL', `'${modelFile}' is not valid JSON`, {
-      file: modelFile,
-      found: (e as Error).message,
-      fix: 'fetch the model again; the file may be truncated',
-      cause: e,
-    });
-  }
+  const json = parseJsonFile(new TextDecoder().decode(bytes), {
+    what: `'${modelFile}'`,
+    file: modelFile,
+    fix: 'fetch the model again; the file may be truncated',
+  }) as TfjsModelJson;
   const dir = modelFile.includes('/') ? modelFile.slice(0, modelFile.lastIndexOf('/') + 1) : '';
   return importTfjsModel(json, dir ? (p) => readFile(dir + p) : readFile, opts);
 }

@@ -1,5 +1,6 @@
 import { GraftError } from '../../errors.js';
 import type { Model } from '../../onnx/graph.js';
+import { shapeOf } from '../formats/json.js';
 import { Emitter, type TfValue } from './emitter.js';
 import { checkOpset } from './graph_model.js';
 import { NCHW } from './layout.js';
@@ -74,7 +75,7 @@ function modelConfigOf(modelJson: TfjsModelJson): ModelConfig {
     throw new GraftError('BAD_MODEL', 'Not a TF.js layers model: modelTopology has no Keras model config', {
       file: 'model.json',
       expected: 'modelTopology: { model_config: { class_name: "Functional" | "Model" | "Sequential", config } }',
-      found: topo ? `keys ${Object.keys(topo).join(', ')}` : 'no modelTopology',
+      found: topo ? `a modelTopology that is ${shapeOf(topo)}` : 'no modelTopology',
       fix: 'for graph models use importTfjsGraphModel (or importTfjsModel, which detects the format)',
     });
   }

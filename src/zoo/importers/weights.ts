@@ -1,4 +1,6 @@
 import { GraftError, isGraftError } from '../../errors.js';
+import { shapeOf } from '../formats/json.js';
+import { modelRelativePath } from '../sources/confine.js';
 import { sizeOf, type HostArray, type ReadFile, type WeightSpec, type WeightsGroup } from './types.js';
 
 /**
@@ -18,12 +20,16 @@ export async function loadWeights(
       throw new GraftError('BAD_MODEL', `weightsManifest[${g}] is not a {paths, weights} group`, {
         file,
         expected: '{ "paths": [...], "weights": [...] }',
-        found: JSON.stringify(group)?.slice(0, 120),
+        found: shapeOf(group),
         fix: 'check the model.json was written by the TF.js converter or tf.io',
       });
     }
     const shards: Uint8Array[] = [];
-    for (const path of group.paths) shards.push(await readShard(readFile, path));
+    for (const [i, path] of group.paths.entries()) {
+      // whatever readFile does with it, a shard path never leaves the model's folder
+      modelRelativePath(path, { field: `weightsManifest[${g}].paths[${i}]`, file });
+      shards.push(await readShard(readFile, path));
+    }
     const bytes = concat(shards);
     let offset = 0;
     for (const spec of group.weights) {
@@ -100,7 +106,7 @@ export function decodeWeight(spec: WeightSpec, bytes: Uint8Array): HostArray {
     throw new GraftError('BAD_MODEL', `Quantized weight '${spec.name}' has no scale/min`, {
       value: spec.name,
       expected: `quantization {dtype: '${q.dtype}', scale, min}`,
-      found: JSON.stringify(q),
+      found: `quantization without ${[q.scale === undefined ? 'scale' : '', q.min === undefined ? 'min' : ''].filter(Boolean).join(' or ')}`,
       fix: 're-convert the model; the weights manifest is incomplete',
     });
   }

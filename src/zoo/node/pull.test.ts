@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -7,12 +7,13 @@ import { GraftError } from '../../errors.js';
 import { GraphBuilder } from '../../onnx/builder.js';
 import { encodeModel } from '../../onnx/codec.js';
 import { Model } from '../../onnx/graph.js';
+import { Tensor } from '../../onnx/tensor.js';
 import type { TfjsConverter } from '../converter.js';
 import { ModelRegistry } from '../registry.js';
 import { publish, registryEnv } from '../sources/node/test-utils/registry.js';
 import { TestServer, noise } from '../sources/node/test-utils/server.js';
 import type { ModelEntry } from '../types.js';
-import { loadPulledModel, pullModel, pullSource, type PullOptions } from './pull.js';
+import { loadPulledModel, pullModel, pullSource, weightsKey, type PullOptions } from './pull.js';
 
 let server: TestServer;
 const dirs: string[] = [];
@@ -193,7 +194,10 @@ test('offline with an empty cache: a clear NETWORK error and no request', async 
   const n = server.log.length;
   await assert.rejects(
     pullModel('tiny.onnx', options({ offline: true })),
-    (e: unknown) => e instanceof GraftError && e.code === 'NETWORK' && /offline mode forbids/.test(e.message),
+    (e: unknown) =>
+      e instanceof GraftError &&
+      e.code === 'NETWORK' &&
+      /offline mode forbids[\s\S]*fix: run `graft zoo pull tiny\.onnx` once without --offline/.test(e.message),
   );
   assert.equal(server.log.length, n);
 });
@@ -228,4 +232,108 @@ test('pullSource takes a local .onnx in place; unknown extensions are refused', 
   assert.equal(existsSync(join(dir, 'cache', 'blobs')), false, 'a local file is not copied into the cache');
   assert.deepEqual(readFileSync(r.modelPath), Buffer.from(tinyOnnx()));
   await assert.rejects(pullSource('m.bin', { cwd: dir }), /Cannot tell the model format/);
+});
+
+test('a damaged cached model is fetched again online and refused offline with the command that fixes it', async () => {
+  await setup();
+  const opts = options();
+  const r = await pullModel('tiny.onnx', opts);
+  const bytes = readFileSync(r.modelPath);
+  bytes[bytes.length - 2]! ^= 0xff;
+  writeFileSync(r.modelPath, bytes);
+  await assert.rejects(
+    pullModel('tiny.onnx', { ...opts, offline: true }),
+    (e: unknown) =>
+      e instanceof GraftError &&
+      e.code === 'INTEGRITY' &&
+      /`graft zoo pull tiny\.onnx` once without --offline/.test(e.message),
+  );
+  const tarball = '/fake-zoo/-/fake-zoo-1.0.0.tgz';
+  const before = server.requests(tarball).length;
+  const events: string[] = [];
+  const again = await pullModel('tiny.onnx', { ...opts, onEvent: (e) => events.push(e.type) });
+  assert.equal(server.requests(tarball).length, before + 1, 'fetched again');
+  assert.ok(events.includes('cache-damaged'));
+  assert.equal(again.sha256, r.sha256);
+  assert.deepEqual(readFileSync(again.modelPath), Buffer.from(tinyOnnx()));
+});
+
+test('a damaged conversion is converted again, offline too', async () => {
+  await setup();
+  const opts = options();
+  const conv = fakeConverter('v1');
+  const r = await pullModel('tiny.tfjs', { ...opts, converter: conv });
+  const bytes = readFileSync(r.modelPath);
+  bytes[5]! ^= 0xff;
+  writeFileSync(r.modelPath, bytes);
+  const again = await pullModel('tiny.tfjs', { ...opts, converter: conv, offline: true });
+  assert.equal(again.converted, true);
+  assert.equal(conv.calls.length, 2);
+  assert.equal((await loadPulledModel(again)).graph.name, 'tiny');
+});
+
+/** A model whose weight lives in an external data file named `location`. */
+function externalModel(location: string): Uint8Array {
+  const b = new GraphBuilder('ext');
+  const x = b.input('x', 'float32', ['N', 4]);
+  b.graph.initializers.set('w', new Tensor('w', 'float32', [4, 2], { external: { location, offset: 0, length: 32 } }));
+  b.output(b.op('MatMul', [x, 'w'], {}, { outputs: ['y'] }), 'float32', ['N', 2]);
+  return encodeModel(new Model(b.graph), { keepExternal: true });
+}
+
+test('a local .onnx with its external data beside it loads; the data is part of its identity', async () => {
+  const dir = tempDir();
+  mkdirSync(join(dir, 'm'));
+  writeFileSync(join(dir, 'm', 'model.onnx'), externalModel('model.onnx.data'));
+  writeFileSync(join(dir, 'm', 'model.onnx.data'), new Uint8Array(new Float32Array(8).fill(0.5).buffer));
+  const r = await pullSource('m/model.onnx', { cwd: dir, cacheDir: join(dir, 'cache') });
+  assert.deepEqual(Object.keys(r.externalData), ['model.onnx.data']);
+  const m = await loadPulledModel(r);
+  assert.deepEqual(m.graph.initializers.get('w')!.toNumbers(), new Array(8).fill(0.5));
+  writeFileSync(join(dir, 'm', 'model.onnx.data'), new Uint8Array(new Float32Array(8).fill(0.75).buffer));
+  const changed = await pullSource('m/model.onnx', { cwd: dir, cacheDir: join(dir, 'cache') });
+  assert.equal(changed.sha256, r.sha256, 'the .onnx file is the same');
+  assert.notEqual(weightsKey(changed), weightsKey(r), 'but the weights are not: features are keyed apart');
+});
+
+test('a local .onnx whose external data is a symlink out of its folder is refused before anything is read', async () => {
+  const dir = tempDir();
+  mkdirSync(join(dir, 'm'));
+  writeFileSync(join(dir, 'secret.bin'), new Uint8Array(32));
+  writeFileSync(join(dir, 'm', 'model.onnx'), externalModel('w.bin'));
+  symlinkSync(join(dir, 'secret.bin'), join(dir, 'm', 'w.bin'));
+  await assert.rejects(
+    pullSource('m/model.onnx', { cwd: dir, cacheDir: join(dir, 'cache') }),
+    (e: unknown) =>
+      e instanceof GraftError &&
+      e.code === 'BAD_MODEL' &&
+      /external data location of tensor 'w' names a file outside the model folder/.test(e.message) &&
+      /symlink/.test(e.message),
+  );
+  writeFileSync(join(dir, 'm', 'model.onnx'), externalModel('../secret.bin'));
+  await assert.rejects(pullSource('m/model.onnx', { cwd: dir, cacheDir: join(dir, 'cache') }), /climb out/);
+});
+
+test('TF.js shards: a shard path or a shard symlink that leaves the model folder is refused', async () => {
+  const dir = tempDir();
+  mkdirSync(join(dir, 'web'));
+  writeFileSync(join(dir, 'secret.bin'), shard);
+  const json = (path: string) =>
+    JSON.stringify({ ...modelJson, weightsManifest: [{ ...modelJson.weightsManifest[0], paths: [path] }] });
+  const opts = { cwd: dir, cacheDir: join(dir, 'cache'), converter: fakeConverter() };
+  for (const bad of ['../secret.bin', join(dir, 'secret.bin'), '..\\secret.bin']) {
+    writeFileSync(join(dir, 'web', 'model.json'), json(bad));
+    await assert.rejects(
+      pullSource('web/model.json', opts),
+      (e: unknown) =>
+        e instanceof GraftError && e.code === 'BAD_MODEL' && /weightsManifest\[0\]\.paths\[0\]/.test(e.message),
+      bad,
+    );
+  }
+  writeFileSync(join(dir, 'web', 'model.json'), json('group1-shard1of1.bin'));
+  symlinkSync(join(dir, 'secret.bin'), join(dir, 'web', 'group1-shard1of1.bin'));
+  await assert.rejects(pullSource('web/model.json', opts), /outside the model folder[\s\S]*symlink/);
+  rmSync(join(dir, 'web', 'group1-shard1of1.bin'));
+  writeFileSync(join(dir, 'web', 'group1-shard1of1.bin'), shard);
+  assert.equal((await pullSource('web/model.json', opts)).converted, true, 'the same model with its shard inside');
 });

@@ -1,21 +1,21 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { GraftError, isGraftError } from '../../errors.js';
+import { confinedPath } from '../../node/confine.js';
 import { decodeModel, encodeModel } from '../../onnx/codec.js';
 import type { Model } from '../../onnx/graph.js';
+import { externalTensors } from '../../node/onnx-file.js';
 import { loadTfjsConverter, type TfjsConverter } from '../converter.js';
-import {
-  parseLabels,
-  parseTfjsModelJson,
-  shardCandidates,
-  shardReader,
-  tfjsFormatOf,
-  weightPaths,
-} from '../formats/tfjs-files.js';
+import { parseLabels, parseTfjsModelJson, shardCandidates, shardReader, tfjsFormatOf } from '../formats/tfjs-files.js';
 import { readWinkVectors, wordVectorsModel } from '../formats/word-vectors.js';
 import { ModelRegistry, zoo } from '../registry.js';
 import type { SourceEventListener, SourceSettings } from '../sources/events.js';
 
-import { sourceContext, type ResolvedFile, type SourceContext } from '../sources/node/context.js';
+import { type ModelPathContext, modelRelativePath, outsideModelFolder } from '../sources/confine.js';
+import { ContentCache, sha256Hex } from '../sources/node/cache.js';
+import { cachedBlob, sourceContext, type ResolvedFile, type SourceContext } from '../sources/node/context.js';
 import { resolveFiles } from '../sources/node/resolve.js';
 import { formatSource, parseSource, siblingSource, type SourceSpec } from '../sources/spec.js';
 import type { ModelEntry, ModelFormat } from '../types.js';
@@ -55,6 +55,8 @@ export interface PullResult {
   size: number;
   /** ONNX external-data files by the location the model names them with */
   externalData: Record<string, string>;
+  /** sha256 of each external-data file, by location (checked again when the data is read) */
+  externalDataSha256: Record<string, string>;
   /** true when neither the network nor a conversion was needed */
   cached: boolean;
   /** bytes that came over the network in this call */
@@ -112,7 +114,12 @@ export async function pullSource(source: string, opts: PullOptions = {}): Promis
 }
 
 export async function pullEntry(entry: ModelEntry, opts: PullOptions = {}): Promise<PullResult> {
-  const ctx = sourceContext(opts);
+  const adHoc = entry.sources.length === 1 && entry.sources[0]!.uri === entry.name;
+  const ctx = sourceContext({
+    ...opts,
+    // what fills the cache for this model, for offline advice: `zoo pull` takes zoo names, `inspect` any source
+    fetchCommand: adHoc ? `graft inspect ${entry.name}` : `graft zoo pull ${entry.name}`,
+  });
   const errors: unknown[] = [];
   for (const source of entry.sources) {
     try {
@@ -148,38 +155,56 @@ async function pullFrom(
   let model: { path: string; sha256: string; size: number };
   let converted = false;
   const externalData: Record<string, string> = {};
+  const externalDataSha256: Record<string, string> = {};
   if (entry.format === 'onnx') {
     model = main!;
-    const companions = entry.sources.find((s) => s.uri === formatSource(spec))?.companions ?? [];
-    if (companions.length) {
-      const files = await resolveFiles(
-        companions.map((c) => siblingSource(spec, c)),
+    const companions = (entry.sources.find((s) => s.uri === formatSource(spec))?.companions ?? []).map((c, i) => ({
+      location: c,
+      field: `companions[${i}] of the zoo entry '${entry.name}'`,
+    }));
+    // A local model's external data is found by reading the model: it lies beside it, in its folder.
+    if (spec.kind === 'file' && companions.length === 0) {
+      for (const [location, tensor] of externalLocations(await readVerified(main!), main!.path)) {
+        companions.push({ location, field: `the external data location of tensor '${tensor}'` });
+      }
+    }
+    for (const c of companions) {
+      const [file] = await resolveFiles(
+        [companionSource(spec, c.location, { field: c.field, file: main!.path }, ctx)],
         ctx,
       );
-      companions.forEach((c, i) => (externalData[c] = files[i]!.path));
-      used.push(...files);
+      externalData[c.location] = file!.path;
+      externalDataSha256[c.location] = file!.sha256;
+      used.push(file!);
     }
   } else if (entry.format === 'embeddings') {
     const key = `convert|${WORD_VECTORS_CONVERTER}|${main!.sha256}|${opts.maxWords ?? entry.maxWords ?? 'all'}`;
     const r = await cachedConversion(ctx, key, entry.name, WORD_VECTORS_CONVERTER, async () => {
-      const bytes = await readFile(main!.path);
+      const bytes = await readVerified(main!);
       const vectors = readWinkVectors(bytes, main!.source, opts.maxWords ?? entry.maxWords);
       return wordVectorsModel(vectors, entry.name.replace(/\W/g, '_'));
     });
     model = r.file;
     converted = r.converted;
   } else {
-    const modelJson = parseTfjsModelJson(await readFile(main!.path), main!.source);
+    const modelJson = parseTfjsModelJson(await readVerified(main!), main!.source);
     const stored = new Map<string, string>();
     const shardFiles = new Map<string, ResolvedFile>();
-    for (const p of weightPaths(modelJson)) {
+    const manifest = Array.isArray(modelJson.weightsManifest) ? modelJson.weightsManifest : [];
+    const paths = manifest.flatMap((g, gi) =>
+      (Array.isArray(g?.paths) ? g.paths : []).map((p, pi) => ({ p, field: `weightsManifest[${gi}].paths[${pi}]` })),
+    );
+    for (const { p, field } of paths) {
+      if (stored.has(p)) continue;
+      const where = { field, file: main!.source };
+      modelRelativePath(p, where); // refuse a climbing path before any candidate is looked up
       const f = await resolveFirst(
-        shardCandidates(p).map((c) => siblingSource(spec, c)),
+        shardCandidates(p).map((c) => ({ name: c, spec: () => companionSource(spec, c, where, ctx) })),
         ctx,
       );
-      const storedName = formatSource(f.spec).split('/').pop()!;
-      stored.set(p, storedName);
-      shardFiles.set(storedName, f.file);
+      // the name it was found under says whether it is a plain shard or a .js bundle of one
+      stored.set(p, f.name);
+      shardFiles.set(f.name, f.file);
       used.push(f.file);
     }
     const converter = opts.converter ?? (await loadTfjsConverter());
@@ -193,7 +218,7 @@ async function pullFrom(
       JSON.stringify(convertOpts),
     ].join('|');
     const r = await cachedConversion(ctx, key, entry.name, `tfjs-importer ${converter.version}`, async () => {
-      const read = shardReader(async (name) => readFile(shardFiles.get(name)!.path), stored);
+      const read = shardReader(async (name) => readVerified(shardFiles.get(name)!), stored);
       const m = await converter.importTfjsModel(modelJson, read, {
         inputSize: convertOpts.inputSize,
         inputLayout: convertOpts.inputLayout,
@@ -214,7 +239,7 @@ async function pullFrom(
     try {
       const f = labelFile ?? (await resolveFiles([labelSpec], ctx))[0]!;
       used.push(f);
-      labels = parseLabels(await readFile(f.path), f.source, entry.labels.kind);
+      labels = parseLabels(await readVerified(f), f.source, entry.labels.kind);
     } catch (e) {
       // Class names help but are not the model: report and go on.
       warnings.push(`labels unavailable: ${(e as Error).message.split('\n')[0]}`);
@@ -229,6 +254,7 @@ async function pullFrom(
     sha256: model.sha256,
     size: model.size,
     externalData,
+    externalDataSha256,
     cached: downloadedBytes === 0 && used.every((f) => f.fromCache) && !converted,
     downloadedBytes,
     converted,
@@ -244,10 +270,18 @@ async function pullFrom(
   };
 }
 
-/** Reads a pulled model into the Graph IR (external data from the cache). */
-export async function loadPulledModel(r: Pick<PullResult, 'modelPath' | 'externalData'>): Promise<Model> {
+/**
+ * Reads a pulled model into the Graph IR (external data from the cache, or from beside a local model).
+ * The bytes read are hashed and must be the ones the pull recorded: whatever the cache's stat-based
+ * shortcut trusted, a model is never built from other bytes (so a trained model's provenance, which names
+ * this hash, is true). The cost is one sha256 over bytes already in memory (~30 ms for 20 MB).
+ */
+export async function loadPulledModel(
+  r: Pick<PullResult, 'modelPath' | 'externalData' | 'sha256'> & Partial<Pick<PullResult, 'externalDataSha256'>>,
+): Promise<Model> {
   const bytes = await readFile(r.modelPath);
-  const { readFileSync } = await import('node:fs');
+  checkBytes(bytes, r.sha256, r.modelPath);
+  const read = new Map<string, Uint8Array>();
   return decodeModel(bytes, {
     file: r.modelPath,
     externalData: (location) => {
@@ -259,9 +293,89 @@ export async function loadPulledModel(r: Pick<PullResult, 'modelPath' | 'externa
           fix: "list the file under the source's companions in the zoo entry",
         });
       }
-      return readFileSync(path);
+      let data = read.get(path);
+      if (!data) {
+        data = readFileSync(path);
+        const expected = r.externalDataSha256?.[location];
+        if (expected) checkBytes(data, expected, path);
+        read.set(path, data);
+      }
+      return data;
     },
   });
+}
+
+/**
+ * The identity of a pulled model's weights: its sha256, combined with its external data files' when it has
+ * any (a feature cache keyed by the model file alone would survive a change of the data file).
+ */
+export function weightsKey(r: Pick<PullResult, 'sha256' | 'externalDataSha256'>): string {
+  const ext = Object.entries(r.externalDataSha256 ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return ext.length ? sha256Hex([r.sha256, ...ext.map(([l, h]) => `${l}=${h}`)].join('|')) : r.sha256;
+}
+
+/** A resolved file's bytes, checked against the hash it was resolved with. */
+async function readVerified(f: { path: string; sha256: string }): Promise<Uint8Array> {
+  const bytes = await readFile(f.path);
+  checkBytes(bytes, f.sha256, f.path);
+  return bytes;
+}
+
+function checkBytes(bytes: Uint8Array, expected: string, path: string): void {
+  const found = createHash('sha256').update(bytes).digest('hex');
+  if (found === expected) return;
+  // a cache blob: drop its verification record so the next resolution hashes it and replaces it
+  const m = /^(.*)[\\/]blobs[\\/]sha256[\\/][0-9a-f]{2}[\\/]([0-9a-f]{64})$/.exec(path);
+  if (m && m[2] === expected) new ContentCache(m[1]!).forget(expected);
+  throw new GraftError('INTEGRITY', 'The model file does not have the content it was checked to have', {
+    file: path,
+    expected: `sha256 ${expected}`,
+    found: `sha256 ${found} (${bytes.byteLength} bytes): the file is damaged or changed while it was read`,
+    fix: m
+      ? 'run the command again (online, the damaged copy is fetched again); `graft cache verify` checks the whole cache'
+      : 'do not change the model file while Graft reads it, and run the command again',
+  });
+}
+
+/**
+ * The file a model names beside itself (a weight shard, an external data file, a companion), as a source
+ * of the same kind. The name must stay inside the model's folder: checked by name for every kind, and by
+ * realpath for local files (a symlink to a file outside is refused). A missing local file is NOT_FOUND.
+ */
+export function companionSource(
+  spec: SourceSpec,
+  relative: string,
+  where: ModelPathContext,
+  ctx: Pick<SourceContext, 'cwd'>,
+): SourceSpec {
+  const rel = modelRelativePath(relative, where);
+  if (spec.kind === 'file') {
+    return { kind: 'file', path: confinedPath(dirname(resolve(ctx.cwd, spec.path)), rel, where) };
+  }
+  const sibling = siblingSource(spec, rel);
+  if (spec.kind === 'url' && sibling.kind === 'url') {
+    // the URL parser reads %2e%2e as '..': check where it actually landed
+    const base = new URL(spec.url);
+    const at = new URL(sibling.url);
+    const folder = base.pathname.slice(0, base.pathname.lastIndexOf('/') + 1);
+    if (at.origin !== base.origin || !at.pathname.startsWith(folder)) {
+      throw outsideModelFolder(relative, where, `a URL outside the model's folder (${at.origin}${at.pathname})`);
+    }
+  }
+  return sibling;
+}
+
+/** External data locations an ONNX file names, with one tensor each (cheap when it names none). */
+function externalLocations(bytes: Uint8Array, file: string): Map<string, string> {
+  const out = new Map<string, string>();
+  // TensorProto.external_data entries are {key: "location", value: ...}: no such key, no external data
+  if (Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).indexOf('\x0a\x08location', 0, 'latin1') < 0) {
+    return out;
+  }
+  for (const t of externalTensors(decodeModel(bytes, { file }).graph)) {
+    if (!out.has(t.external!.location)) out.set(t.external!.location, t.name);
+  }
+  return out;
 }
 
 async function cachedConversion(
@@ -272,7 +386,8 @@ async function cachedConversion(
   convert: () => Promise<Model>,
 ): Promise<{ file: { path: string; sha256: string; size: number }; converted: boolean }> {
   const ref = ctx.cache.readRef<{ sha256: string; size: number }>('converted', key);
-  const hit = ref && ctx.cache.blob(ref.sha256, ref.size);
+  // a damaged conversion is removed and made again from the (verified) source files, offline too
+  const hit = ref && (await cachedBlob(ctx, ref.sha256, ref.size, `${label} (converted)`, { rebuildable: true }));
   if (hit) {
     ctx.onEvent?.({ type: 'cache-hit', label: `${label} (converted)` });
     return { file: hit, converted: false };
@@ -281,19 +396,19 @@ async function cachedConversion(
   ctx.onEvent?.({ type: 'convert-start', label, converter });
   const model = await convert();
   const file = await ctx.cache.putBytes(encodeModel(model), 'converted.onnx');
-  await ctx.cache.writeRef('converted', key, { sha256: file.sha256, size: file.size, converter });
+  await ctx.cache.writeRef('converted', key, { sha256: file.sha256, size: file.size, converter, label });
   ctx.onEvent?.({ type: 'convert-end', label, converter, ms: Date.now() - started });
   return { file, converted: true };
 }
 
 async function resolveFirst(
-  specs: SourceSpec[],
+  candidates: { name: string; spec: () => SourceSpec }[],
   ctx: SourceContext,
-): Promise<{ spec: SourceSpec; file: ResolvedFile }> {
+): Promise<{ name: string; file: ResolvedFile }> {
   let first: unknown;
-  for (const spec of specs) {
+  for (const c of candidates) {
     try {
-      return { spec, file: (await resolveFiles([spec], ctx))[0]! };
+      return { name: c.name, file: (await resolveFiles([c.spec()], ctx))[0]! };
     } catch (e) {
       if (!(isGraftError(e) && e.code === 'NOT_FOUND')) throw e;
       first ??= e;

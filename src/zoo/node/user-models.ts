@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { GraftError } from '../../errors.js';
+import { parseJsonFile, shapeOf } from '../formats/json.js';
 import { ModelRegistry } from '../registry.js';
 import { parseSource } from '../sources/spec.js';
 import type { ModelEntry } from '../types.js';
@@ -31,22 +32,18 @@ export function loadRegistry(opts: { modelsFile?: string; env?: NodeJS.ProcessEn
       fix: 'check the path given with --models-file',
     });
   }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (e) {
-    throw new GraftError('CONFIG', `The models file ${file} is not valid JSON`, {
-      file,
-      found: (e as Error).message,
-      fix: 'fix the JSON syntax (a trailing comma or a missing quote is the usual cause)',
-    });
-  }
+  const data = parseJsonFile(text, {
+    what: `The models file ${file}`,
+    file,
+    code: 'CONFIG',
+    fix: 'fix the JSON syntax (a trailing comma or a missing quote is the usual cause)',
+  });
   const list = Array.isArray(data) ? data : (data as { models?: unknown } | null)?.models;
   if (!Array.isArray(list)) {
     throw new GraftError('CONFIG', `The models file ${file} holds no model list`, {
       file,
       expected: '{"models": [ {entry}, ... ]} or [ {entry}, ... ]',
-      found: Array.isArray(data) ? 'an array' : `keys ${Object.keys((data as object) ?? {}).join(', ') || '(none)'}`,
+      found: `${shapeOf(data)} without a "models" array`,
       fix: 'wrap the entries in {"models": [...]}',
     });
   }

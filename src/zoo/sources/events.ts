@@ -17,6 +17,15 @@ export type SourceEvent =
   | { type: 'download-end'; label: string; url: string; bytes: number; ms: number }
   | { type: 'download-retry'; label: string; url: string; attempt: number; reason: string; resumeAt: number }
   | { type: 'cache-hit'; label: string }
+  | {
+      type: 'cache-damaged';
+      label: string;
+      /** the blob whose bytes do not hash to its name */
+      path: string;
+      found: string;
+      /** what happens next: fetched again, converted again, or refused (offline) */
+      action: 'refetch' | 'rebuild' | 'refused';
+    }
   | { type: 'convert-start'; label: string; converter: string }
   | { type: 'convert-end'; label: string; converter: string; ms: number };
 

@@ -1,8 +1,10 @@
 // Node-only: finding a text backbone (zoo name, .onnx path or source) and its tokenizer files.
 import { readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { GraftError, isGraftError } from '../../../errors.js';
 import type { Model } from '../../../onnx/graph.js';
-import { loadPulledModel, pullModel, pullSource, type PullResult } from '../../../zoo/node/pull.js';
+import { jsonErrorPosition } from '../../../zoo/formats/json.js';
+import { companionSource, loadPulledModel, pullModel, pullSource, type PullResult } from '../../../zoo/node/pull.js';
 import { loadRegistry } from '../../../zoo/node/user-models.js';
 import type { SourceEventListener, SourceSettings } from '../../../zoo/sources/events.js';
 import { sourceContext } from '../../../zoo/sources/node/context.js';
@@ -103,27 +105,42 @@ async function findTokenizer(
     });
   }
   const ctx = sourceContext({ ...opts, env: opts.env, cwd: opts.cwd, onEvent: opts.onEvent });
+  const cwd = opts.cwd ?? process.cwd();
+  // A file Graft looks for beside a local model must really be in that folder: a tokenizer.json that is a
+  // symlink to a file elsewhere is refused (its contents would end up in the trained model's metadata).
+  const beside = (spec: SourceSpec, file: string, up = 0): SourceSpec => {
+    if (spec.kind !== 'file') return siblingSource(spec, `${'../'.repeat(up)}${file}`);
+    let dir = dirname(resolve(cwd, spec.path));
+    for (let i = 0; i < up; i++) dir = dirname(dir);
+    const where = { field: `the ${file} looked for beside the model`, file: resolve(cwd, spec.path) };
+    return companionSource({ kind: 'file', path: join(dir, file) }, file, where, { cwd });
+  };
   // Where a Hugging Face repo keeps it: next to the vocabulary, at the repo root above onnx/, or beside the model.
-  const candidates: SourceSpec[] = [];
-  if (opts.tokenizer) candidates.push(parseSource(opts.tokenizer));
+  const candidates: (() => SourceSpec)[] = [];
+  if (opts.tokenizer) candidates.push(() => parseSource(opts.tokenizer!));
   else {
     const vocab = entry?.input.kind === 'text' ? entry.input.vocabulary : undefined;
-    if (vocab) candidates.push(siblingSource(parseSource(vocab), 'tokenizer.json'));
+    if (vocab) candidates.push(() => beside(parseSource(vocab), 'tokenizer.json'));
     const modelSpec = parseSource(entry ? entry.sources[0]!.uri : name);
-    candidates.push(siblingSource(modelSpec, 'tokenizer.json'), siblingSource(modelSpec, '../tokenizer.json'));
+    candidates.push(
+      () => beside(modelSpec, 'tokenizer.json'),
+      () => beside(modelSpec, 'tokenizer.json', 1),
+    );
   }
-  for (const spec of candidates) {
+  for (const candidate of candidates) {
     let path: string;
+    let spec: SourceSpec;
     try {
+      spec = candidate();
       path = (await resolveFiles([spec], ctx))[0]!.path;
     } catch (e) {
       if (isGraftError(e) && e.code === 'NOT_FOUND' && !opts.tokenizer) continue;
       throw e;
     }
     const tokenizerJson = await readJson(path);
-    const config = siblingSource(spec, 'tokenizer_config.json');
     let tokenizerConfig: Record<string, unknown> | undefined;
     try {
+      const config = beside(spec.kind === 'file' ? { kind: 'file', path } : spec, 'tokenizer_config.json');
       tokenizerConfig = await readJson((await resolveFiles([config], ctx))[0]!.path);
     } catch (e) {
       // the config only refines special-token handling; tokenizer.json alone is enough
@@ -140,14 +157,15 @@ async function findTokenizer(
 
 async function readJson(path: string): Promise<Record<string, unknown>> {
   let v: unknown;
+  const text = await readFile(path, 'utf8');
   try {
-    v = JSON.parse(await readFile(path, 'utf8'));
+    v = JSON.parse(text);
   } catch (e) {
+    // the position only: the file's text is never echoed
     throw new GraftError('BAD_INPUT', 'Cannot read the tokenizer file as JSON', {
       file: path,
-      found: (e as Error).message,
+      found: jsonErrorPosition(e, text),
       fix: 'pass the tokenizer.json of the encoder',
-      cause: e,
     });
   }
   if (v === null || typeof v !== 'object' || Array.isArray(v)) {

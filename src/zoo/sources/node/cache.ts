@@ -1,9 +1,23 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import {
+  type BigIntStats,
+  createReadStream,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { GraftError } from '../../../errors.js';
+import { markInUse, processAlive } from '../../../node/in-use.js';
+
+export { processAlive };
 import type { SourceSettings } from '../events.js';
 
 /** A file held in the cache (or, for local sources, where it lies), with its content hash. */
@@ -14,11 +28,38 @@ export interface CachedFile {
 }
 
 /**
+ * What a check of a cached blob found: intact (its bytes hash to its name), absent, or damaged (truncated,
+ * changed, or not a file at all).
+ */
+export type BlobCheck =
+  | { state: 'ok'; file: CachedFile }
+  | { state: 'missing' }
+  | { state: 'damaged'; path: string; sha256: string; found: string };
+
+/** A blob's identity on disk: any write, truncation, replacement or `touch` changes one of these. */
+function statKey(st: BigIntStats): string {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+}
+
+/** Blobs verified by this process, by path, with the stat key they had then. */
+const verifiedHere = new Map<string, string>();
+
+/** How often the "last used" time of a blob (its verification record's mtime) is refreshed. */
+const TOUCH_EVERY_MS = 3600_000;
+
+/**
  * The one cache every source writes to. Files live under `blobs/sha256/ab/<hex>`, named by their content,
  * so two sources serving the same bytes share one copy and a name can never point at other bytes.
  * `refs/<kind>/` maps a source (an hf: path at a revision, an npm tarball, a conversion) to blob hashes.
  * Nothing appears under blobs/ or refs/ until it is complete: writers fill a file under `tmp/`, fsync it
  * and rename it into place. Interrupted downloads wait under `partial/` to be resumed.
+ *
+ * Blobs are verified by sha256, not trusted by name or size. A full hash costs a full read, so it is
+ * recorded: `verified/sha256/ab/<hex>.json` holds the blob's (device, inode, size, mtime, ctime) at the
+ * last full hash that matched. A blob whose stat still equals that record is trusted without reading it
+ * (a stat per use); any write, truncation, replacement or copy changes the ctime or the inode and brings
+ * a full hash before the blob is used again. Loaders hash the bytes they actually read as well (see
+ * loadPulledModel), so a model is never built from bytes other than its hash, whatever the stat says.
  */
 export class ContentCache {
   readonly root: string;
@@ -36,15 +77,116 @@ export class ContentCache {
     return join(this.root, 'blobs', 'sha256', sha256.slice(0, 2), sha256);
   }
 
-  /** The blob when present (size checked, not the hash: re-hashing every hit would cost a full read). */
-  blob(sha256: string, size?: number): CachedFile | undefined {
+  /** Where the record of the blob's last successful full hash lives. */
+  verificationPath(sha256: string): string {
+    return join(this.root, 'verified', 'sha256', sha256.slice(0, 2), `${sha256}.json`);
+  }
+
+  /**
+   * Checks a blob: absent, intact, or damaged. Hashes it fully unless this process or the verification
+   * record already saw it with the same stat. Marks it in use first, so `graft cache clean` leaves it be.
+   * `audit`: hash in full whatever the record says, and do not mark the blob in use (graft cache verify).
+   */
+  async check(sha256: string, size?: number, opts: { audit?: boolean } = {}): Promise<BlobCheck> {
     const path = this.blobPath(sha256);
+    if (!opts.audit) markInUse(this.root, `blob:${sha256}`);
+    let st: BigIntStats;
     try {
-      const st = statSync(path);
-      if (!st.isFile() || (size !== undefined && st.size !== size)) return undefined;
-      return { path, sha256, size: st.size };
+      st = statSync(path, { bigint: true });
+    } catch {
+      return { state: 'missing' };
+    }
+    if (!st.isFile()) return { state: 'damaged', path, sha256, found: 'not a regular file' };
+    const bytes = Number(st.size);
+    if (size !== undefined && bytes !== size) {
+      return {
+        state: 'damaged',
+        path,
+        sha256,
+        found: `${bytes} bytes where ${size} were stored (truncated or changed)`,
+      };
+    }
+    const key = statKey(st);
+    const file: CachedFile = { path, sha256, size: bytes };
+    if (!opts.audit) {
+      if (verifiedHere.get(path) === key) return { state: 'ok', file };
+      if (this.readVerification(sha256) === key) {
+        verifiedHere.set(path, key);
+        this.touchVerification(sha256);
+        return { state: 'ok', file };
+      }
+    }
+    const hashed = await hashFile(path);
+    if (hashed.sha256 !== sha256) {
+      verifiedHere.delete(path);
+      return { state: 'damaged', path, sha256, found: `sha256 ${hashed.sha256} (${hashed.size} bytes)` };
+    }
+    this.recordVerification(sha256, st);
+    return { state: 'ok', file };
+  }
+
+  /** The blob when present and intact; undefined when absent or damaged (a damaged blob is removed). */
+  async blob(sha256: string, size?: number): Promise<CachedFile | undefined> {
+    const c = await this.check(sha256, size);
+    if (c.state === 'damaged') await this.remove(sha256);
+    return c.state === 'ok' ? c.file : undefined;
+  }
+
+  /** Deletes a blob and its verification record (the caller fetches it again, or refuses). */
+  async remove(sha256: string): Promise<void> {
+    verifiedHere.delete(this.blobPath(sha256));
+    await rm(this.blobPath(sha256), { force: true, recursive: true });
+    await rm(this.verificationPath(sha256), { force: true });
+  }
+
+  /** Drops the verification record, so the next use hashes the blob in full. */
+  forget(sha256: string): void {
+    verifiedHere.delete(this.blobPath(sha256));
+    rmSync(this.verificationPath(sha256), { force: true });
+  }
+
+  /** The stat key recorded at the blob's last full hash, if any. */
+  private readVerification(sha256: string): string | undefined {
+    try {
+      const v = JSON.parse(readFileSync(this.verificationPath(sha256), 'utf8')) as { sha256?: string; stat?: string };
+      return v.sha256 === sha256 && typeof v.stat === 'string' ? v.stat : undefined;
     } catch {
       return undefined;
+    }
+  }
+
+  /** Records a successful full hash; written atomically (tmp + rename). A lost record only costs a re-hash. */
+  private recordVerification(sha256: string, before: BigIntStats): void {
+    const path = this.blobPath(sha256);
+    let after: BigIntStats;
+    try {
+      after = statSync(path, { bigint: true });
+    } catch {
+      return;
+    }
+    // changed while it was being hashed: what was hashed may not be what is there now
+    if (statKey(after) !== statKey(before)) return;
+    verifiedHere.set(path, statKey(after));
+    const record = this.verificationPath(sha256);
+    try {
+      const tmp = this.tempPath('verified');
+      writeFileSync(tmp, JSON.stringify({ sha256, stat: statKey(after), verifiedAt: new Date().toISOString() }));
+      mkdirSync(dirname(record), { recursive: true });
+      renameSync(tmp, record);
+    } catch {
+      // a read-only cache: every process hashes on first use instead
+    }
+  }
+
+  /** The record's mtime is the blob's last use (for `graft cache clean --older-than`); refreshed hourly. */
+  private touchVerification(sha256: string): void {
+    const record = this.verificationPath(sha256);
+    try {
+      if (Date.now() - statSync(record).mtimeMs < TOUCH_EVERY_MS) return;
+      const now = new Date();
+      utimesSync(record, now, now);
+    } catch {
+      // read-only or removed meanwhile
     }
   }
 
@@ -61,22 +203,31 @@ export class ContentCache {
   /** Moves a complete, fsynced file into blobs/ under its hash. The source file is gone afterwards. */
   async adopt(tempFile: string, sha256: string, size: number): Promise<CachedFile> {
     const path = this.blobPath(sha256);
-    const existing = this.blob(sha256, size);
-    if (existing) {
+    const existing = await this.check(sha256, size);
+    if (existing.state === 'ok') {
       await rm(tempFile, { force: true });
-      return existing;
+      return existing.file;
     }
+    // absent, or damaged: the fresh copy replaces it in one rename
+    if (existing.state === 'damaged') await rm(path, { force: true, recursive: true });
     mkdirSync(dirname(path), { recursive: true });
     await rename(tempFile, path);
     await fsyncDir(dirname(path));
+    // the bytes were hashed as they were written
+    try {
+      const st = statSync(path, { bigint: true });
+      this.recordVerification(sha256, st);
+    } catch {
+      // removed meanwhile by a concurrent clean: the next use fetches it again
+    }
     return { path, sha256, size };
   }
 
   /** Stores bytes as a blob (atomically). */
   async putBytes(bytes: Uint8Array, hint = 'blob'): Promise<CachedFile> {
     const sha256 = createHash('sha256').update(bytes).digest('hex');
-    const hit = this.blob(sha256, bytes.byteLength);
-    if (hit) return hit;
+    const hit = await this.check(sha256, bytes.byteLength);
+    if (hit.state === 'ok') return hit.file;
     const tmp = this.tempPath(hint);
     const w = await HashingWriter.create(tmp);
     try {
@@ -156,20 +307,12 @@ export function sha256Hex(text: string | Uint8Array): string {
 export async function hashFile(path: string): Promise<{ sha256: string; size: number }> {
   const h = createHash('sha256');
   let size = 0;
-  for await (const chunk of createReadStream(path)) {
+  // 1 MiB reads: a third of the time 64 KiB reads take on a 20 MB model
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
     h.update(chunk as Buffer);
     size += (chunk as Buffer).byteLength;
   }
   return { sha256: h.digest('hex'), size };
-}
-
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Writes a file while hashing it; `finish()` fsyncs so a later rename publishes complete bytes only. */

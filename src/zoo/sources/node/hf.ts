@@ -1,8 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { GraftError } from '../../../errors.js';
 import { checkUrlScheme, type HfSpec } from '../spec.js';
-import { download, offlineFix } from './download.js';
-import type { ResolvedFile, SourceContext } from './context.js';
+import { download } from './download.js';
+import { cachedBlob, offlineMissFix, type ResolvedFile, type SourceContext } from './context.js';
 
 interface HfRef {
   sha256: string;
@@ -26,14 +26,14 @@ export async function resolveHf(spec: HfSpec, ctx: SourceContext): Promise<Resol
   const key = `hf|${endpoint}|${spec.repo}|${spec.revision}|${spec.path}`;
   const ref = ctx.cache.readRef<HfRef>('hf', key);
   if (ref && !ctx.refresh && (!spec.sha256 || spec.sha256 === ref.sha256)) {
-    const blob = ctx.cache.blob(ref.sha256, ref.size);
+    const blob = await cachedBlob(ctx, ref.sha256, ref.size, source);
     if (blob) {
       ctx.onEvent?.({ type: 'cache-hit', label: source });
       return { ...blob, source, fromCache: true, downloadedBytes: 0 };
     }
   }
   if (spec.sha256 && !ctx.refresh) {
-    const blob = ctx.cache.blob(spec.sha256);
+    const blob = await cachedBlob(ctx, spec.sha256, undefined, source);
     if (blob) return { ...blob, source, fromCache: true, downloadedBytes: 0 };
   }
   const url = `${endpoint}/${spec.repo}/resolve/${encodeURIComponent(spec.revision)}/${spec.path
@@ -45,7 +45,7 @@ export async function resolveHf(spec: HfSpec, ctx: SourceContext): Promise<Resol
       file: source,
       expected: `the file cached under ${ctx.cache.root}`,
       found: 'no cached copy',
-      fix: offlineFix(source, url, ctx.cache.root),
+      fix: offlineMissFix(ctx, source),
     });
   }
   const token = ctx.env.HF_TOKEN || ctx.env.HUGGING_FACE_HUB_TOKEN;

@@ -139,7 +139,10 @@ test('url: offline with an empty cache fails clearly without any request', async
   const c = ctx({ offline: true });
   await assert.rejects(
     resolveFile(parseSource(`${server.url}/u6/x.onnx#sha256=${sha256(body)}`), c),
-    isGraft('NETWORK', /offline mode forbids downloading[\s\S]*fix: .*local file path.*cache/),
+    isGraft(
+      'NETWORK',
+      /offline mode forbids downloading[\s\S]*fix: run the same command once without --offline.*local file path.*cache/,
+    ),
   );
   assert.equal(server.requests('/u6/x.onnx').length, 0);
 });

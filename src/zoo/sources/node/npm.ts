@@ -5,7 +5,7 @@ import type { NpmSpec } from '../spec.js';
 import { HashingWriter, cacheWriteError, type CachedFile } from './cache.js';
 import { offlineFix } from './download.js';
 import { loadNpmConfig } from './npmrc.js';
-import type { ResolvedFile, SourceContext } from './context.js';
+import { cachedBlob, offlineMissFix, type ResolvedFile, type SourceContext } from './context.js';
 
 /** What the cache remembers about one package version: its tarball integrity and the files taken out. */
 interface NpmRef {
@@ -33,7 +33,7 @@ export async function resolveNpm(specs: readonly NpmSpec[], ctx: SourceContext):
   if (ref && pinned && !sameIntegrity(ref.integrity, pinned)) ref = undefined;
   const hit = ref && !ctx.refresh && folders.every((f) => covered(ref!, f)) ? ref : undefined;
   if (hit) {
-    const out = specs.map((s) => fileFromRef(hit, s, ctx, true));
+    const out = await Promise.all(specs.map((s) => fileFromRef(hit, s, ctx, true)));
     if (out.every((f) => f !== undefined)) {
       ctx.onEvent?.({ type: 'cache-hit', label: `npm:${id}` });
       return out as ResolvedFile[];
@@ -44,7 +44,7 @@ export async function resolveNpm(specs: readonly NpmSpec[], ctx: SourceContext):
       file: `npm:${id}/${specs[0]!.path}`,
       expected: `the package's files under ${ctx.cache.root}`,
       found: 'no cached copy',
-      fix: offlineFix(`the npm registry (npm:${id})`, undefined, ctx.cache.root),
+      fix: offlineMissFix(ctx, `npm:${id}`),
     });
   }
   const fetched = await fetchFolders(id, folders, pinned, ctx);
@@ -54,23 +54,31 @@ export async function resolveNpm(specs: readonly NpmSpec[], ctx: SourceContext):
     files: { ...(ref && sameIntegrity(ref.integrity, fetched.integrity) ? ref.files : {}), ...fetched.files },
   };
   await ctx.cache.writeRef('npm', key, merged);
-  return specs.map((s) => {
-    const f = fileFromRef(merged, s, ctx, false);
+  const out: ResolvedFile[] = [];
+  for (const s of specs) {
+    const f = await fileFromRef(merged, s, ctx, false);
     if (!f) throw missingInPackage(s, Object.keys(merged.files));
-    return { ...f, downloadedBytes: fetched.bytes };
-  });
+    out.push({ ...f, downloadedBytes: fetched.bytes });
+  }
+  return out;
 }
 
-function fileFromRef(ref: NpmRef, spec: NpmSpec, ctx: SourceContext, fromCache: boolean): ResolvedFile | undefined {
+async function fileFromRef(
+  ref: NpmRef,
+  spec: NpmSpec,
+  ctx: SourceContext,
+  fromCache: boolean,
+): Promise<ResolvedFile | undefined> {
   const entry = ref.files[spec.path];
   if (!entry) {
     // The folder was extracted whole, so a missing file is not in the package at all: say so offline.
     if (fromCache && covered(ref, folderOf(spec.path))) throw missingInPackage(spec, Object.keys(ref.files));
     return undefined;
   }
-  const blob = ctx.cache.blob(entry.sha256, entry.size);
+  const source = `npm:${spec.name}@${spec.version}/${spec.path}`;
+  const blob = await cachedBlob(ctx, entry.sha256, entry.size, source);
   if (!blob) return undefined;
-  return { ...blob, source: `npm:${spec.name}@${spec.version}/${spec.path}`, fromCache, downloadedBytes: 0 };
+  return { ...blob, source, fromCache, downloadedBytes: 0 };
 }
 
 async function fetchFolders(

@@ -1,7 +1,7 @@
 import { GraftError } from '../../../errors.js';
 import type { UrlSpec } from '../spec.js';
-import { download, offlineFix } from './download.js';
-import type { ResolvedFile, SourceContext } from './context.js';
+import { download } from './download.js';
+import { cachedBlob, offlineMissFix, type ResolvedFile, type SourceContext } from './context.js';
 
 /**
  * A file at an https URL, pinned by sha256. The hash is the cache key, so a cached copy is used without
@@ -17,7 +17,7 @@ export async function resolveUrl(spec: UrlSpec, ctx: SourceContext): Promise<Res
       fix: 'pin the content: `sha256sum file` on a trusted copy gives the value',
     });
   }
-  const hit = ctx.cache.blob(expected);
+  const hit = await cachedBlob(ctx, expected, undefined, spec.url);
   if (hit) {
     ctx.onEvent?.({ type: 'cache-hit', label: labelOf(spec.url) });
     return { ...hit, source: spec.url, fromCache: true, downloadedBytes: 0 };
@@ -27,7 +27,7 @@ export async function resolveUrl(spec: UrlSpec, ctx: SourceContext): Promise<Res
       file: spec.url,
       expected: `a cached file with sha256 ${expected} under ${ctx.cache.root}`,
       found: 'no cached copy',
-      fix: offlineFix(spec.url, spec.url, ctx.cache.root),
+      fix: offlineMissFix(ctx, spec.url, spec.url),
     });
   }
   const d = await download({
