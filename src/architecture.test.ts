@@ -23,7 +23,7 @@ export const LAYER_RANK: Record<string, number> = {
   train: 3,
   zoo: 3,
   transfer: 4,
-  node: 5,
+  node: 1.5,
   report: 6,
   app: 7,
   cli: 8,

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { GraftError } from '../errors.js';
+import type { DataLimits } from '../data/limits.js';
 import { type Preprocessing, type ResizeMode, preprocessingKey } from '../data/preprocessing.js';
 import { GraphBuilder } from '../onnx/builder.js';
 import type { Model } from '../onnx/graph.js';
@@ -29,6 +30,8 @@ export interface BackboneOptions extends SourceSettings {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   onEvent?: SourceEventListener;
+  /** how large a model input the preprocessing may ask for (a model's metadata is checked against it) */
+  limits?: DataLimits;
 }
 
 /** A pretrained network cut at its feature output, ready to embed images. */
@@ -50,6 +53,8 @@ export interface Backbone {
   /** how spatial or token features were reduced to one vector */
   pooling: string;
   pulled: Omit<PullResult, 'entry'>;
+  /** the limits its preprocessing was checked against (kept for resizes) */
+  limits?: DataLimits;
 }
 
 /** What a run names its backbone by: a loaded one (a study shares it), or the settings to load one. */
@@ -60,6 +65,7 @@ export interface BackboneChoice extends SourceSettings {
   modelsFile?: string;
   env?: NodeJS.ProcessEnv;
   onSourceEvent?: SourceEventListener;
+  limits?: DataLimits;
 }
 
 /** The run's backbone: the one given, else loaded from the zoo or a model source. */
@@ -76,6 +82,7 @@ export async function chooseBackbone(opts: BackboneChoice, cwd: string): Promise
       env: opts.env,
       cwd,
       onEvent: opts.onSourceEvent,
+      limits: opts.limits,
     }))
   );
 }
@@ -137,7 +144,8 @@ export async function loadBackbone(opts: BackboneOptions = {}): Promise<Backbone
   const inputSize: [number, number] = [hw[0], hw[1]];
 
   let preprocessing: Preprocessing;
-  if (inZoo && entry.preprocessing) preprocessing = preprocessingFromZoo(entry.preprocessing, layout, inputSize);
+  if (inZoo && entry.preprocessing)
+    preprocessing = preprocessingFromZoo(entry.preprocessing, layout, inputSize, opts.limits);
   else {
     const meta = full.metadata.get('graft.preprocessing');
     if (meta === undefined) {
@@ -152,11 +160,14 @@ export async function loadBackbone(opts: BackboneOptions = {}): Promise<Backbone
     try {
       parsed = JSON.parse(meta);
     } catch {
-      throw new GraftError('BAD_MODEL', "The model's preprocessing metadata is not JSON", { file: pulled.modelPath });
+      throw new GraftError('BAD_MODEL', "The model's 'graft.preprocessing' metadata is not JSON", {
+        file: pulled.modelPath,
+        fix: 'write it as Graft does: a JSON object (see `graft inspect` of a model graft train wrote)',
+      });
     }
-    preprocessing = preprocessingFromMetadata(parsed, shape, pulled.modelPath);
+    preprocessing = preprocessingFromMetadata(parsed, shape, pulled.modelPath, opts.limits);
   }
-  if (opts.resize) preprocessing = withResizeMode(preprocessing, opts.resize);
+  if (opts.resize) preprocessing = withResizeMode(preprocessing, opts.resize, opts.limits);
 
   const featureValue =
     opts.cut ?? (inZoo ? entry.featureValue : undefined) ?? detectFeatureValue(full, pulled.modelPath);
@@ -177,6 +188,7 @@ export async function loadBackbone(opts: BackboneOptions = {}): Promise<Backbone
     namespace: namespaceOf(weightsKey(pulled), featureValue, pooled.pooling, finalPreprocessing),
     pooling: pooled.pooling,
     pulled: rest,
+    limits: opts.limits,
   };
 }
 
@@ -187,7 +199,7 @@ function namespaceOf(sha256: string, featureValue: string, pooling: string, p: P
 /** The same backbone fed with another resize rule (and so its own feature-cache namespace). */
 export function withBackboneResize(b: Backbone, resize: ResizeMode): Backbone {
   if (resize === b.preprocessing.resize) return b;
-  const preprocessing = withResizeMode(b.preprocessing, resize);
+  const preprocessing = withResizeMode(b.preprocessing, resize, b.limits);
   return {
     ...b,
     preprocessing,

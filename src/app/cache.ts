@@ -8,7 +8,7 @@ import {
   cleanCache,
   listCache,
   verifyCache,
-} from '../zoo/sources/node/cache-admin.js';
+} from './cache-admin.js';
 import { defaultCacheDir } from '../zoo/sources/node/cache.js';
 
 export interface CachePlace {

@@ -1,9 +1,10 @@
 import { statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { GraftError } from '../errors.js';
 import { batchDims, exampleSize, writeNormalized } from '../data/image.js';
+import { type DataLimits, DEFAULT_DATA_LIMITS } from '../data/limits.js';
 import { decodeForModel } from '../data/node/decode.js';
+import { type ReadRefusal, readBounded } from '../data/node/read.js';
 import type { Model } from '../onnx/graph.js';
 import { Session, type SessionOptions } from '../runtime/session.js';
 import { RUN_FILES } from '../report/run-folder.js';
@@ -38,11 +39,11 @@ export function resolveModelPath(target: string, cwd = process.cwd()): string {
 
 export async function loadClassifier(
   target: string,
-  opts: { session?: SessionOptions; cwd?: string } = {},
+  opts: { session?: SessionOptions; cwd?: string; limits?: DataLimits } = {},
 ): Promise<LoadedClassifier> {
   const path = resolveModelPath(target, opts.cwd);
   const model = loadOnnxFile(path);
-  const info = readClassifierInfo(model, path);
+  const info = readClassifierInfo(model, path, opts.limits);
   const session = await Session.create(model, opts.session);
   return { path, model, info, session, dispose: () => session.dispose() };
 }
@@ -78,7 +79,7 @@ export interface Prediction {
 export async function predictFiles(
   c: LoadedClassifier,
   files: readonly string[],
-  opts: { top?: number; batchSize?: number; cwd?: string } = {},
+  opts: { top?: number; batchSize?: number; cwd?: string; limits?: DataLimits } = {},
 ): Promise<Prediction[]> {
   const p = c.info.preprocessing;
   const per = exampleSize(p);
@@ -90,9 +91,11 @@ export async function predictFiles(
     const decoded = await Promise.all(
       idx.map(async (i) => {
         try {
-          const bytes = await readFile(resolve(opts.cwd ?? '.', files[i]!));
-          if (bytes.length === 0) throw new Error('empty (0-byte) file');
-          return await decodeForModel(bytes, p);
+          // only a regular file, read to at most the cap: a FIFO or /dev/zero named x.png never hangs predict
+          const maxBytes = opts.limits?.maxImageBytes ?? DEFAULT_DATA_LIMITS.maxImageBytes;
+          const read = await readBounded(resolve(opts.cwd ?? '.', files[i]!), maxBytes);
+          if ('refused' in read) throw new Error(describeRefusal(read.refused));
+          return await decodeForModel(read.bytes, p, undefined, opts.limits);
         } catch (e) {
           out[i]!.error = describeReadError(e);
           return undefined;
@@ -109,7 +112,14 @@ export async function predictFiles(
     const logits = await classifierLogits(c, x, ok.length);
     const C = c.info.labels.length;
     ok.forEach((i, r) => {
-      const probs = softmaxRow(logits.subarray(r * C, (r + 1) * C));
+      const row = logits.subarray(r * C, (r + 1) * C);
+      if (!row.every(Number.isFinite)) {
+        // a broken model (or weights damaged on disk) must not pass for a prediction: the command fails on it
+        out[i]!.error =
+          `the model gave a non-finite score (NaN or infinity) for this image; check the model with \`graft inspect ${c.path}\``;
+        return;
+      }
+      const probs = softmaxRow(row);
       const order = [...probs.keys()].sort((a, b) => probs[b]! - probs[a]! || a - b);
       out[i]!.top = order.slice(0, k).map((j) => ({ label: c.info.labels[j]!, probability: probs[j]! }));
     });
@@ -125,6 +135,15 @@ function softmaxRow(z: Float32Array): Float64Array {
   return e.map((v) => v / s);
 }
 
+function describeRefusal(r: ReadRefusal): string {
+  if (r.kind === 'empty-file') return 'empty (0-byte) file';
+  if (r.kind === 'unreadable') {
+    if (r.detail === 'ENOENT') return 'file not found';
+    if (r.detail === 'EACCES') return 'permission denied';
+  }
+  return `Image not read: ${r.detail}`;
+}
+
 function describeReadError(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
   if (err.code === 'ENOENT') return 'file not found';
@@ -138,9 +157,9 @@ function describeReadError(e: unknown): string {
 export async function predictImages(
   target: string,
   files: readonly string[],
-  opts: { top?: number; batchSize?: number; session?: SessionOptions; cwd?: string } = {},
+  opts: { top?: number; batchSize?: number; session?: SessionOptions; cwd?: string; limits?: DataLimits } = {},
 ): Promise<{ model: string; predictions: Prediction[] }> {
-  const classifier = await loadClassifier(target, { cwd: opts.cwd, session: opts.session });
+  const classifier = await loadClassifier(target, { cwd: opts.cwd, session: opts.session, limits: opts.limits });
   try {
     return { model: classifier.path, predictions: await predictFiles(classifier, files, opts) };
   } finally {

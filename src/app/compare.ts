@@ -4,6 +4,7 @@ import type { ImageItem } from '../data/node/images.js';
 import type { ResizeMode } from '../data/preprocessing.js';
 import { stratifiedSplit } from '../data/split.js';
 import { GraftError } from '../errors.js';
+import type { DataLimits } from '../data/limits.js';
 import { type Study, type StudyRun, parseStudy } from '../report/compare.js';
 import { writeCompareReport } from '../report/node/command.js';
 import { RUN_FILES, parseHistory } from '../report/run-folder.js';
@@ -47,6 +48,8 @@ export interface CompareSettings extends SourceSettings {
   device?: Device;
   threads?: number;
   modelsFile?: string;
+  /** caps on the files read, the images decoded and the model input */
+  limits?: DataLimits;
 }
 
 export type CompareEvent =
@@ -147,7 +150,12 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResult> {
 
   // The test split is cut once with a fixed seed, apart from the study seeds, so every run scores on
   // exactly the same images. A val/ folder joins the labelled pool: each run carves its own val split.
-  const ds = await scanAndSplitImages(data, { valSplit: 0, testSplit: opts.testSplit ?? 0.2, seed: 0 });
+  const ds = await scanAndSplitImages(data, {
+    valSplit: 0,
+    testSplit: opts.testSplit ?? 0.2,
+    seed: 0,
+    limits: opts.limits,
+  });
   const pool = ds.items.filter((it) => it.split !== 'test');
   const test = ds.items.filter((it) => it.split === 'test');
   if (test.length === 0) {
@@ -202,6 +210,7 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResult> {
           extractBatch: opts.extractBatch,
           device: opts.device,
           threads: opts.threads,
+          limits: opts.limits,
           cacheDir: opts.cacheDir,
           offline: opts.offline,
           modelsFile: opts.modelsFile,

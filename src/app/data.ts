@@ -1,9 +1,12 @@
 import { extname } from 'node:path';
-import { readdir, stat, open } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GraftError } from '../errors.js';
+import type { DataLimits } from '../data/limits.js';
 import { countItems } from '../data/dataset.js';
+import { statKind } from '../data/node/files.js';
 import { type ImageDataset, type ImageItem, scanImages } from '../data/node/images.js';
+import { readHead } from '../data/node/read.js';
 import { type DatasetIssue, type DatasetReport, type Split, summariseIssues } from '../data/report.js';
 import { stratifiedSplit } from '../data/split.js';
 import type { BadFile } from '../report/run-folder.js';
@@ -17,6 +20,8 @@ export interface SplitImagesOptions {
   seed?: number;
   /** fewer usable classes than this is an error (default 2; 1 for embedding) */
   minClasses?: number;
+  /** caps on what the scan reads (file sizes, table rows) */
+  limits?: DataLimits;
   onIssue?: (issue: DatasetIssue) => void;
 }
 
@@ -26,7 +31,7 @@ export interface SplitImagesOptions {
  * always give the same split. Counts in the report are updated to the final splits.
  */
 export async function scanAndSplitImages(source: string, opts: SplitImagesOptions = {}): Promise<ImageDataset> {
-  const ds = await scanImages(source, { onIssue: opts.onIssue, minClasses: opts.minClasses });
+  const ds = await scanImages(source, { onIssue: opts.onIssue, minClasses: opts.minClasses, limits: opts.limits });
   const seed = opts.seed ?? 0;
   const has = (s: Split) => ds.items.some((it) => it.split === s);
   const val = has('val') ? 0 : (opts.valSplit ?? 0);
@@ -63,7 +68,7 @@ export type ScanEvent =
 /** Scans and splits a training run's images (val 10%, no test split unless the data has one by default), telling `emit`. */
 export async function scanRunImages(
   data: string,
-  opts: { valSplit?: number; testSplit?: number; seed: number },
+  opts: { valSplit?: number; testSplit?: number; seed: number; limits?: DataLimits },
   emit: (e: ScanEvent) => void,
 ): Promise<ImageDataset> {
   emit({ type: 'stage', message: `scanning ${data}` });
@@ -71,6 +76,7 @@ export async function scanRunImages(
     valSplit: opts.valSplit ?? 0.1,
     testSplit: opts.testSplit ?? 0,
     seed: opts.seed,
+    limits: opts.limits,
     onIssue: (issue) => emit({ type: 'issue', issue }),
   });
   emit({ type: 'dataset', report: ds.report });
@@ -123,28 +129,19 @@ const TABLE_EXTENSIONS = new Set(['.csv', '.tsv', '.jsonl', '.ndjson']);
  * and no path column, or class folders of .txt files, is text; everything else is treated as images.
  */
 export async function detectDataKind(source: string, textField = 'text'): Promise<DataKind> {
-  let st;
-  try {
-    st = await stat(source);
-  } catch (e) {
-    throw new GraftError('NOT_FOUND', 'Data set not found', {
-      file: source,
-      found: (e as NodeJS.ErrnoException).code ?? String(e),
-      fix: 'pass a folder of class folders, or a CSV/JSONL manifest',
-    });
-  }
-  if (!st.isFile() && !st.isDirectory()) {
-    throw new GraftError('BAD_INPUT', 'The data set is neither a file nor a folder', {
-      file: source,
-      expected: 'a folder of class folders, or a CSV/JSONL table (a regular file)',
-      found: 'a FIFO, socket or device',
-      fix: 'pass the folder or table itself',
-    });
-  }
-  if (st.isFile()) {
+  const kind = await statKind(source, 'Data set');
+  if (kind === 'file') {
     const ext = extname(source).toLowerCase();
     if (!TABLE_EXTENSIONS.has(ext)) return 'image';
-    const head = await readHead(source, 64 * 1024);
+    const read = await readHead(source, 64 * 1024);
+    if ('refused' in read) {
+      throw new GraftError('BAD_INPUT', 'Cannot read the data set', {
+        file: source,
+        found: read.refused.detail,
+        fix: 'pass a readable folder of class folders, or a CSV/JSONL table',
+      });
+    }
+    const head = read.bytes.toString('utf8');
     const firstLine = head.split(/\r?\n/).find((l) => l.trim() !== '') ?? '';
     let fields: string[];
     if (ext === '.jsonl' || ext === '.ndjson') {
@@ -171,15 +168,4 @@ export async function detectDataKind(source: string, textField = 'text'): Promis
   };
   await visit(source, 0);
   return text > other ? 'text' : 'image';
-}
-
-async function readHead(file: string, bytes: number): Promise<string> {
-  const fh = await open(file, 'r');
-  try {
-    const buf = Buffer.alloc(bytes);
-    const { bytesRead } = await fh.read(buf, 0, bytes, 0);
-    return buf.subarray(0, bytesRead).toString('utf8');
-  } finally {
-    await fh.close();
-  }
 }

@@ -1,3 +1,4 @@
+import type { DataLimits } from '../data/limits.js';
 import { extname, resolve } from 'node:path';
 import { GraftError } from '../errors.js';
 import type { ResizeMode } from '../data/preprocessing.js';
@@ -29,6 +30,8 @@ export interface EmbedOptions extends SourceSettings {
   cwd?: string;
   onSourceEvent?: SourceEventListener;
   onProgress?: (p: ExtractProgress) => void;
+  /** caps on the files read, the images decoded and the model input */
+  limits?: DataLimits;
 }
 
 export interface EmbedResult {
@@ -54,7 +57,7 @@ export async function embedImages(opts: EmbedOptions): Promise<EmbedResult> {
   const cwd = opts.cwd ?? process.cwd();
   const out = resolve(cwd, opts.out);
   const format = opts.format ?? formatFromExtension(out);
-  const ds = await scanAndSplitImages(resolve(cwd, opts.data), { minClasses: 1 });
+  const ds = await scanAndSplitImages(resolve(cwd, opts.data), { minClasses: 1, limits: opts.limits });
   const loaded = await chooseBackbone(opts, cwd);
   const resize = opts.resize ?? 'auto';
   const backbone = withBackboneResize(loaded, resize === 'auto' ? autoResize(loaded, ds.items).resize : resize);

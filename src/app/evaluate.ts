@@ -1,3 +1,4 @@
+import type { DataLimits } from '../data/limits.js';
 import { resolve } from 'node:path';
 import { GraftError } from '../errors.js';
 import { LabelMap } from '../data/labels.js';
@@ -22,6 +23,8 @@ export interface EvaluateOptions {
   session?: SessionOptions;
   cwd?: string;
   onProgress?: (p: { done: number; total: number; rate: number; etaSeconds: number }) => void;
+  /** caps on the files read, the images decoded and the model input */
+  limits?: DataLimits;
 }
 
 export interface EvaluateResult {
@@ -44,13 +47,13 @@ export interface EvaluateResult {
  */
 export async function evaluateClassifier(opts: EvaluateOptions): Promise<EvaluateResult> {
   const started = performance.now();
-  const classifier = await loadClassifier(opts.model, { session: opts.session, cwd: opts.cwd });
+  const classifier = await loadClassifier(opts.model, { session: opts.session, cwd: opts.cwd, limits: opts.limits });
   try {
     const labels = new LabelMap(classifier.info.labels);
     const data = resolve(opts.cwd ?? '.', opts.data);
     const issues: DatasetIssue[] = [];
     // the model's classes decide what is scorable, so the scan must not drop classes on its own account
-    const ds = await scanImages(data, { minClasses: 1 });
+    const ds = await scanImages(data, { minClasses: 1, limits: opts.limits });
     issues.push(...ds.report.issues);
     const split: EvalSplit = opts.split ?? (ds.items.some((it) => it.split === 'test') ? 'test' : 'all');
     const chosen = ds.items.filter((it) => split === 'all' || it.split === split);
@@ -88,6 +91,7 @@ export async function evaluateClassifier(opts: EvaluateOptions): Promise<Evaluat
       preprocessing: classifier.info.preprocessing,
       labels,
       batchSize: opts.batchSize ?? 32,
+      limits: opts.limits,
     });
     const C = labels.size;
     const logits: number[] = [];

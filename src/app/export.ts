@@ -1,3 +1,4 @@
+import type { DataLimits } from '../data/limits.js';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { GraftError } from '../errors.js';
@@ -33,10 +34,16 @@ const HF_MODEL_TYPES: [RegExp, string, string][] = [
  * pipeline loads (onnx/model.onnx, config.json with id2label, preprocessor_config.json); 'onnx' copies
  * the single model file (with any external data written inline).
  */
-export function exportClassifier(target: string, out: string, format: ExportFormat, cwd = process.cwd()): ExportResult {
+export function exportClassifier(
+  target: string,
+  out: string,
+  format: ExportFormat,
+  cwd = process.cwd(),
+  limits?: DataLimits,
+): ExportResult {
   const path = resolveModelPath(target, cwd);
   const model = loadOnnxFile(path);
-  const info = readClassifierInfo(model, path);
+  const info = readClassifierInfo(model, path, limits);
   const dest = resolve(cwd, out);
   if (format === 'onnx') {
     mkdirSync(resolve(dest, '..'), { recursive: true });

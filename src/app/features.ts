@@ -1,8 +1,9 @@
+import type { DataLimits } from '../data/limits.js';
 import { exampleSize, writeNormalized } from '../data/image.js';
 import { decodeForModel } from '../data/node/decode.js';
 import { Session, type SessionOptions } from '../runtime/session.js';
 import { type ExtractProgress, type ExtractResult, extractFeatures } from '../transfer/extract.js';
-import { FileFeatureStore } from '../node/feature-store-file.js';
+import { FileFeatureStore } from '../transfer/node/feature-store-file.js';
 import type { Backbone } from './backbone.js';
 
 /** One image to embed: its content hash is the cache key. */
@@ -26,6 +27,8 @@ export interface ImageFeatureOptions {
   batchSize?: number;
   session?: SessionOptions;
   onProgress?: (p: ExtractProgress) => void;
+  /** caps on the files read and the images decoded */
+  limits?: DataLimits;
 }
 
 export interface ImageFeatureResult extends ExtractResult {
@@ -82,7 +85,7 @@ export async function extractImageFeatures(opts: ImageFeatureOptions): Promise<I
         label: im.label,
         load: async () => {
           const out = new Float32Array(per);
-          writeNormalized(await decodeForModel(im.input, p, im.size), p, out, 0);
+          writeNormalized(await decodeForModel(im.input, p, im.size, opts.limits), p, out, 0);
           return out;
         },
       })),

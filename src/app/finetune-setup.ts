@@ -1,3 +1,4 @@
+import type { DataLimits } from '../data/limits.js';
 import { resolve } from 'node:path';
 import { GraftError } from '../errors.js';
 import { type AugmentSpec, standardAugment } from '../data/augment.js';
@@ -30,7 +31,7 @@ import { type FineTuneStrategy, headForStrategy, planPhases, strategyInfo } from
 import { type HeadChoice, hiddenLayers, parseHeadChoice } from '../transfer/heads/index.js';
 import type { SourceEventListener, SourceSettings } from '../zoo/sources/events.js';
 import { sha256Hex } from '../zoo/sources/node/cache.js';
-import { FileFeatureStore } from '../node/feature-store-file.js';
+import { FileFeatureStore } from '../transfer/node/feature-store-file.js';
 import {
   type Backbone,
   autoResize,
@@ -80,6 +81,8 @@ export interface FineTuneImageSettings extends SourceSettings {
   device?: SessionOptions['device'];
   threads?: number;
   modelsFile?: string;
+  /** caps on the files read, the images decoded and the model input (default: DEFAULT_DATA_LIMITS) */
+  limits?: DataLimits;
 }
 
 export type FineTuneEvent =
@@ -136,6 +139,8 @@ export interface FineTuneSetup {
   source: ActivationSource;
   issues: DatasetIssue[];
   session: SessionOptions;
+  /** caps on the files read and the images decoded, for later loaders of this run */
+  limits?: DataLimits;
   seed: number;
   settings: Required<Pick<FineTuneImageSettings, 'epochs' | 'lr'>>;
   reinitialized?: { params: number; kept: string[] };
@@ -171,7 +176,11 @@ export async function setupFineTune(opts: FineTuneSetupOptions): Promise<FineTun
   }
   const head = headForStrategy(strategy, opts.head ? parseHeadChoice(opts.head) : undefined);
   const data = resolve(cwd, opts.data);
-  const ds = await scanRunImages(data, { valSplit: opts.valSplit, testSplit: opts.testSplit, seed }, emit);
+  const ds = await scanRunImages(
+    data,
+    { valSplit: opts.valSplit, testSplit: opts.testSplit, seed, limits: opts.limits },
+    emit,
+  );
   const classes = [...ds.labels.names];
 
   let backbone = await chooseBackbone(opts, cwd);
@@ -238,6 +247,7 @@ export async function setupFineTune(opts: FineTuneSetupOptions): Promise<FineTun
     batchSize: opts.extractBatch ?? 32,
     seed,
     session,
+    limits: opts.limits,
     emit,
   });
   emit({ type: 'stage', message: prepared.source.message });
@@ -266,6 +276,7 @@ export async function setupFineTune(opts: FineTuneSetupOptions): Promise<FineTun
     source: prepared.source,
     issues,
     session,
+    limits: opts.limits,
     seed,
     settings,
     reinitialized,
@@ -285,6 +296,7 @@ interface PrepareInputsOptions {
   batchSize: number;
   seed: number;
   session: SessionOptions;
+  limits?: DataLimits;
   emit: (e: FineTuneEvent) => void;
 }
 
@@ -327,7 +339,7 @@ async function prepareInputs(o: PrepareInputsOptions): Promise<{
   const rows = new Map<ImageItem, Float32Array>();
   const load = async (it: ImageItem) => {
     const out = new Float32Array(exampleSize(p));
-    writeNormalized(await decodeForModel(it.path, p, { width: it.width, height: it.height }), p, out, 0);
+    writeNormalized(await decodeForModel(it.path, p, { width: it.width, height: it.height }, o.limits), p, out, 0);
     return out;
   };
   if (atInput) {
@@ -409,6 +421,7 @@ async function prepareInputs(o: PrepareInputsOptions): Promise<{
       preprocessing: p,
       labels: o.labels,
       batchSize: o.batchSize,
+      limits: o.limits,
     });
     refresh = async (epoch, into) => {
       let row = 0;

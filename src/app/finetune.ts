@@ -316,6 +316,7 @@ async function streamLogits(setup: FineTuneSetup, model: Model, items: ImageItem
       preprocessing: setup.backbone.preprocessing,
       labels: setup.ds.labels,
       batchSize: 64,
+      limits: setup.limits,
     });
     for await (const b of loader.epoch()) {
       const r = await session.run({ [input]: { dtype: 'float32', dims: b.dims, data: b.x } }, [logitsName]);
@@ -352,7 +353,7 @@ function renumber(history: readonly (EpochRecord & { phase: string })[]): (Epoch
 /** What a resumed run takes from the new command: where it runs and where models come from, not what it trains. */
 export type ResumeRuntime = Pick<
   FineTuneImageOptions,
-  'device' | 'threads' | 'cacheDir' | 'offline' | 'refresh' | 'env' | 'cwd' | 'onEvent' | 'onSourceEvent'
+  'device' | 'threads' | 'cacheDir' | 'offline' | 'refresh' | 'env' | 'cwd' | 'onEvent' | 'onSourceEvent' | 'limits'
 >;
 
 /**

@@ -1,3 +1,4 @@
+import type { DataLimits } from '../data/limits.js';
 import { resolve } from 'node:path';
 import { GraftError } from '../errors.js';
 import type { ImageItem } from '../data/node/images.js';
@@ -52,6 +53,8 @@ export interface TrainImageSettings extends SourceSettings, HeadTrainingSettings
   device?: Device;
   threads?: number;
   modelsFile?: string;
+  /** caps on the files read, the images decoded and the model input (default: DEFAULT_DATA_LIMITS) */
+  limits?: DataLimits;
 }
 
 export type TrainImageEvent =
@@ -124,7 +127,11 @@ export async function trainImageClassifier(opts: TrainImageOptions): Promise<Tra
 
   if (!opts.backbone)
     checkModelName(opts.model ?? DEFAULT_IMAGE_BACKBONE, { modelsFile: opts.modelsFile, env: opts.env, cwd });
-  const ds = await scanRunImages(data, { valSplit: opts.valSplit, testSplit: opts.testSplit, seed }, emit);
+  const ds = await scanRunImages(
+    data,
+    { valSplit: opts.valSplit, testSplit: opts.testSplit, seed, limits: opts.limits },
+    emit,
+  );
   const classes = [...ds.labels.names];
 
   const loaded = await chooseBackbone(opts, cwd);
@@ -152,6 +159,7 @@ export async function trainImageClassifier(opts: TrainImageOptions): Promise<Tra
     cacheDir,
     batchSize: opts.extractBatch,
     session,
+    limits: opts.limits,
     onProgress: (progress) => emit({ type: 'extract', progress }),
   });
   emit({

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { GraftError } from '../errors.js';
+import type { DataLimits } from '../data/limits.js';
 import { countItems } from '../data/dataset.js';
 import { type TextDataset, type TextItem, loadTextDataset } from '../data/node/text.js';
 import type { DatasetIssue, Split } from '../data/report.js';
@@ -71,6 +72,8 @@ export interface TextTrainSettings extends TextOnlySettings, SourceSettings {
   device?: Device;
   threads?: number;
   modelsFile?: string;
+  /** caps on the files and tables read */
+  limits?: DataLimits;
 }
 
 export type TextTrainCliEvent =
@@ -320,6 +323,7 @@ async function loadAndSplit(
     invalidUtf8: 'replace',
     mapLabel: opts.mapLabel,
     onIssue,
+    limits: opts.limits,
   });
   const has = (s: Split) => ds.items.some((it) => it.split === s);
   const val = has('val') ? 0 : (opts.valSplit ?? 0.1);

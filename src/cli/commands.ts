@@ -2,10 +2,12 @@ import type { App } from '../app/index.js';
 import type { PullSettings } from '../zoo/node/pull.js';
 import type { CliIo } from './io.js';
 import {
+  limitOptions,
   outputOptions,
   registryOptions,
   sourceOptions,
   type AnyOptionTable,
+  type LimitSettings,
   type OptionTable,
   type OutputSettings,
   type RegistrySettings,
@@ -114,6 +116,7 @@ export interface HeadCliSettings {
 }
 
 export type TrainSettings = OutputSettings &
+  LimitSettings &
   RegistrySettings &
   SourceSettings &
   BackboneCliSettings &
@@ -122,6 +125,7 @@ export type TrainSettings = OutputSettings &
   FineTuneCliSettings &
   TextOnlySettings & { out?: string; overwrite?: boolean; resume?: string };
 export type LrFindSettings = OutputSettings &
+  LimitSettings &
   RegistrySettings &
   SourceSettings &
   BackboneCliSettings &
@@ -133,15 +137,18 @@ export type DemoSettings = OutputSettings &
   SourceSettings &
   RuntimeCliSettings &
   Pick<HeadCliSettings, 'seed'> & { strategy?: FeatureStrategy; out?: string; model?: string };
-export type PredictSettings = OutputSettings & RuntimeCliSettings & { top?: number; batch?: number };
+export type PredictSettings = OutputSettings & LimitSettings & RuntimeCliSettings & { top?: number; batch?: number };
 export type EvalSettings = OutputSettings &
+  LimitSettings &
   RuntimeCliSettings & { split?: 'train' | 'val' | 'test' | 'all'; batch?: number };
 export type EmbedSettings = OutputSettings &
+  LimitSettings &
   RegistrySettings &
   SourceSettings &
   BackboneCliSettings &
   RuntimeCliSettings & { out?: string; format?: 'npy' | 'jsonl' | 'csv' };
 export type CompareSettings = OutputSettings &
+  LimitSettings &
   RegistrySettings &
   SourceSettings &
   BackboneCliSettings &
@@ -157,7 +164,8 @@ export type CompareSettings = OutputSettings &
     unfreeze?: string;
     resume?: boolean;
   };
-export type ExportSettings = OutputSettings & { format?: 'transformers.js' | 'onnx'; out?: string };
+export type ExportSettings = OutputSettings &
+  Pick<LimitSettings, 'maxInputPixels'> & { format?: 'transformers.js' | 'onnx'; out?: string };
 
 const RESIZE_MODES = ['auto', 'squash', 'center-crop', 'pad', 'shorter-side-then-crop'] as const satisfies readonly (
   ResizeMode | 'auto'
@@ -386,6 +394,7 @@ export const COMMANDS: readonly AnyCommand[] = [
       ...fineTuneOptions,
       ...textTrainOptions,
       ...runtimeOptions,
+      ...limitOptions,
       out: {
         flag: 'out',
         short: 'o',
@@ -426,6 +435,7 @@ export const COMMANDS: readonly AnyCommand[] = [
       ...sourceOptions,
       ...backboneOptions,
       ...runtimeOptions,
+      ...limitOptions,
       strategy: {
         flag: 'strategy',
         short: 's',
@@ -464,6 +474,7 @@ export const COMMANDS: readonly AnyCommand[] = [
       ...sourceOptions,
       ...backboneOptions,
       ...runtimeOptions,
+      ...limitOptions,
       epochs: headOptions.epochs,
       valSplit: headOptions.valSplit,
       testSplit: {
@@ -552,6 +563,7 @@ export const COMMANDS: readonly AnyCommand[] = [
     options: {
       ...outputOptions,
       ...runtimeOptions,
+      ...limitOptions,
       top: {
         flag: 'top',
         short: 'k',
@@ -586,6 +598,7 @@ export const COMMANDS: readonly AnyCommand[] = [
     options: {
       ...outputOptions,
       ...runtimeOptions,
+      ...limitOptions,
       split: {
         flag: 'split',
         type: 'enum',
@@ -617,6 +630,7 @@ export const COMMANDS: readonly AnyCommand[] = [
       ...sourceOptions,
       ...backboneOptions,
       ...runtimeOptions,
+      ...limitOptions,
       out: { flag: 'out', short: 'o', type: 'string', placeholder: 'FILE', description: 'output file (required)' },
       format: {
         flag: 'format',
@@ -637,6 +651,7 @@ export const COMMANDS: readonly AnyCommand[] = [
     args: [{ name: 'MODEL', description: 'RUN_DIR/model.onnx (or the run folder)' }],
     options: {
       ...outputOptions,
+      maxInputPixels: limitOptions.maxInputPixels,
       format: {
         flag: 'format',
         type: 'enum',

@@ -47,6 +47,8 @@ const PARSED: Record<string, { text: string; value: unknown }> = {
   strategies: { text: 'knn,prototype', value: 'prototype' },
   // a count of seeds becomes the seeds 0..N-1
   seeds: { text: '8', value: 7 },
+  // MiB become the byte caps of image and text files
+  maxFileMb: { text: '3', value: 3 * 1024 * 1024 },
 };
 
 /** A value the flag accepts that no default equals, and that can be found again in what the recipe got. */

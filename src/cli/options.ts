@@ -45,6 +45,13 @@ export interface OutputSettings {
   quiet?: boolean;
 }
 
+/** How much of hostile or huge inputs Graft agrees to read (src/data/limits.ts turns these into DataLimits). */
+export interface LimitSettings {
+  maxFileMb?: number;
+  maxPixels?: number;
+  maxInputPixels?: number;
+}
+
 /** The models file setting (node/user-models.ts reads it). */
 export interface RegistrySettings {
   modelsFile?: string;
@@ -68,6 +75,32 @@ export const sourceOptions: OptionTable<SourceSettings> = {
     flag: 'refresh',
     type: 'boolean',
     description: 're-resolve moving references (an hf: branch) even if cached',
+  },
+};
+
+export const limitOptions: OptionTable<LimitSettings> = {
+  maxFileMb: {
+    flag: 'max-file-mb',
+    type: 'number',
+    min: 0,
+    placeholder: 'MB',
+    description: 'largest image or text file read, in MiB (default 64 for images, 8 for texts)',
+  },
+  maxPixels: {
+    flag: 'max-pixels',
+    type: 'number',
+    integer: true,
+    min: 1,
+    placeholder: 'N',
+    description: 'largest image decoded, width x height (default 67108864 = 8192 x 8192)',
+  },
+  maxInputPixels: {
+    flag: 'max-input-pixels',
+    type: 'number',
+    integer: true,
+    min: 1,
+    placeholder: 'N',
+    description: "largest model input a model's metadata may ask for, height x width (default 2048 x 2048)",
   },
 };
 

@@ -1,7 +1,8 @@
+import { type DataLimits, limitsFromOptions } from '../data/limits.js';
 import type { SourceEventListener, SourceSettings } from '../zoo/sources/events.js';
 import type { RuntimeCliSettings } from './commands.js';
 import type { CliIo } from './io.js';
-import type { OutputSettings, RegistrySettings } from './options.js';
+import type { LimitSettings, OutputSettings, RegistrySettings } from './options.js';
 import { progressRenderer } from './progress.js';
 
 /**
@@ -9,12 +10,13 @@ import { progressRenderer } from './progress.js';
  * models come from and are cached, the environment, and download progress unless --quiet.
  */
 export function runSettings(
-  options: OutputSettings & RegistrySettings & SourceSettings & RuntimeCliSettings,
+  options: OutputSettings & RegistrySettings & SourceSettings & RuntimeCliSettings & LimitSettings,
   io: CliIo,
 ): RuntimeCliSettings &
   SourceSettings &
-  RegistrySettings & { env: NodeJS.ProcessEnv; cwd: string; onSourceEvent?: SourceEventListener } {
+  RegistrySettings & { env: NodeJS.ProcessEnv; cwd: string; onSourceEvent?: SourceEventListener; limits: DataLimits } {
   return {
+    limits: limitsFromOptions(options),
     device: options.device,
     threads: options.threads,
     cacheDir: options.cacheDir,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { execFileSync } from 'node:child_process';
 import { GraftError } from '../errors.js';
-import { modelRelativePath } from '../zoo/sources/confine.js';
+import { modelRelativePath } from '../util/model-paths.js';
 import { confinedPath } from './confine.js';
 
 const base = realpathSync(mkdtempSync(join(tmpdir(), 'graft-confine-')));

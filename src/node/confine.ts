@@ -1,7 +1,7 @@
 import { realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { GraftError } from '../errors.js';
-import { type ModelPathContext, modelRelativePath, outsideModelFolder, printable } from '../zoo/sources/confine.js';
+import { type ModelPathContext, modelRelativePath, outsideModelFolder, printable } from '../util/model-paths.js';
 
 /**
  * The real path of a file that a model names relative to its folder `root`, refused unless it stays inside

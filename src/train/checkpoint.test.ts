@@ -10,7 +10,7 @@ import {
   loadCheckpointIfPresent,
   saveCheckpointFile,
   writeFileAtomic,
-} from '../node/checkpoint-file.js';
+} from './node/checkpoint-file.js';
 import type { TrainingCheckpoint } from './types.js';
 
 function sample(): TrainingCheckpoint {

@@ -3,7 +3,7 @@ import { GraftError } from '../errors.js';
 /**
  * Where extracted features live between runs. Keys are content hashes of the input (file bytes or text),
  * namespaced by the backbone and preprocessing that produced them, so a new head reuses every vector and a
- * changed file is recomputed. The interface is browser-safe; `src/node/feature-store-file.ts` persists it.
+ * changed file is recomputed. The interface is browser-safe; `src/transfer/node/feature-store-file.ts` persists it.
  */
 export interface FeatureStore {
   /** vectors of one namespace (verified backbone hash + cut value + preprocessing hash) */

@@ -228,4 +228,54 @@ export const DATA_CASES: readonly AdversarialCase[] = [
       );
     },
   },
+  {
+    name: 'predict-on-a-fifo-and-dev-zero',
+    item: 4,
+    setup(ctx) {
+      const preprocessing = {
+        size: [32, 32],
+        resize: 'squash',
+        scale: 1 / 255,
+        mean: [0, 0, 0],
+        std: [1, 1, 1],
+        layout: 'NCHW',
+        channels: 3,
+      };
+      writeClassifier(join(ctx.dir, 'm.onnx'), preprocessing, [32, 32]);
+      copyFileSync(firstImage(goodData(ctx)), join(ctx.dir, 'good.png'));
+      execFileSync('mkfifo', [join(ctx.dir, 'x.png')]);
+      symlinkSync('/dev/zero', join(ctx.dir, 'z.png'));
+      return predict(
+        'm.onnx',
+        ['x.png', 'z.png', 'good.png'],
+        /error: x\.png: Image not read: a FIFO[\s\S]*error: z\.png: Image not read: a character device/,
+        /good\.png\t/,
+      );
+    },
+  },
+  {
+    name: 'predict-raised-limits-reach-the-decoder',
+    item: 5,
+    setup(ctx) {
+      // the default refuses a 32x32-pixel image when --max-pixels says 1000 (the flag reaches the decoder)
+      const preprocessing = {
+        size: [32, 32],
+        resize: 'squash',
+        scale: 1 / 255,
+        mean: [0, 0, 0],
+        std: [1, 1, 1],
+        layout: 'NCHW',
+        channels: 3,
+      };
+      writeClassifier(join(ctx.dir, 'm.onnx'), preprocessing, [32, 32]);
+      copyFileSync(firstImage(goodData(ctx)), join(ctx.dir, 'good.png'));
+      return [
+        {
+          argv: ['predict', 'm.onnx', 'good.png', '--max-pixels', '100'],
+          expect: { exit: 1, stderr: /error: good\.png: Image too large/ },
+        },
+        { argv: ['predict', 'm.onnx', 'good.png'], expect: { exit: 0, stdout: /good\.png\t/ } },
+      ];
+    },
+  },
 ];

@@ -1,4 +1,4 @@
-import type { CacheEntry } from '../../zoo/sources/node/cache-admin.js';
+import type { CacheEntry } from '../../app/cache-admin.js';
 import type { CacheCleanSettings, CacheSettings } from '../cache-commands.js';
 import type { CommandContext } from '../commands.js';
 import type { CliIo } from '../io.js';

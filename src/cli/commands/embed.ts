@@ -1,3 +1,4 @@
+import { limitsFromOptions } from '../../data/limits.js';
 import { GraftError } from '../../errors.js';
 import type { CommandContext, EmbedSettings } from '../commands.js';
 import { progressRenderer } from '../progress.js';
@@ -25,6 +26,7 @@ export async function run({ app, options, args, io }: CommandContext<EmbedSettin
     refresh: options.refresh,
     modelsFile: options.modelsFile,
     session: { device: options.device, intraOpThreads: options.threads },
+    limits: limitsFromOptions(options),
     env: io.env,
     cwd: io.cwd,
     onSourceEvent: options.quiet ? undefined : progressRenderer(io),

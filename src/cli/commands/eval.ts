@@ -1,3 +1,4 @@
+import { limitsFromOptions } from '../../data/limits.js';
 import { renderReport } from '../../eval/render.js';
 import type { CommandContext, EvalSettings } from '../commands.js';
 import { countRenderer } from './run-progress.js';
@@ -10,6 +11,7 @@ export async function run({ app, options, args, io }: CommandContext<EvalSetting
     split: options.split,
     batchSize: options.batch,
     session: { device: options.device, intraOpThreads: options.threads },
+    limits: limitsFromOptions(options),
     cwd: io.cwd,
     onProgress: (p) => bar?.update(p),
   });

@@ -1,3 +1,4 @@
+import { limitsFromOptions } from '../../data/limits.js';
 import { GraftError } from '../../errors.js';
 import type { CommandContext, ExportSettings } from '../commands.js';
 
@@ -9,7 +10,13 @@ export async function run({ app, options, args, io }: CommandContext<ExportSetti
       fix: `run e.g. \`graft export ${args.MODEL} --out web/model\``,
     });
   }
-  const r = await app.exportClassifier(args.MODEL!, options.out, options.format ?? 'transformers.js', io.cwd);
+  const r = await app.exportClassifier(
+    args.MODEL!,
+    options.out,
+    options.format ?? 'transformers.js',
+    io.cwd,
+    limitsFromOptions(options),
+  );
   if (options.json) io.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
   else {
     io.stdout.write(`exported (${r.format}) to ${r.out}\n`);

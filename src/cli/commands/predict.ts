@@ -1,3 +1,4 @@
+import { limitsFromOptions } from '../../data/limits.js';
 import type { CommandContext, PredictSettings } from '../commands.js';
 
 export async function run({ app, options, args, rest, io }: CommandContext<PredictSettings>): Promise<number> {
@@ -7,6 +8,7 @@ export async function run({ app, options, args, rest, io }: CommandContext<Predi
     top: options.top ?? 3,
     batchSize: options.batch,
     session: { device: options.device, intraOpThreads: options.threads },
+    limits: limitsFromOptions(options),
     cwd: io.cwd,
   });
   const failed = predictions.filter((p) => p.error);

@@ -1,3 +1,4 @@
+import { limitsFromOptions } from '../../data/limits.js';
 import { formatTextEpoch } from '../../app/train-text.js';
 import type { TextStrategy } from '../../transfer/text/train.js';
 import type { CommandContext, TrainSettings } from '../commands.js';
@@ -47,6 +48,7 @@ export async function runTextTrain(ctx: CommandContext<TrainSettings>): Promise<
     extensions: o.extensions,
     env: io.env,
     cwd: io.cwd,
+    limits: limitsFromOptions(o),
     onSourceEvent: quiet ? undefined : progressRenderer(io),
     onEvent: (e) => {
       if (e.type === 'stage' || e.type === 'info') say(e.message);

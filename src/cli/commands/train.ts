@@ -68,7 +68,20 @@ export async function run(ctx: CommandContext<TrainSettings>): Promise<number> {
 }
 
 /** Flags a resumed run still takes: where it runs, where models come from, how it reports. */
-const RESUME_FLAGS = new Set(['json', 'quiet', 'cacheDir', 'offline', 'refresh', 'device', 'threads', 'out', 'resume']);
+const RESUME_FLAGS = new Set([
+  'json',
+  'quiet',
+  'cacheDir',
+  'offline',
+  'refresh',
+  'device',
+  'threads',
+  'maxFileMb',
+  'maxPixels',
+  'maxInputPixels',
+  'out',
+  'resume',
+]);
 
 /** `graft train --resume RUN_DIR`: the interrupted fine-tune continues with the data and settings it started with. */
 async function resume(ctx: CommandContext<TrainSettings>, runDir: string): Promise<number> {
@@ -89,7 +102,7 @@ async function resume(ctx: CommandContext<TrainSettings>, runDir: string): Promi
       fix: 'drop --out: the run continues in the folder --resume names',
     });
   }
-  const { device, threads, cacheDir, offline, refresh, env, cwd, onSourceEvent } = runSettings(options, io);
+  const { device, threads, cacheDir, offline, refresh, env, cwd, onSourceEvent, limits } = runSettings(options, io);
   const result = await ctx.app.resumeFineTuneRun(runDir, {
     device,
     threads,
@@ -99,6 +112,7 @@ async function resume(ctx: CommandContext<TrainSettings>, runDir: string): Promi
     env,
     cwd,
     onSourceEvent,
+    limits,
     onEvent: fineTuneEventRenderer(io, options.quiet === true),
   });
   if (options.json) {

@@ -1,7 +1,7 @@
 // Node-only: reading and writing run folders on disk, and image thumbnails (sharp).
 import { mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import sharp from 'sharp';
+import { openImage } from '../../data/node/decode.js';
 import { GraftError } from '../../errors.js';
 import { loadOnnxFile } from '../../node/onnx-file.js';
 import { writeFileAtomic } from '../../node/atomic.js';
@@ -109,7 +109,10 @@ export async function attachThumbnails(
   for (const entry of folder.topLosses.slice(0, max)) {
     const path = isAbsolute(entry.file) ? entry.file : resolve(root, entry.file);
     try {
-      const jpeg = await sharp(path)
+      // a top-loss file is data like any other: read bounded, checked for bombs, first frame only
+      const jpeg = await (
+        await openImage(path)
+      )
         .rotate()
         .resize(size, size, { fit: 'inside', withoutEnlargement: false })
         .flatten({ background: '#ffffff' })

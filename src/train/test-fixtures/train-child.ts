@@ -3,7 +3,7 @@
 // Usage: node --import tsx train-child.ts --ckpt FILE --out FILE [--resume] [--epochs N] [--delay-ms MS]
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { fileCheckpoint, loadCheckpointIfPresent } from '../../node/checkpoint-file.js';
+import { fileCheckpoint, loadCheckpointIfPresent } from '../node/checkpoint-file.js';
 import type { Callback } from '../events.js';
 import { Rng } from '../rng.js';
 import { cosineSchedule, withWarmup } from '../schedules.js';

@@ -3,7 +3,7 @@
 // Usage: node --import tsx write-loop.ts --path FILE [--mb 8] [--count N]
 import { parseArgs } from 'node:util';
 import { encodeCheckpoint } from '../checkpoint.js';
-import { writeFileAtomic } from '../../node/checkpoint-file.js';
+import { writeFileAtomic } from '../node/checkpoint-file.js';
 
 const { values } = parseArgs({
   options: {

@@ -1,6 +1,6 @@
 import { GraftError, isGraftError } from '../../errors.js';
 import { shapeOf } from '../formats/json.js';
-import { modelRelativePath } from '../sources/confine.js';
+import { modelRelativePath } from '../../util/model-paths.js';
 import { sizeOf, type HostArray, type ReadFile, type WeightSpec, type WeightsGroup } from './types.js';
 
 /**

@@ -13,7 +13,7 @@ import { readWinkVectors, wordVectorsModel } from '../formats/word-vectors.js';
 import { ModelRegistry, zoo } from '../registry.js';
 import type { SourceEventListener, SourceSettings } from '../sources/events.js';
 
-import { type ModelPathContext, modelRelativePath, outsideModelFolder } from '../sources/confine.js';
+import { type ModelPathContext, modelRelativePath, outsideModelFolder } from '../../util/model-paths.js';
 import { ContentCache, sha256Hex } from '../sources/node/cache.js';
 import { cachedBlob, sourceContext, type ResolvedFile, type SourceContext } from '../sources/node/context.js';
 import { resolveFiles } from '../sources/node/resolve.js';

@@ -1,9 +1,9 @@
 import { existsSync, readFileSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
-import { GraftError } from '../errors.js';
-import { type FeatureStore, checkFinite, firstNonFinite } from '../transfer/feature-store.js';
-import { writeFileAtomic } from './atomic.js';
-import { markInUse } from './in-use.js';
+import { GraftError } from '../../errors.js';
+import { type FeatureStore, checkFinite, firstNonFinite } from '../feature-store.js';
+import { writeFileAtomic } from '../../node/atomic.js';
+import { markInUse } from '../../node/in-use.js';
 
 const MAGIC = 0x54465247; // 'GRFT' little-endian
 const VERSION = 1;

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileFeatureStore } from './feature-store-file.js';
-import { namesInUse } from './in-use.js';
+import { namesInUse } from '../../node/in-use.js';
 
 test('file feature store persists vectors across opens and rejects a damaged file', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'graft-fs-'));

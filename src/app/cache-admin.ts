@@ -1,8 +1,8 @@
 import { lstatSync, readFileSync, readdirSync, rmSync, rmdirSync, type Stats } from 'node:fs';
 import { join, relative } from 'node:path';
-import { FileFeatureStore } from '../../../node/feature-store-file.js';
-import { namesInUse, processAlive } from '../../../node/in-use.js';
-import { ContentCache } from './cache.js';
+import { FileFeatureStore } from '../transfer/node/feature-store-file.js';
+import { namesInUse, processAlive } from '../node/in-use.js';
+import { ContentCache } from '../zoo/sources/node/cache.js';
 
 /*
  * `graft cache ls | verify | clean`: what the cache holds, whether it is intact, and removing it. Only files

@@ -15,10 +15,10 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { FileFeatureStore } from '../../../node/feature-store-file.js';
-import { runCli } from '../../../cli/run.js';
-import { memoryIo } from '../../../cli/io.js';
-import { ContentCache } from './cache.js';
+import { FileFeatureStore } from '../transfer/node/feature-store-file.js';
+import { runCli } from '../cli/run.js';
+import { memoryIo } from '../cli/io.js';
+import { ContentCache } from '../zoo/sources/node/cache.js';
 import { cleanCache, listCache, verifyCache } from './cache-admin.js';
 
 const dirs: string[] = [];
@@ -163,7 +163,7 @@ test('cache clean keeps what a running process uses', async () => {
        process.stdout.write('ready\\n');
        setTimeout(() => {}, 30000);`,
     ],
-    { cwd: new URL('../../../../', import.meta.url), stdio: ['ignore', 'pipe', 'inherit'] },
+    { cwd: new URL('../../', import.meta.url), stdio: ['ignore', 'pipe', 'inherit'] },
   );
   try {
     await new Promise<void>((res) => child.stdout.once('data', () => res()));

@@ -1,11 +1,11 @@
-// Node-only: checkpoint files on disk. The browser-safe part (encode/decode) lives in checkpoint.ts.
+// Node-only: checkpoint files on disk (the train layer's Node adapter). The browser-safe part (encode/decode) lives in ../checkpoint.ts.
 import { appendFile, readFile } from 'node:fs/promises';
-import { GraftError } from '../errors.js';
-import { writeFileAtomicAsync } from './atomic.js';
-import { decodeCheckpoint, encodeCheckpoint } from '../train/checkpoint.js';
-import { checkpointEvery } from '../train/callbacks/checkpoint.js';
-import type { Callback } from '../train/events.js';
-import type { TrainingCheckpoint } from '../train/types.js';
+import { GraftError } from '../../errors.js';
+import { writeFileAtomicAsync } from '../../node/atomic.js';
+import { decodeCheckpoint, encodeCheckpoint } from '../checkpoint.js';
+import { checkpointEvery } from '../callbacks/checkpoint.js';
+import type { Callback } from '../events.js';
+import type { TrainingCheckpoint } from '../types.js';
 
 // The checkpoint callers and the kill tests import the async writer under this name.
 export { writeFileAtomicAsync as writeFileAtomic };

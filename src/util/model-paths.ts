@@ -1,4 +1,4 @@
-import { GraftError } from '../../errors.js';
+import { GraftError } from '../errors.js';
 
 /** What a path named inside a model file is, for the error that refuses it. */
 export interface ModelPathContext {
