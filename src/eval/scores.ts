@@ -101,7 +101,7 @@ export function toScoreMatrix(scores: ScoresInput, what = 'scores'): ScoreMatrix
   for (let k = 0; k < data.length; k++) {
     const v = data[k]!;
     if (!Number.isFinite(v)) {
-      throw new GraftError('BAD_INPUT', `The ${what} contain a non-finite value`, {
+      throw new GraftError('RUNTIME', `The ${what} contain a non-finite value`, {
         expected: 'finite numbers',
         found: `${v} at example ${Math.floor(k / cols)}, class ${k % cols}`,
         fix: 'check the model for diverged training (NaN loss) before evaluating',

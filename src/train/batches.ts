@@ -100,6 +100,15 @@ export function prepareDataset(
         fix: 'features and labels must hold the same number of samples, in the same order',
       });
     }
+    const bad = data.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) {
+      throw new GraftError('BAD_INPUT', `The ${what} features hold a non-finite value`, {
+        value: name,
+        expected: 'finite numbers',
+        found: `${data[bad]} in sample ${Math.floor(bad / sampleSize)}`,
+        fix: 'check the features (or the model that computed them) for NaN or infinity',
+      });
+    }
     return { name, data, sampleDims, sampleSize };
   });
   return {

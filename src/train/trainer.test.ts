@@ -9,6 +9,7 @@ import { progressLogger } from './callbacks/progress.js';
 import { historyLogger } from './callbacks/history-logger.js';
 import { checkpointEvery } from './callbacks/checkpoint.js';
 import { terminateOnNaN } from './callbacks/terminate-on-nan.js';
+import { failOnDivergence } from './callbacks/fail-on-divergence.js';
 import { Rng } from './rng.js';
 import { cosineSchedule, linearSchedule } from './schedules.js';
 import { Trainer, type TrainerOptions } from './trainer.js';
@@ -503,14 +504,39 @@ test('a mid-epoch snapshot records the epoch start, so a resume replays that epo
 });
 
 test('terminateOnNaN stops before a NaN loss reaches the parameters', async () => {
-  const features = (TRAIN.features as Float32Array).slice();
-  features.fill(NaN, 0, 4); // sample 0 poisons whichever batch holds it
+  // least squares with a rate far past 2/curvature: the error grows geometrically until the loss overflows
+  const fx = linearRegression(4);
   let before: Float32Array | undefined;
   const watch: Callback = { name: 'watch', beforeBatch: (t) => void (before = t.params.W!.slice()) };
-  await withTrainer({ callbacks: [watch, terminateOnNaN()] }, async (t) => {
-    const r = await t.fit({ features, labels: TRAIN.labels });
-    assert.match(r.stopReason ?? '', /^loss became NaN at step \d+ \(epoch 1, batch \d\)$/);
+  const opts = { graph: fx.graph, params: fx.params, optimizer: { name: 'sgd' as const, lr: 50 }, epochs: 20 };
+  await withTrainer({ ...opts, callbacks: [watch, terminateOnNaN()] }, async (t) => {
+    const r = await t.fit(linearData(new Rng(3), 40, 4));
+    assert.match(r.stopReason ?? '', /^loss became (NaN|Infinity) at step \d+ \(epoch \d+, batch \d+\)$/);
     assert.deepEqual([...r.params.W!], [...before!]);
     assert.ok(r.params.W!.every(Number.isFinite));
+  });
+});
+
+test('fit refuses non-finite features before training, naming the sample', async () => {
+  const features = (TRAIN.features as Float32Array).slice();
+  features[9] = NaN;
+  await withTrainer({}, async (t) => {
+    await assert.rejects(t.fit({ features, labels: TRAIN.labels }), (e: unknown) => {
+      assert.ok(e instanceof GraftError && e.code === 'BAD_INPUT', String(e));
+      assert.match(e.message, /training features hold a non-finite value[\s\S]*NaN in sample \d+/);
+      return true;
+    });
+  });
+});
+
+test('failOnDivergence ends a diverged fit with an error instead of a result', async () => {
+  const fx = linearRegression(4);
+  const opts = { graph: fx.graph, params: fx.params, optimizer: { name: 'sgd' as const, lr: 50 }, epochs: 20 };
+  await withTrainer({ ...opts, callbacks: [failOnDivergence({ what: 'test' })] }, async (t) => {
+    await assert.rejects(t.fit(linearData(new Rng(3), 40, 4)), (e: unknown) => {
+      assert.ok(e instanceof GraftError && e.code === 'RUNTIME', String(e));
+      assert.match(e.message, /Training diverged: the loss became (NaN|Infinity)[\s\S]*test, epoch \d+, batch \d+/);
+      return true;
+    });
   });
 });

@@ -7,6 +7,7 @@ import { Session, type SessionOptions } from '../runtime/session.js';
 import { composeHead } from '../surgery/compose.js';
 import { attachHead } from '../surgery/head.js';
 import { bestParams } from '../train/callbacks/best-params.js';
+import { failOnDivergence } from '../train/callbacks/fail-on-divergence.js';
 import type { Callback } from '../train/events.js';
 import { cosineSchedule, withWarmup } from '../train/schedules.js';
 import { Trainer, paramsFromModel } from '../train/trainer.js';
@@ -156,7 +157,7 @@ async function trainGradientHead(opts: TrainHeadOptions, started: number): Promi
     batchSize,
     epochs,
     seed,
-    callbacks: [...(best ? [best] : []), progress],
+    callbacks: [failOnDivergence({ what: 'head' }), ...(best ? [best] : []), progress],
     session: opts.session,
   });
   let fit;

@@ -4,4 +4,5 @@ export { progressLogger, formatEpoch, type ProgressLoggerOptions } from './progr
 export { historyLogger, type HistoryLoggerOptions } from './history-logger.js';
 export { checkpointEvery, type CheckpointCallbackOptions } from './checkpoint.js';
 export { terminateOnNaN } from './terminate-on-nan.js';
+export { failOnDivergence } from './fail-on-divergence.js';
 export type { MonitorMode } from './monitor.js';

@@ -3,6 +3,7 @@ import type { LossSpec } from '../../autodiff/losses.js';
 import type { Model } from '../../onnx/graph.js';
 import type { SessionOptions } from '../../runtime/session.js';
 import { BestParams } from '../../train/callbacks/best-params.js';
+import { failOnDivergence } from '../../train/callbacks/fail-on-divergence.js';
 import type { Callback } from '../../train/events.js';
 import type { ParamGroupSpec } from '../../train/optim/types.js';
 import {
@@ -194,6 +195,7 @@ export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
     });
     const best = (opts.restoreBest ?? false) && prepared.val ? new BestParams({ restoreAtEnd: true }) : undefined;
     const callbacks: Callback[] = [
+      failOnDivergence({ what: `phase ${phase.name}` }),
       ...(best ? [best] : []),
       {
         name: 'fineTuneProgress',

@@ -5,6 +5,7 @@ import { Session, type SessionOptions } from '../../runtime/session.js';
 import { composeHead } from '../../surgery/compose.js';
 import { attachHead } from '../../surgery/head.js';
 import { bestParams } from '../../train/callbacks/best-params.js';
+import { failOnDivergence } from '../../train/callbacks/fail-on-divergence.js';
 import type { Callback } from '../../train/events.js';
 import { cosineSchedule, withWarmup } from '../../train/schedules.js';
 import { Trainer, paramsFromModel } from '../../train/trainer.js';
@@ -413,7 +414,7 @@ async function fineTuneWordVectors(opts: TrainTextOptions): Promise<TrainedTextM
     batchSize,
     epochs,
     seed,
-    callbacks: [...(best ? [best] : []), progress],
+    callbacks: [failOnDivergence({ what: 'text fine-tune' }), ...(best ? [best] : []), progress],
     session: opts.session,
   });
   const fitStarted = performance.now();
