@@ -8,12 +8,13 @@ import {
   mkdtempSync,
   readFileSync,
   readdirSync,
+  renameSync,
   rmSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { bundleForBrowser, formatReaches } from './test-utils/browser-bundle.js';
@@ -34,6 +35,10 @@ interface PackageJson {
   exports: Record<string, string | Record<string, unknown>>;
 }
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as PackageJson;
+
+/** npm 11's allowScripts (which the consumer uses to skip onnxruntime-node's CUDA download) exists here. */
+const npmHasAllowScripts =
+  spawnSync('npm', ['config', 'get', 'allow-scripts-pin'], { encoding: 'utf8' }).stdout.trim() === 'true';
 
 let work: string;
 let consumer: string;
@@ -99,7 +104,7 @@ function writeConsumer(dir: string, tgz: string): void {
     private: true,
     type: 'module',
     dependencies: { [pkg.name]: spec },
-    // onnxruntime-node's install script downloads CUDA binaries (see README, "Installing offline")
+    // onnxruntime-node's install script downloads CUDA binaries (README: "Offline installs")
     allowScripts: { 'onnxruntime-node': false, protobufjs: false },
   };
   writeFileSync(join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
@@ -110,14 +115,14 @@ function writeConsumer(dir: string, tgz: string): void {
 }
 
 /** The environment of a fresh shell: none of the npm_* settings `npm test` hands its scripts. */
-function cleanEnv(): NodeJS.ProcessEnv {
+function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (!/^npm_(lifecycle|package)_/.test(k) && k !== 'npm_config_local_prefix' && k !== 'INIT_CWD') env[k] = v;
   }
-  // npm 10 has no allowScripts; onnxruntime-node's own switch keeps its install script off the network there
-  env.ONNXRUNTIME_NODE_INSTALL = 'skip';
-  return env;
+  // npm 10 has no allowScripts: onnxruntime-node's own switch keeps its install script off the network there
+  if (!npmHasAllowScripts) env.ONNXRUNTIME_NODE_INSTALL = 'skip';
+  return { ...env, ...extra };
 }
 
 function npm(args: string[], cwd: string, timeout: number): SpawnSyncReturns<string> {
@@ -127,6 +132,21 @@ function npm(args: string[], cwd: string, timeout: number): SpawnSyncReturns<str
 function node(args: string[], cwd: string, timeout = 120_000): SpawnSyncReturns<string> {
   return spawnSync(process.execPath, args, { cwd, env: cleanEnv(), encoding: 'utf8', timeout });
 }
+
+/** The packed copy of the sources, built by prepack: a checkout after `npm run build`. */
+const checkout = () => join(work, 'source');
+
+test('npx graft runs the built CLI of the installed package without tsx, and the bin of a checkout', () => {
+  assert.ok(!existsSync(join(consumer, 'node_modules', 'tsx')), 'tsx is installed in the consumer project');
+  const npx = (args: string[], cwd: string) =>
+    spawnSync('npx', ['--offline', 'graft', ...args], { cwd, env: cleanEnv(), encoding: 'utf8' });
+  const help = npx(['--help'], consumer);
+  assert.equal(help.status, 0, help.stderr);
+  assert.match(help.stdout, /^Usage: graft <command>/m);
+  assert.match(help.stdout, /graft train DATA/);
+  assert.equal(npx(['--version'], consumer).stdout.trim(), `graft ${pkg.version}`);
+  assert.equal(npx(['--version'], checkout()).stdout.trim(), `graft ${pkg.version}`, 'npx graft in a checkout');
+});
 
 test('the tarball holds the built library, its types, the bin and the demo data, and no sources or tests', () => {
   for (const [subpath, target] of Object.entries(pkg.exports)) {
@@ -144,18 +164,29 @@ test('the tarball holds the built library, its types, the bin and the demo data,
   assert.deepEqual(unwanted, [], 'sources, tests or source maps in the tarball');
 });
 
-test('npx graft --help runs the built CLI of the installed package, without tsx', () => {
-  assert.ok(!existsSync(join(consumer, 'node_modules', 'tsx')), 'tsx is installed in the consumer project');
-  const help = spawnSync('npx', ['--offline', 'graft', '--help'], { cwd: consumer, env: cleanEnv(), encoding: 'utf8' });
-  assert.equal(help.status, 0, help.stderr);
-  assert.match(help.stdout, /^Usage: graft <command>/m);
-  assert.match(help.stdout, /graft train DATA/);
-  const version = spawnSync('npx', ['--offline', 'graft', '--version'], {
-    cwd: consumer,
-    env: cleanEnv(),
+test('npm link in a checkout puts graft on PATH: the built CLI, or the sources through tsx before a build', () => {
+  const prefix = join(work, 'global');
+  const link = spawnSync('npm', ['link', '--offline', '--no-audit', '--no-fund'], {
+    cwd: checkout(),
+    env: cleanEnv({ npm_config_prefix: prefix }),
     encoding: 'utf8',
   });
-  assert.equal(version.stdout.trim(), `graft ${pkg.version}`);
+  assert.equal(link.status, 0, link.stderr);
+  const path = `${join(prefix, 'bin')}${delimiter}${process.env.PATH ?? ''}`;
+  const graft = () =>
+    spawnSync('graft', ['--version'], { cwd: tmpdir(), env: cleanEnv({ PATH: path }), encoding: 'utf8' });
+  const built = graft();
+  assert.equal(built.status, 0, built.stderr);
+  assert.equal(built.stdout.trim(), `graft ${pkg.version}`);
+  // not built: bin/graft.js runs the TypeScript sources through the checkout's tsx
+  renameSync(join(checkout(), 'dist'), join(checkout(), 'dist-moved'));
+  try {
+    const fromSource = graft();
+    assert.equal(fromSource.status, 0, fromSource.stderr);
+    assert.equal(fromSource.stdout.trim(), `graft ${pkg.version}`);
+  } finally {
+    renameSync(join(checkout(), 'dist-moved'), join(checkout(), 'dist'));
+  }
 });
 
 const LIBRARY_CHECK = `
