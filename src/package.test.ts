@@ -234,6 +234,11 @@ assert.deepEqual(out[grafted.logits].dims, [4, 2]);
 assert.ok(availableDevices().includes('cpu'));
 assert.equal(train.Trainer, Trainer, 'graft/train and graft share one Trainer');
 assert.throws(() => attachHead(backbone, 'nothing', { numClasses: 2 }), GraftError);
+// every subpath of the exports map loads in Node
+for (const subpath of ${JSON.stringify(Object.keys(pkg.exports).filter((k) => k !== '.' && k !== './package.json'))}) {
+  const mod = await import(\`graft\${subpath.slice(1)}\`);
+  assert.ok(Object.keys(mod).length > 0, subpath);
+}
 console.log(JSON.stringify({ lossBefore: before.loss, lossAfter: history[0].trainLoss }));
 `;
 
