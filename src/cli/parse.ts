@@ -1,4 +1,5 @@
 import { GraftError } from '../errors.js';
+import { closestNames, didYouMean } from '../util/suggest.js';
 import { COMMANDS, type AnyCommand } from './commands.js';
 import type { AnyOptionTable } from './options.js';
 
@@ -34,12 +35,7 @@ export function parseCli(argv: readonly string[], commands: readonly AnyCommand[
       (c) => words.length > 0 && c.path.length > words.length - 1 && c.path[0] === words[0],
     );
     if (words.length === 1 && group.length) return { kind: 'help', group: [words[0]!] };
-    const valid = [...new Set(commands.map((c) => c.path.join(' ')))];
-    throw new GraftError('BAD_INPUT', `Unknown command 'graft ${words.join(' ')}'`, {
-      found: words.join(' ') || argv.join(' '),
-      choices: valid,
-      fix: 'run `graft --help` for the list of commands',
-    });
+    throw unknownCommand(words, argv, commands);
   }
   const positionals = words.slice(command.path.length);
   const table: AnyOptionTable = command.options;
@@ -104,8 +100,10 @@ export function parseCli(argv: readonly string[], commands: readonly AnyCommand[
       }
       options[key] = n;
     } else if (spec.type === 'enum') {
-      if (!spec.choices!.includes(value))
-        throw bad(command, `--${spec.flag}`, `one of ${spec.choices!.join(', ')}`, value);
+      if (!spec.choices!.includes(value)) {
+        const near = closestNames(value, spec.choices!);
+        throw bad(command, `--${spec.flag}`, `one of ${spec.choices!.join(', ')}`, value, didYouMean(near));
+      }
       options[key] = value;
     } else options[key] = value;
   }
@@ -142,18 +140,54 @@ function longestMatch(words: string[], commands: readonly AnyCommand[]): AnyComm
   return best;
 }
 
-function unknownFlag(tok: string, command: AnyCommand, table: AnyOptionTable): GraftError {
-  return new GraftError('BAD_INPUT', `Unknown option ${tok} for 'graft ${command.path.join(' ')}'`, {
-    found: tok,
-    choices: [...Object.values(table).map((s) => `--${s.flag}`), '--help'],
-    fix: `run \`graft ${command.path.join(' ')} --help\``,
+function unknownCommand(words: string[], argv: readonly string[], commands: readonly AnyCommand[]): GraftError {
+  const valid = [...new Set(commands.map((c) => c.path.join(' ')))];
+  // the command is the first one to three words; what follows may be its arguments
+  const suggestions = [1, 2, 3]
+    .filter((n) => n <= words.length)
+    .flatMap((n) =>
+      closestNames(
+        words.slice(0, n).join(' '),
+        valid.filter((v) => v.split(' ').length === n),
+      ),
+    )
+    .slice(0, 3)
+    .map((v) => `graft ${v}`);
+  const hint = didYouMean(suggestions);
+  return new GraftError('BAD_INPUT', `Unknown command 'graft ${words.join(' ')}'${hint ? `: ${hint}` : ''}`, {
+    found: words.join(' ') || argv.join(' '),
+    choices: valid,
+    fix: 'run `graft --help` for the list of commands',
   });
 }
 
-function bad(command: AnyCommand, flag: string, expected: string, found: string): GraftError {
-  return new GraftError('BAD_INPUT', `Bad value for ${flag} of 'graft ${command.path.join(' ')}'`, {
-    expected,
-    found,
-    fix: `run \`graft ${command.path.join(' ')} --help\``,
+function unknownFlag(tok: string, command: AnyCommand, table: AnyOptionTable): GraftError {
+  const flags = [...Object.values(table).map((s) => `--${s.flag}`), '--help'];
+  const name = tok.replace(/=.*$/, '');
+  const near = name.startsWith('--')
+    ? closestNames(
+        name.slice(2),
+        flags.map((f) => f.slice(2)),
+      ).map((f) => `--${f}`)
+    : [];
+  const hint = didYouMean(near, '');
+  const usage = `graft ${command.path.join(' ')}`;
+  return new GraftError('BAD_INPUT', `Unknown option ${name} for '${usage}'${hint ? `: ${hint}` : ''}`, {
+    found: name,
+    // the nearest flags when there are any; the whole table only when nothing is close
+    choices: near.length ? near : flags,
+    fix: `run \`${usage} --help\` for all its options`,
   });
+}
+
+function bad(command: AnyCommand, flag: string, expected: string, found: string, hint = ''): GraftError {
+  return new GraftError(
+    'BAD_INPUT',
+    `Bad value for ${flag} of 'graft ${command.path.join(' ')}'${hint ? `: ${hint}` : ''}`,
+    {
+      expected,
+      found,
+      fix: `run \`graft ${command.path.join(' ')} --help\``,
+    },
+  );
 }

@@ -1,1 +1,2 @@
 export * from './session.js';
+export { detectBackends, type SupportedBackend } from './ort.js';

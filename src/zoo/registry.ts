@@ -1,4 +1,5 @@
 import { GraftError } from '../errors.js';
+import { closestNames, didYouMean } from '../util/suggest.js';
 import { BUILTIN_MODELS } from './entries/index.js';
 import { needsInternet, parseSource } from './sources/spec.js';
 import { MODEL_FORMATS, MODEL_TASKS, type ModelEntry } from './types.js';
@@ -51,17 +52,14 @@ export class ModelRegistry {
       [...this.entries.values()].find((v) => v.entry.name.toLowerCase() === name.toLowerCase());
     if (hit) return hit.entry;
     const names = [...this.entries.keys()];
-    const near = names
-      .map((n) => ({ n, d: editDistance(n.toLowerCase(), name.toLowerCase()) }))
-      .sort((a, b) => a.d - b.d)[0];
+    const near = closestNames(name, names);
     throw new GraftError('NOT_FOUND', `No model named '${name}' in the zoo`, {
       expected: 'a model name (arch.tag)',
       found: name,
       choices: names,
-      fix:
-        near && near.d <= Math.max(2, name.length / 3)
-          ? `did you mean '${near.n}'? (\`graft zoo list\` shows them all)`
-          : 'pick one of the valid choices, or register your own in ~/.config/graft/models.json',
+      fix: near.length
+        ? `${didYouMean(near)} (\`graft zoo list\` shows them all)`
+        : 'pick one of the valid choices, or register your own in ~/.config/graft/models.json',
     });
   }
 
@@ -96,20 +94,6 @@ export function globToRegExp(glob: string): RegExp {
     .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
     .join('');
   return new RegExp(`^${body}$`, 'i');
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return row[b.length]!;
 }
 
 // ---- validation of user entries -------------------------------------------------------------------

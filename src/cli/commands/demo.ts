@@ -37,8 +37,19 @@ export async function run({ app, options, io }: CommandContext<DemoSettings>): P
   if (r.reportPath) io.stdout.write(`report  ${r.reportPath}\n`);
   else if (r.reportError) io.stdout.write(`report  not written: ${r.reportError}\n`);
   const example = firstImage(resolve(DEMO_DATA, 'test'));
-  io.stdout.write(`\ntry     graft predict ${r.modelPath}${example ? ` ${example}` : ' IMAGE...'} --top 3\n`);
+  const predict = `predict ${r.modelPath}${example ? ` ${example}` : ' IMAGE...'} --top 3`;
+  io.stdout.write(`\ntry     ${graftCommand(io.env)} ${predict}\n`);
   return 0;
+}
+
+/**
+ * How to run graft again from where the demo ran: bare `graft` is on PATH only after a global install or
+ * `npm link`. `npm run demo` in a checkout has the `graft` script beside it; elsewhere (an installed
+ * package, or `npx graft demo` in a checkout) npx finds the local bin.
+ */
+export function graftCommand(env: NodeJS.ProcessEnv): string {
+  const script = env.npm_lifecycle_event;
+  return script === 'demo' || script === 'graft' ? 'npm run graft --' : 'npx graft';
 }
 
 function firstImage(dir: string): string | undefined {
