@@ -67,7 +67,8 @@ export { stratifiedSplit } from './data/split.js';
 export { extractFeatures, type ExtractOptions, type ExtractResult } from './transfer/extract.js';
 export { MemoryFeatureStore, type FeatureStore } from './transfer/feature-store.js';
 export { trainHead, type TrainHeadOptions, type TrainedHead } from './transfer/pipeline-head.js';
-export { parseHeadChoice, type HeadChoice } from './transfer/pipeline.js';
+export { parseHeadChoice, formatHeadChoice, HEAD_KINDS, type HeadChoice } from './transfer/heads/index.js';
+export { STRATEGIES, strategyInfo, strategyNames, headForStrategy, planPhases } from './transfer/strategies/index.js';
 export { graftClassifier, readClassifierInfo, type ClassifierInfo } from './transfer/pipeline-graft.js';
 
 // eval: metrics and calibration

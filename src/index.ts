@@ -14,7 +14,7 @@ export { scanImages, type ImageDataset, type ImageItem, type ScanImagesOptions }
 export { loadImageArrays } from './data/node/loader.js';
 
 // train: checkpoints on disk
-export { fileCheckpoint, loadCheckpointFile, saveCheckpointFile } from './node/checkpoint-file.js';
+export { fileCheckpoint, loadCheckpointFile, saveCheckpointFile } from './train/node/checkpoint-file.js';
 
 // evaluate, predict, export a saved classifier
 export { evaluateClassifier, type EvaluateOptions, type EvaluateResult } from './app/evaluate.js';

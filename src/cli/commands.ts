@@ -227,7 +227,7 @@ const headOptions: OptionTable<HeadCliSettings> = {
     short: 's',
     type: 'enum',
     choices: strategyNames(),
-    description: `${STRATEGIES.map((s) => `${s.name}: ${s.summary}`).join('; ')} (default linear-probe; text: feature-extract)`,
+    description: `default linear-probe (text: feature-extract). ${STRATEGIES.map((s) => `${s.name}: ${s.summary}`).join('; ')}`,
   },
   head: {
     flag: 'head',

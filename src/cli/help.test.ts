@@ -43,7 +43,7 @@ test('graft train --help: continuation lines align under the description, nothin
     for (const w of words(spec.description)) assert.ok(text.includes(w), `'${w}' of '${spec.description}' is missing`);
   }
   // a long list of enum choices becomes a placeholder: the description already names each strategy
-  assert.match(help, /^ {2}-s, --strategy STRATEGY +linear-probe \(default\)/m);
+  assert.match(help, /^ {2}-s, --strategy STRATEGY +default linear-probe \(text: feature-extract\)\./m);
   assert.match(help, /--bn inference\|frozen\|train/, 'short choice lists stay inline');
 });
 
