@@ -16,7 +16,7 @@ import sharp from 'sharp';
 import { loadFashionMnist } from '../src/data/node/idx.js';
 import { runCompare } from '../src/app/compare.js';
 import { accuracySpread, studyAccuracySvg, wallTimes } from '../src/report/compare.js';
-import { Rng } from '../src/train/rng.js';
+import { Rng } from '../src/util/rng.js';
 import type { BenchContext, BenchResult } from './harness.js';
 
 export const description =

@@ -31,7 +31,7 @@ import { contractBatchedGradients } from '../src/transfer/finetune/optimize.js';
 import { upperGraph } from '../src/transfer/finetune/split.js';
 import type { FineTuneStrategy } from '../src/transfer/strategies/index.js';
 import { cut } from '../src/surgery/cut.js';
-import { Rng } from '../src/train/rng.js';
+import { Rng } from '../src/util/rng.js';
 import { Trainer, paramsFromModel } from '../src/train/trainer.js';
 import { mulberry32 } from '../src/util/rng.js';
 import type { BenchContext, BenchResult } from './harness.js';

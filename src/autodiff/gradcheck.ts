@@ -1,3 +1,4 @@
+import { mulberry32 } from '../util/rng.js';
 import type { DType, TypedArray } from '../onnx/dtype.js';
 import type { AttrInput } from '../onnx/attrs.js';
 import { GraphBuilder } from '../onnx/builder.js';
@@ -88,16 +89,9 @@ export interface GradCheckReport {
   describe(): string;
 }
 
-/** Small deterministic PRNG (mulberry32) so a failure is reproducible from the printed seed. */
+/** Small deterministic PRNG (mulberry32, seed 0 taken as 1) so a failure is reproducible from the printed seed. */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0 || 1;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(seed >>> 0 || 1);
 }
 
 function normal(r: () => number): number {

@@ -6,7 +6,7 @@ import type { OpOptions } from '../onnx/builder.js';
 /**
  * What a gradient rule sees: the forward node, names of its inputs/outputs and their gradients,
  * and an `emit` function that appends backward nodes (default ONNX domain only).
- * Rules are pure functions of this context (STYLE.md: onnxruntime's gradient builder table, JAX's vjp rules).
+ * Rules are pure functions of this context (docs/architecture.md, "Gradient rules": onnxruntime's gradient builder table, JAX's vjp rules).
  */
 export interface GradContext {
   readonly node: Node;
@@ -60,7 +60,7 @@ export interface GradContext {
 /** A gradient rule returns one gradient name (or null: no gradient) per forward input. */
 export type GradRule = (ctx: GradContext) => (string | null)[];
 
-/** Three explicit states for an op (STYLE.md): a rule, every input's gradient is zero, or not differentiable. */
+/** Three explicit states for an op (docs/architecture.md): a rule, every input's gradient is zero, or not differentiable. *
 export type GradEntry =
   | {
       kind: 'rule';

@@ -5,7 +5,7 @@ import { applyTrainedParams, buildTrainingGraph } from '../autodiff/index.js';
 import { GraphBuilder } from '../onnx/builder.js';
 import type { Model } from '../onnx/graph.js';
 import { Session, f32 } from '../runtime/session.js';
-import { Rng, glorotUniform, heNormal } from './rng.js';
+import { Rng, glorotUniform, heNormal } from '../util/rng.js';
 import { cosineSchedule, withWarmup } from './schedules.js';
 import { Trainer, paramsFromModel, type FitResult } from './trainer.js';
 import type { ArrayDataset } from './types.js';

@@ -14,7 +14,7 @@ export {
   type CallbackHook,
 } from './events.js';
 export * from './callbacks/index.js';
-export { Rng, glorotUniform, heNormal, type RngState } from './rng.js';
+export { Rng, glorotUniform, heNormal, type RngState } from '../util/rng.js';
 export { encodeCheckpoint, decodeCheckpoint, encodeRecord, decodeRecord, crc32 } from './checkpoint.js';
 export { accuracyModeFor, countCorrect, type AccuracyMode } from './metrics.js';
 export { prepareDataset, gatherBatch, type PreparedDataset } from './batches.js';

@@ -10,7 +10,7 @@ import { historyLogger } from './callbacks/history-logger.js';
 import { checkpointEvery } from './callbacks/checkpoint.js';
 import { terminateOnNaN } from './callbacks/terminate-on-nan.js';
 import { failOnDivergence } from './callbacks/fail-on-divergence.js';
-import { Rng } from './rng.js';
+import { Rng } from '../util/rng.js';
 import { cosineSchedule, linearSchedule } from './schedules.js';
 import { Trainer, type TrainerOptions } from './trainer.js';
 import type { ArrayDataset, EpochRecord, TrainerView } from './types.js';

@@ -6,7 +6,7 @@ import { CallbackList, type Callback, type CancelFit } from './events.js';
 import { accuracyModeFor, countCorrect, type AccuracyMode } from './metrics.js';
 import { getOptimizer } from './optim/registry.js';
 import type { Optimizer, OptimizerOptions } from './optim/types.js';
-import { Rng, type RngState } from './rng.js';
+import { Rng, type RngState } from '../util/rng.js';
 import { constantSchedule, type Schedule } from './schedules.js';
 import type { ArrayDataset, CancelLevel, EpochRecord, TrainerGraph, TrainerView, TrainingCheckpoint } from './types.js';
 

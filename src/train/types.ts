@@ -1,7 +1,7 @@
 import type { DType } from '../onnx/dtype.js';
 import type { Dim, Model } from '../onnx/graph.js';
 import type { OptimizerState } from './optim/types.js';
-import type { RngState } from './rng.js';
+import type { RngState } from '../util/rng.js';
 
 /**
  * What the trainer needs from a training graph. autodiff's `buildTrainingGraph` returns exactly this

@@ -1,7 +1,7 @@
 // Hand-written training graphs (gradients written as ONNX ops by hand) and synthetic data, so the trainer
 // is tested independently of the autodiff builder.
 import { GraphBuilder } from '../../onnx/builder.js';
-import { Rng, glorotUniform } from '../rng.js';
+import { Rng, glorotUniform } from '../../util/rng.js';
 import type { ArrayDataset, TrainerGraph } from '../types.js';
 
 export interface Fixture {

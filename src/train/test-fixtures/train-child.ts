@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fileCheckpoint, loadCheckpointIfPresent } from '../node/checkpoint-file.js';
 import type { Callback } from '../events.js';
-import { Rng } from '../rng.js';
+import { Rng } from '../../util/rng.js';
 import { cosineSchedule, withWarmup } from '../schedules.js';
 import { Trainer } from '../trainer.js';
 import { blobs, softmaxRegression } from './graphs.js';

@@ -1,6 +1,6 @@
 import type { Model } from '../../onnx/graph.js';
 import { Tensor } from '../../onnx/tensor.js';
-import { Rng, heNormal } from '../../train/rng.js';
+import { Rng, heNormal } from '../../util/rng.js';
 
 export interface ReinitResult {
   model: Model;
