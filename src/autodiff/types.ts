@@ -60,7 +60,7 @@ export interface GradContext {
 /** A gradient rule returns one gradient name (or null: no gradient) per forward input. */
 export type GradRule = (ctx: GradContext) => (string | null)[];
 
-/** Three explicit states for an op (docs/architecture.md): a rule, every input's gradient is zero, or not differentiable. *
+/** Three explicit states for an op (docs/architecture.md): a rule, every input's gradient is zero, or not differentiable. */
 export type GradEntry =
   | {
       kind: 'rule';
