@@ -1,12 +1,12 @@
 // The run layer end to end on the committed Fashion-MNIST subset with a small convolutional backbone:
 // train -> run folder -> predict / eval / embed, the feature cache, and data sets with bad files.
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
 import { GraftError } from '../errors.js';
-import { readRunFolder } from '../report/node/run-folder.js';
+import { attachThumbnails, readRunFolder } from '../report/node/run-folder.js';
 import { CLASSIFIER_INPUT } from '../transfer/pipeline-graft.js';
 import { loadOnnxFile } from '../node/onnx-file.js';
 import { loadBackbone } from './backbone.js';
@@ -283,4 +283,28 @@ test('export refuses what transformers.js cannot reproduce and data kinds are to
   assert.equal(await detectDataKind(manifest), 'image');
   assert.equal(await detectDataKind(data), 'image');
   assert.equal(await detectDataKind(txt), 'text');
+});
+
+test('a manifest run records the manifest folder as its data root, so the report finds its images', async () => {
+  // the manifest lives in its own folder and names the images relative to it
+  const manifestDir = join(dir, 'manifest-root');
+  const rows = ['path,label,split'];
+  for (const split of ['train', 'test'] as const) {
+    for (const cls of readdirSync(join(data, split)).slice(0, 3)) {
+      for (const f of readdirSync(join(data, split, cls)).slice(0, 8))
+        rows.push(`../data/${split}/${cls}/${f},${cls},${split}`);
+    }
+  }
+  mkdirSync(manifestDir);
+  writeFileSync(join(manifestDir, 'images.csv'), rows.join('\n') + '\n');
+  const out = join(dir, 'run-manifest-root');
+  await trainImageClassifier({ data: join(manifestDir, 'images.csv'), out, model, cacheDir, seed: 2 });
+  const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { data: { root: string; source: string } };
+  assert.equal(run.data.root, manifestDir, 'the folder the manifest paths are relative to');
+  assert.equal(run.data.source, join(manifestDir, 'images.csv'));
+  const folder = await readRunFolder(out);
+  const t = await attachThumbnails(folder);
+  assert.ok(folder.topLosses.length > 0);
+  assert.deepEqual(t.missing, [], 'every top-loss image is found');
+  assert.equal(t.made, Math.min(24, folder.topLosses.length));
 });
