@@ -115,3 +115,22 @@ test('graft train on text: contradictory or impossible settings are errors that 
     (e: unknown) => isGraftError(e) && e.code === 'CONFIG' && /SentencePiece/.test(e.fields.found!),
   );
 });
+
+test('graft train on text says how many of the word vectors it keeps, and how to keep more', async () => {
+  const data = spamSubset(12);
+  const stages: string[] = [];
+  await runTextTraining({
+    data,
+    out: join(tempDir(), 'run'),
+    extensions: '.json',
+    emailHeaders: 'subject',
+    epochs: 2,
+    onEvent: (e) => {
+      if (e.type === 'stage') stages.push(e.message);
+    },
+  });
+  assert.ok(
+    stages.some((m) => /the 50,000 most frequent words of glove\.6b\.100d are used[\s\S]*--max-words/.test(m)),
+    stages.join('\n'),
+  );
+});

@@ -17,6 +17,7 @@ import { type PoolKind } from '../transfer/text/bag-model.js';
 import { TextClassifier, finalizeTextClassifier } from '../transfer/text/classifier.js';
 import { type LoadedTextBackbone, loadTextBackbone } from '../transfer/text/node/backbone.js';
 import { stripEmailHeaders, stripHtmlTags } from '../transfer/text/tokenizer.js';
+import { vocabularyOf } from '../transfer/text/vocabulary.js';
 import { type TextStrategy, type TextTrainEvent, trainTextClassifier } from '../transfer/text/train.js';
 import type { SourceEventListener, SourceSettings } from '../zoo/sources/events.js';
 
@@ -153,6 +154,13 @@ export async function runTextTraining(opts: TextTrainOptions): Promise<TextTrain
       cwd,
       onEvent: opts.onSourceEvent,
     }));
+  if (loaded.backbone.kind === 'word-vectors' && opts.maxWords === undefined && !opts.backbone) {
+    const words = vocabularyOf(loaded.backbone.model).words.length;
+    emit({
+      type: 'stage',
+      message: `word vectors: the ${words.toLocaleString('en-US')} most frequent words of ${loaded.name} are used (--max-words ${DEFAULT_MAX_WORDS} by default; a larger --max-words keeps more)`,
+    });
+  }
   const session = { device: opts.device, intraOpThreads: opts.threads };
   const maxTokens = opts.maxTokens ?? (loaded.backbone.kind === 'sentence-encoder' ? (loaded.maxTokens ?? 256) : 512);
   const train = splitOf(trainItems);
