@@ -3,12 +3,11 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GraftError } from '../errors.js';
 import type { DataLimits } from '../data/limits.js';
-import { countItems } from '../data/dataset.js';
+import { carveMissingSplits, countItems } from '../data/dataset.js';
 import { statKind } from '../data/node/files.js';
 import { type ImageDataset, type ImageItem, scanImages } from '../data/node/images.js';
 import { readHead } from '../data/node/read.js';
 import { type DatasetIssue, type DatasetReport, type Split, summariseIssues } from '../data/report.js';
-import { stratifiedSplit } from '../data/split.js';
 import type { BadFile } from '../report/run-folder.js';
 import type { DataKind } from '../transfer/strategies/index.js';
 
@@ -32,30 +31,7 @@ export interface SplitImagesOptions {
  */
 export async function scanAndSplitImages(source: string, opts: SplitImagesOptions = {}): Promise<ImageDataset> {
   const ds = await scanImages(source, { onIssue: opts.onIssue, minClasses: opts.minClasses, limits: opts.limits });
-  const seed = opts.seed ?? 0;
-  const has = (s: Split) => ds.items.some((it) => it.split === s);
-  const val = has('val') ? 0 : (opts.valSplit ?? 0);
-  const test = has('test') ? 0 : (opts.testSplit ?? 0);
-  if (val > 0 || test > 0) {
-    const train = ds.items.filter((it) => it.split === 'train');
-    const parts = stratifiedSplit(
-      train,
-      (it) => it.label,
-      (it) => it.id,
-      { val, test, seed },
-      (it) => it.hash,
-    );
-    const others = ds.items.filter((it) => it.split !== 'train');
-    ds.items = [
-      ...parts.train.map((it) => ({ ...it, split: 'train' as Split })),
-      ...parts.val.map((it) => ({ ...it, split: 'val' as Split })),
-      ...parts.test.map((it) => ({ ...it, split: 'test' as Split })),
-      ...others,
-    ];
-    const counts = countItems(ds.items, ds.labels.names);
-    ds.report.counts.perSplit = counts.perSplit;
-    ds.report.counts.perClass = counts.perClass;
-  }
+  carveMissingSplits(ds, opts);
   return ds;
 }
 

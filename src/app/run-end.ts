@@ -28,6 +28,8 @@ import {
   type TopLossEntry,
 } from '../report/run-folder.js';
 import type { Device } from '../runtime/session.js';
+import type { EpochRecord } from '../train/types.js';
+import { GraftError } from '../errors.js';
 import { removeStaleRunFiles } from './run-folder.js';
 import { graftVersion } from './version.js';
 
@@ -149,6 +151,29 @@ function folderOf(root: string): string {
     return statSync(root).isDirectory() ? root : dirname(root);
   } catch {
     return root;
+  }
+}
+
+/** One line of train.log (and of the console) for a finished epoch. */
+export function formatEpoch(r: EpochRecord, epochs: number): string {
+  const parts = [
+    `epoch ${String(r.epoch).padStart(String(epochs).length)}/${epochs}`,
+    `loss ${r.trainLoss.toFixed(4)}`,
+  ];
+  if (r.trainAcc !== undefined) parts.push(`acc ${r.trainAcc.toFixed(4)}`);
+  if (r.valLoss !== undefined) parts.push(`val loss ${r.valLoss.toFixed(4)}`);
+  if (r.valAcc !== undefined) parts.push(`val acc ${r.valAcc.toFixed(4)}`);
+  parts.push(`lr ${r.lr.toExponential(2)}`);
+  return parts.join('  ');
+}
+
+/** A split fraction the user gave must lie in [0, 1). */
+export function checkFraction(v: number | undefined, flag: string): void {
+  if (v !== undefined && !(v >= 0 && v < 1)) {
+    throw new GraftError('BAD_INPUT', `${flag} must be a fraction in [0, 1)`, {
+      found: String(v),
+      fix: `use e.g. ${flag} 0.1`,
+    });
   }
 }
 

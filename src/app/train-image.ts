@@ -26,7 +26,17 @@ import {
 } from './backbone.js';
 import { badFilesOf, scanRunImages } from './data.js';
 import { extractImageFeatures } from './features.js';
-import { type RunResult, type ScoredSplit, endRun, runRecord, startRun } from './run-end.js';
+import {
+  type RunResult,
+  type ScoredSplit,
+  checkFraction,
+  endRun,
+  formatEpoch,
+  runRecord,
+  startRun,
+} from './run-end.js';
+
+export { formatEpoch } from './run-end.js';
 import { type RunFolderChoice, checkRunFolder } from './run-folder.js';
 import { graftVersion } from './version.js';
 
@@ -342,25 +352,4 @@ export function imageLogLines(e: TrainImageEvent): string[] {
   if (e.type === 'stage') return [e.message];
   if (e.type === 'epoch') return [formatEpoch(e.record, e.epochs)];
   return [];
-}
-
-export function formatEpoch(r: EpochRecord, epochs: number): string {
-  const parts = [
-    `epoch ${String(r.epoch).padStart(String(epochs).length)}/${epochs}`,
-    `loss ${r.trainLoss.toFixed(4)}`,
-  ];
-  if (r.trainAcc !== undefined) parts.push(`acc ${r.trainAcc.toFixed(4)}`);
-  if (r.valLoss !== undefined) parts.push(`val loss ${r.valLoss.toFixed(4)}`);
-  if (r.valAcc !== undefined) parts.push(`val acc ${r.valAcc.toFixed(4)}`);
-  parts.push(`lr ${r.lr.toExponential(2)}`);
-  return parts.join('  ');
-}
-
-function checkFraction(v: number | undefined, flag: string): void {
-  if (v !== undefined && !(v >= 0 && v < 1)) {
-    throw new GraftError('BAD_INPUT', `${flag} must be a fraction in [0, 1)`, {
-      found: String(v),
-      fix: `use e.g. ${flag} 0.1`,
-    });
-  }
 }

@@ -1,15 +1,22 @@
 import { resolve } from 'node:path';
 import { GraftError } from '../errors.js';
 import type { DataLimits } from '../data/limits.js';
-import { countItems } from '../data/dataset.js';
+import { carveMissingSplits } from '../data/dataset.js';
 import { type TextDataset, type TextItem, loadTextDataset } from '../data/node/text.js';
 import type { DatasetIssue, Split } from '../data/report.js';
-import { stratifiedSplit } from '../data/split.js';
-import { type RunResult, type ScoredSplit, type SplitSummary, endRun, runRecord, startRun } from './run-end.js';
+import {
+  type RunResult,
+  type ScoredSplit,
+  type SplitSummary,
+  checkFraction,
+  endRun,
+  formatEpoch,
+  runRecord,
+  startRun,
+} from './run-end.js';
 import { type RunFolderChoice, checkRunFolder } from './run-folder.js';
 import { graftVersion } from './version.js';
 import type { Device } from '../runtime/session.js';
-import type { EpochRecord } from '../train/types.js';
 import { formatHeadChoice, parseHeadChoice } from '../transfer/heads/index.js';
 import { balancedClassWeights } from '../transfer/pipeline.js';
 import { strategyInfo } from '../transfer/strategies/index.js';
@@ -299,17 +306,6 @@ function resolveStrategy(opts: TextTrainSettings): TextStrategy {
   return s;
 }
 
-function checkFraction(v: number | undefined, flag: string): void {
-  if (v === undefined) return;
-  if (!(v >= 0 && v < 1)) {
-    throw new GraftError('BAD_INPUT', `${flag} must be a fraction`, {
-      expected: 'a number in [0, 1)',
-      found: String(v),
-      fix: `use e.g. ${flag} 0.2`,
-    });
-  }
-}
-
 /**
  * Loads the texts and carves the val/test splits the data does not have from the training texts:
  * stratified and seeded, so the same data and seed always give the same split.
@@ -333,28 +329,7 @@ async function loadAndSplit(
     onIssue,
     limits: opts.limits,
   });
-  const has = (s: Split) => ds.items.some((it) => it.split === s);
-  const val = has('val') ? 0 : (opts.valSplit ?? 0.1);
-  const test = has('test') ? 0 : (opts.testSplit ?? 0);
-  if (val > 0 || test > 0) {
-    const train = ds.items.filter((it) => it.split === 'train');
-    const parts = stratifiedSplit(
-      train,
-      (it) => it.label,
-      (it) => it.id,
-      { val, test, seed },
-      (it) => it.hash,
-    );
-    ds.items = [
-      ...parts.train.map((it) => ({ ...it, split: 'train' as Split })),
-      ...parts.val.map((it) => ({ ...it, split: 'val' as Split })),
-      ...parts.test.map((it) => ({ ...it, split: 'test' as Split })),
-      ...ds.items.filter((it) => it.split !== 'train'),
-    ];
-    const counts = countItems(ds.items, ds.labels.names);
-    ds.report.counts.perSplit = counts.perSplit;
-    ds.report.counts.perClass = counts.perClass;
-  }
+  carveMissingSplits(ds, { valSplit: opts.valSplit ?? 0.1, testSplit: opts.testSplit, seed });
   return ds;
 }
 
@@ -370,18 +345,6 @@ function snippet(text: string, opts: TextTrainSettings, max = 300): string {
 /** What train.log keeps of a text run's events. */
 function textLogLines(e: TextTrainCliEvent): string[] {
   if (e.type === 'stage' || e.type === 'info') return [e.message];
-  if (e.type === 'epoch') return [formatTextEpoch(e.record, e.epochs)];
+  if (e.type === 'epoch') return [formatEpoch(e.record, e.epochs)];
   return [];
-}
-
-export function formatTextEpoch(r: EpochRecord, epochs: number): string {
-  const parts = [
-    `epoch ${String(r.epoch).padStart(String(epochs).length)}/${epochs}`,
-    `loss ${r.trainLoss.toFixed(4)}`,
-  ];
-  if (r.trainAcc !== undefined) parts.push(`acc ${r.trainAcc.toFixed(4)}`);
-  if (r.valLoss !== undefined) parts.push(`val loss ${r.valLoss.toFixed(4)}`);
-  if (r.valAcc !== undefined) parts.push(`val acc ${r.valAcc.toFixed(4)}`);
-  parts.push(`lr ${r.lr.toExponential(2)}`);
-  return parts.join('  ');
 }

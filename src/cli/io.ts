@@ -22,3 +22,19 @@ export function memoryIo(env: NodeJS.ProcessEnv = {}, cwd = process.cwd()): CliI
   };
   return io;
 }
+
+/**
+ * Prints a recipe's result: with --json all of it but the full `reports` (a shape for tools, on stdout),
+ * else the command's own text summary.
+ */
+export function printResult<R extends { reports?: unknown }>(
+  io: CliIo,
+  json: boolean | undefined,
+  result: R,
+  summary: (io: CliIo, r: R) => void,
+): void {
+  if (json) {
+    const { reports: _reports, ...rest } = result;
+    io.stdout.write(`${JSON.stringify(rest, null, 2)}\n`);
+  } else summary(io, result);
+}

@@ -229,3 +229,35 @@ export function resolveScan<T extends Candidate>(
     },
   };
 }
+
+/**
+ * Carves the val (and test) split a data set does not have from its training items, in place: stratified
+ * and seeded (the same data and seed always give the same split; copies of one file stay together), and the
+ * report's counts follow. A split the layout already provides is left as it is.
+ */
+export function carveMissingSplits<T extends { label: string; id: string; hash: string; split: Split }>(
+  ds: { items: T[]; labels: LabelMap; report: DatasetReport },
+  opts: { valSplit?: number; testSplit?: number; seed?: number },
+): void {
+  const has = (s: Split) => ds.items.some((it) => it.split === s);
+  const val = has('val') ? 0 : (opts.valSplit ?? 0);
+  const test = has('test') ? 0 : (opts.testSplit ?? 0);
+  if (val === 0 && test === 0) return;
+  const train = ds.items.filter((it) => it.split === 'train');
+  const parts = stratifiedSplit(
+    train,
+    (it) => it.label,
+    (it) => it.id,
+    { val, test, seed: opts.seed ?? 0 },
+    (it) => it.hash,
+  );
+  ds.items = [
+    ...parts.train.map((it) => ({ ...it, split: 'train' as Split })),
+    ...parts.val.map((it) => ({ ...it, split: 'val' as Split })),
+    ...parts.test.map((it) => ({ ...it, split: 'test' as Split })),
+    ...ds.items.filter((it) => it.split !== 'train'),
+  ];
+  const counts = countItems(ds.items, ds.labels.names);
+  ds.report.counts.perSplit = counts.perSplit;
+  ds.report.counts.perClass = counts.perClass;
+}

@@ -4,7 +4,7 @@ import type { FineTuneEvent } from '../../app/finetune-setup.js';
 import type { FineTuneStrategy } from '../../transfer/strategies/index.js';
 import type { CommandContext, TrainSettings } from '../commands.js';
 import { runSettings } from '../run-settings.js';
-import type { CliIo } from '../io.js';
+import { type CliIo, printResult } from '../io.js';
 import { trainEventRenderer } from './run-progress.js';
 
 /** `graft train` with a strategy that trains backbone blocks (the registry's weights family). */
@@ -41,10 +41,7 @@ export async function runFineTune(ctx: CommandContext<TrainSettings>): Promise<n
     ...runSettings(options, io),
     onEvent: fineTuneEventRenderer(io, options.quiet === true),
   });
-  if (options.json) {
-    const { reports: _reports, ...rest } = result;
-    io.stdout.write(`${JSON.stringify(rest, null, 2)}\n`);
-  } else printFineTuneSummary(io, result);
+  printResult(io, options.json, result, printFineTuneSummary);
   return 0;
 }
 

@@ -1,5 +1,5 @@
 import { limitsFromOptions } from '../../data/limits.js';
-import { formatTextEpoch } from '../../app/train-text.js';
+import { formatEpoch } from '../../app/run-end.js';
 import type { TextStrategy } from '../../transfer/text/train.js';
 import type { CommandContext, TrainSettings } from '../commands.js';
 import { progressRenderer } from '../progress.js';
@@ -52,7 +52,7 @@ export async function runTextTrain(ctx: CommandContext<TrainSettings>): Promise<
     onSourceEvent: quiet ? undefined : progressRenderer(io),
     onEvent: (e) => {
       if (e.type === 'stage' || e.type === 'info') say(e.message);
-      else if (e.type === 'epoch') say(formatTextEpoch(e.record, e.epochs));
+      else if (e.type === 'epoch') say(formatEpoch(e.record, e.epochs));
       else if (e.type === 'features') {
         const tenth = Math.floor((10 * e.done) / Math.max(1, e.total));
         if (tenth !== lastTenth || e.done === e.total) say(`features (${e.split}) ${e.done}/${e.total}`);

@@ -6,7 +6,7 @@ import type { FeatureStrategy } from '../../transfer/strategies/index.js';
 import type { CommandContext, TrainSettings } from '../commands.js';
 import { runSettings } from '../run-settings.js';
 import { checkFlagsApply, chooseStrategy } from '../train-flags.js';
-import type { CliIo } from '../io.js';
+import { type CliIo, printResult } from '../io.js';
 import { trainEventRenderer } from './run-progress.js';
 import { fineTuneEventRenderer, printFineTuneSummary, runFineTune } from './train-finetune.js';
 import { runTextTrain } from './train-text.js';
@@ -60,10 +60,7 @@ export async function run(ctx: CommandContext<TrainSettings>): Promise<number> {
     ...runSettings(options, io),
     onEvent: trainEventRenderer(io, options.quiet === true),
   });
-  if (options.json) {
-    const { reports: _reports, ...rest } = result;
-    io.stdout.write(`${JSON.stringify(rest, null, 2)}\n`);
-  } else printSummary(io, result);
+  printResult(io, options.json, result, printSummary);
   return 0;
 }
 
@@ -115,10 +112,7 @@ async function resume(ctx: CommandContext<TrainSettings>, runDir: string): Promi
     limits,
     onEvent: fineTuneEventRenderer(io, options.quiet === true),
   });
-  if (options.json) {
-    const { reports: _reports, ...rest } = result;
-    io.stdout.write(`${JSON.stringify(rest, null, 2)}\n`);
-  } else printFineTuneSummary(io, result);
+  printResult(io, options.json, result, printFineTuneSummary);
   return 0;
 }
 
