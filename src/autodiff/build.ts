@@ -4,6 +4,7 @@ import { checkGraph } from '../onnx/check.js';
 import type { Dim, Model } from '../onnx/graph.js';
 import { Tensor } from '../onnx/tensor.js';
 import { appendBackward } from './backward.js';
+import { legalizeForTarget } from './legalize.js';
 import { prepareForward } from './forward.js';
 import { recomputeCheapProducts } from './recompute.js';
 import { scheduleForMemory } from './schedule.js';
@@ -160,6 +161,7 @@ export function buildTrainingGraph(model: Model, spec: TrainingSpec): TrainingGr
     }),
   ];
   g.cleanup();
+  legalizeForTarget(m, spec.target);
   scheduleForMemory(g, labels.name);
   checkGraph(g);
   return {

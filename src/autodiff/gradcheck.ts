@@ -8,7 +8,7 @@ import { Emitter } from './emitter.js';
 import { TypeEnv } from './shapes.js';
 import type { TrainingGraph } from './build.js';
 import type { GradTable } from './types.js';
-import { finishForTarget } from './target.js';
+import { legalizeForTarget } from './legalize.js';
 
 /**
  * Finite-difference checks of gradient rules and training graphs (JAX's check_vjp, in a random direction).
@@ -244,7 +244,7 @@ export async function vjpProblem(c: GradCheckCase, runner: Runner, target?: stri
     g.outputs.push({ name: out, dtype: venv.dtype(w.name) });
   }
   g.touch().cleanup();
-  finishForTarget(vjp, venv, target);
+  legalizeForTarget(vjp, target);
   checkGraph(g);
   return { name, seed, forward, vjp, feeds: allFeeds, gradOutputs, wrt, cotangents, random: r };
 }
