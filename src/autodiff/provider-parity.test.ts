@@ -7,6 +7,9 @@ import { f32, i64, type Device, type HostTensor } from '../runtime/session.js';
 import { detectBlocks } from '../transfer/finetune/blocks.js';
 import { contractBatchedGradients } from '../transfer/finetune/optimize.js';
 import { upperGraph } from '../transfer/finetune/split.js';
+import { textureImages, tinyCnn } from '../transfer/finetune/test-utils.js';
+import { attachHead } from '../surgery/head.js';
+import { parameterNames } from '../surgery/params.js';
 import { loadPulledModel, pullModel } from '../zoo/node/pull.js';
 import { buildTrainingGraph, type TrainingGraph } from './build.js';
 import type { GradCheckCase } from './gradcheck.js';
@@ -150,6 +153,41 @@ for (const provider of PROVIDERS) {
         t.diagnostic(`worst gradient ${r.worst.param} ${fmt(r.worst.error)}; loss ${r.loss[1]} (CPU ${r.loss[0]})`);
       });
     }
+
+    test('a small CNN with MaxPool and every BatchNormalization on batch statistics: gradients and running statistics', async (t) => {
+      const { model: backbone, featureValue } = tinyCnn({ channels: 6, size: 12, maxPool: true });
+      const { model, logits, headParams } = attachHead(backbone, featureValue, { numClasses: 4, hidden: [5], seed: 2 });
+      // the convolutions' biases stay frozen: a batch-statistics BN right after removes them, so their exact
+      // gradient is zero and what both providers return is float rounding (~1e-8 against ~0.1)
+      const trainable = parameterNames(model.graph).filter((q) => !/running_(mean|var)|conv\d?\.bias$/.test(q));
+      assert.ok(headParams.every((q) => trainable.includes(q)));
+      const build = (target?: string) =>
+        buildTrainingGraph(model, {
+          logits,
+          loss: { kind: 'softmax-cross-entropy' },
+          trainable,
+          batchNorm: 'train',
+          target,
+        });
+      const cpu = build();
+      const mine = build(provider.target);
+      assert.ok(Object.keys(cpu.stateUpdates).length >= 8, 'running statistics are updated');
+      const images = textureImages(4, 12, 5);
+      const feeds = {
+        image: f32(images.data, [4, 3, 12, 12]),
+        [cpu.labels.name]: i64(Array.from(images.labels), [4]),
+        ...paramFeeds(model, cpu),
+      };
+      const r = await trainingGraphParity(cpu, mine, feeds, provider.device);
+      assert.ok(Math.abs(r.loss[1] - r.loss[0]) <= TOL * Math.abs(r.loss[0]), `loss ${r.loss[1]} vs CPU ${r.loss[0]}`);
+      const bad = Object.entries(r.errors).filter(([, e]) => !(e <= TOL));
+      assert.deepEqual(
+        bad.map(([q, e]) => `${q} ${fmt(e)}`),
+        [],
+        `${bad.length} of ${Object.keys(r.errors).length}`,
+      );
+      t.diagnostic(`worst ${r.worst.param} ${fmt(r.worst.error)}`);
+    });
 
     test('EfficientNet-B0 (zoo), last block + top + classifier fine-tuned on cached activations', async (t) => {
       let model: Model;

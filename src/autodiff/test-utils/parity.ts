@@ -69,7 +69,7 @@ export async function rowParity(row: GradCheckCase, device: Device, target: stri
 export interface GraphParity {
   /** loss on the CPU and on the provider */
   loss: [number, number];
-  /** parameter -> scaled difference of its gradient from the CPU's */
+  /** parameter (or updated model state, such as a BN running mean) -> scaled difference from the CPU's */
   errors: Record<string, number>;
   worst: { param: string; error: number };
 }
@@ -87,7 +87,7 @@ export async function trainingGraphParity(
   const run = async (tg: TrainingGraph, on: Device) => {
     const s = await Session.create(tg.model, { device: on });
     try {
-      return await s.run(feeds, [tg.loss, ...tg.params.map((p) => tg.gradOf[p]!)]);
+      return await s.run(feeds, [tg.loss, ...tg.params.map((p) => tg.gradOf[p]!), ...Object.values(tg.stateUpdates)]);
     } finally {
       await s.dispose();
     }
@@ -96,10 +96,18 @@ export async function trainingGraphParity(
   const got = await run(providerGraph, device);
   const errors: Record<string, number> = {};
   let worst = { param: '-', error: 0 };
-  for (const p of cpuGraph.params) {
-    const error = scaledDifference(got[providerGraph.gradOf[p]!]!, want[cpuGraph.gradOf[p]!]!);
-    errors[p] = error;
-    if (!(error <= worst.error)) worst = { param: p, error };
+  const compared: [string, string, string][] = [
+    ...cpuGraph.params.map((p): [string, string, string] => [p, cpuGraph.gradOf[p]!, providerGraph.gradOf[p]!]),
+    ...Object.entries(cpuGraph.stateUpdates).map(([state, out]): [string, string, string] => [
+      `${state} (updated)`,
+      out,
+      providerGraph.stateUpdates[state]!,
+    ]),
+  ];
+  for (const [what, a, b] of compared) {
+    const error = scaledDifference(got[b]!, want[a]!);
+    errors[what] = error;
+    if (!(error <= worst.error)) worst = { param: what, error };
   }
   return {
     loss: [want[cpuGraph.loss]!.data[0] as number, got[providerGraph.loss]!.data[0] as number],
