@@ -39,6 +39,12 @@ export function availableDevices(): readonly Device[] {
   return Object.freeze(listed.filter((b) => b.bundled).map((b) => b.name as Device));
 }
 
+/** Every execution provider this onnxruntime build knows of, and whether its binaries are installed. */
+export function listProviders(): readonly { name: string; bundled: boolean }[] {
+  const listed = ort.listSupportedBackends?.() ?? [{ name: 'cpu', bundled: true }];
+  return Object.freeze(listed.map((b) => ({ name: b.name, bundled: b.bundled })));
+}
+
 /** An onnxruntime inference session over a Graft model. Call `dispose()` when done. */
 export class Session {
   readonly inputNames: readonly string[];
