@@ -166,9 +166,10 @@ const rewriteSlice: Rewrite = (e, n) => {
     }
     const size = dims[axis];
     if (typeof size !== 'number') return undefined;
-    const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + size : v, -1), size - 1);
+    // ONNX, negative steps: start clamped to [0, size - 1], end to [-1, size - 1], after adding size to negatives
+    const clamp = (v: number, low: number) => Math.min(Math.max(v < 0 ? v + size : v, low), size - 1);
     const indices: number[] = [];
-    for (let k = clamp(starts[i]!); k > clamp(ends[i]!); k += steps[i]!) indices.push(k);
+    for (let k = clamp(starts[i]!, 0); k > clamp(ends[i]!, -1); k += steps[i]!) indices.push(k);
     reversed.push({ axis, indices });
   }
   let v = data!;
