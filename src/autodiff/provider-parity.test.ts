@@ -1,9 +1,10 @@
-import { describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
+import { existsSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { isGraftError } from '../errors.js';
 import type { Model } from '../onnx/graph.js';
 import { loadTorchvisionFixture, readFixtureJson, generated } from '../onnx/test-utils/torchvision-fixture.js';
-import { f32, i64, type Device, type HostTensor } from '../runtime/session.js';
+import { SWIFTSHADER_ICD, f32, i64, type Device, type HostTensor } from '../runtime/session.js';
 import { detectBlocks } from '../transfer/finetune/blocks.js';
 import { contractBatchedGradients } from '../transfer/finetune/optimize.js';
 import { upperGraph } from '../transfer/finetune/split.js';
@@ -74,6 +75,14 @@ const fmt = (e: number) => e.toExponential(2);
 
 for (const provider of PROVIDERS) {
   describe(`gradients on ${provider.name} match the CPU's`, () => {
+    before(() => {
+      if (provider.env?.GRAFT_WEBGPU_ADAPTER === 'swiftshader' && !existsSync(SWIFTSHADER_ICD)) {
+        throw new Error(
+          `WebGPU without a GPU needs Chromium's SwiftShader at ${SWIFTSHADER_ICD}. Install it with: ` +
+            'apt-get update && apt-get install -y --no-install-recommends chromium',
+        );
+      }
+    });
     for (const [family, rows] of Object.entries(FAMILIES)) {
       rows.forEach((row, i) => {
         const key = `${family} #${i}`;
