@@ -1,15 +1,16 @@
 /*
  * Training graphs are standard ONNX and run on every execution provider, but a provider's kernels can
  * compute some ops wrongly or not at all. The builder is told its target provider and, for 'webgpu', writes
- * those ops another way (here the choices the rules read; legalize.ts rewrites the rest); every other target gets the CPU graph, node for node (target.test.ts).
+ * those ops another way (here the choices the rules read; legalize.ts rewrites the rest); every other target
+ * gets the CPU graph, node for node (target.test.ts).
  *
  * onnxruntime 1.30's WebGPU kernels, measured against its CPU kernels (onnxruntime-node over SwiftShader,
  * probes in provider-parity.test.ts and `graft doctor`; the browser's from issue 12). What Graft does:
  *
  *   kernel                                                     found                     formulation
  *   Conv, group > 1, 5-7, 9-11, 13-15, ... (>= 5, not a        wrong values (relative    output groups padded with zero
- *     multiple of 4) output channels per group, whenever       error ~1): node and       kernels to a multiple of 4,
- *     that width is not a multiple of the vector width the     browser                   sliced off after (the unfold
+ *     multiple of 4) output channels per group, whenever       error ~1); the browser    kernels to a multiple of 4,
+ *     that width is not a multiple of the vector width the     too (issue 12)            sliced off after (the unfold
  *     kernel picks from the total (4 if 4 | M, else 2 if                                 weight gradient writes its taps
  *     2 | M); 3x3 unfold = 9 per group                                                   padded: 12 for 3x3)
  *   ConvTranspose, group > 1, 1 output channel per group,      wrong values              a zero input channel per group
