@@ -11,7 +11,7 @@
  *   Conv, group > 1, 5-7, 9-11, 13-15, ... (>= 5, not a        wrong values (relative    output groups padded with zero
  *     multiple of 4) output channels per group, whenever       error ~1); the browser    kernels to a multiple of 4,
  *     that width is not a multiple of the vector width the     too (issue 12)            sliced off after (the unfold
- *     kernel picks from the total (4 if 4 | M, else 2 if                                 weight gradient writes its taps
+ *     kernel picks from the total (4 if 4 | M, else 2 if                                 weight gradient pads its taps
  *     2 | M); 3x3 unfold = 9 per group                                                   padded: 12 for 3x3)
  *   ConvTranspose, group > 1, 1 output channel per group,      wrong values              a zero input channel per group
  *     an even number (2, 4, 8) of input channels per group                               (odd widths are right)
