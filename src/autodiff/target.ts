@@ -12,7 +12,7 @@
  *     multiple of 4) output channels per group, whenever       error ~1); the browser    kernels to a multiple of 4,
  *     that width is not a multiple of the vector width the     too (issue 12)            sliced off after (the unfold
  *     kernel picks from the total (4 if 4 | M, else 2 if                                 weight gradient pads its taps
- *     2 | M); 3x3 unfold = 9 per group                                                   padded: 12 for 3x3)
+ *     2 | M); 3x3 unfold = 9 per group                                                   to 12 for 3x3)
  *   ConvTranspose, group > 1, 1 output channel per group,      wrong values              a zero input channel per group
  *     an even number (2, 4, 8) of input channels per group                               (odd widths are right)
  *   Slice with step -1                                         wrong shape (browser)     Gather with reversed indices
