@@ -7,6 +7,7 @@ import type * as Classifier from './classifier.js';
 import type * as Compare from './compare.js';
 import type * as Data from './data.js';
 import type * as Demo from './demo.js';
+import type * as Doctor from './doctor.js';
 import type * as Embed from './embed.js';
 import type * as Evaluate from './evaluate.js';
 import type * as Export from './export.js';
@@ -42,6 +43,7 @@ export interface App {
   listCacheEntries: Recipe<typeof Cache.listCacheEntries>;
   verifyCacheEntries: Recipe<typeof Cache.verifyCacheEntries>;
   cleanCacheEntries: Recipe<typeof Cache.cleanCacheEntries>;
+  checkProviders: Recipe<typeof Doctor.checkProviders>;
 }
 
 export const app: App = {
@@ -65,4 +67,5 @@ export const app: App = {
   listCacheEntries: async (...a) => (await import('./cache.js')).listCacheEntries(...a),
   verifyCacheEntries: async (...a) => (await import('./cache.js')).verifyCacheEntries(...a),
   cleanCacheEntries: async (...a) => (await import('./cache.js')).cleanCacheEntries(...a),
+  checkProviders: async (...a) => (await import('./doctor.js')).checkProviders(...a),
 };

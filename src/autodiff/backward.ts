@@ -88,7 +88,7 @@ export function appendBackward(e: Emitter, spec: BackwardSpec): BackwardResult {
   for (const n of onPath) {
     const entry = lookup(n);
     if (entry?.kind === 'rule' && entry.prepare) {
-      entry.prepare(n, (base) => e.freshName(base), opset);
+      entry.prepare(n, (base) => e.freshName(base), opset, e.formulations);
       graph.touch();
       e.env.infer(n);
     }
@@ -145,6 +145,7 @@ function context(e: Emitter, node: Node, go: (string | null)[], needs: boolean[]
   return {
     node,
     opset: e.opset,
+    formulations: e.formulations,
     I: (i) => node.inputs[i] ?? '',
     O: (i) => node.outputs[i] ?? '',
     GO: (i) => go[i] ?? null,

@@ -4,6 +4,7 @@ import { checkGraph } from '../onnx/check.js';
 import type { Dim, Model } from '../onnx/graph.js';
 import { Tensor } from '../onnx/tensor.js';
 import { appendBackward } from './backward.js';
+import { legalizeForTarget } from './legalize.js';
 import { prepareForward } from './forward.js';
 import { recomputeCheapProducts } from './recompute.js';
 import { scheduleForMemory } from './schedule.js';
@@ -34,6 +35,12 @@ export interface TrainingSpec {
    * feed back into the next step and write into the exported model.
    */
   batchNorm?: 'frozen' | 'train';
+  /**
+   * The execution provider the graph will run on ('cpu' by default). 'webgpu' (onnxruntime-node's bundled
+   * provider and the browser's) selects formulations that avoid kernels it computes wrongly (see target.ts);
+   * every other provider gets the CPU graph.
+   */
+  target?: string;
 }
 
 /**
@@ -97,7 +104,7 @@ export function buildTrainingGraph(model: Model, spec: TrainingSpec): TrainingGr
       fix: 'give the model inputs static ranks, or choose a logits value after a Gemm/MatMul/Flatten',
     });
   }
-  const e = new Emitter(g, env);
+  const e = new Emitter(g, env, spec.target);
   const labelsName = e.freshName('labels');
   const labels = { name: labelsName, ...labelsInfo(spec.loss, logitsShape, logitsDtype) };
   g.inputs.push({ name: labels.name, dtype: labels.dtype, shape: [...labels.shape] });
@@ -154,6 +161,7 @@ export function buildTrainingGraph(model: Model, spec: TrainingSpec): TrainingGr
     }),
   ];
   g.cleanup();
+  legalizeForTarget(m, spec.target);
   scheduleForMemory(g, labels.name);
   checkGraph(g);
   return {

@@ -6,6 +6,7 @@ import { Node, type Attr, type Dim, type Graph } from '../onnx/graph.js';
 import { Tensor } from '../onnx/tensor.js';
 import { unbroadcastGrad, type OpEmitter } from './ops.js';
 import type { TypeEnv } from './shapes.js';
+import { formulationsFor, type Formulations } from './target.js';
 
 /**
  * Appends default-domain nodes and constants to a graph while keeping static types up to date.
@@ -22,10 +23,16 @@ export class Emitter implements OpEmitter {
   private readonly consts = new Map<string, string>();
   private counter = 0;
 
+  /** what the emitted formulations are chosen for (see target.ts) */
+  readonly formulations: Formulations;
+
   constructor(
     readonly graph: Graph,
     readonly env: TypeEnv,
+    /** the execution provider the graph is built for; default 'cpu' */
+    readonly target?: string,
   ) {
+    this.formulations = formulationsFor(target);
     this.used = graph.allValueNames();
     for (const n of graph.nodes) if (n.name) this.used.add(n.name);
   }

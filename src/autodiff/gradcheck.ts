@@ -9,6 +9,7 @@ import { Emitter } from './emitter.js';
 import { TypeEnv } from './shapes.js';
 import type { TrainingGraph } from './build.js';
 import type { GradTable } from './types.js';
+import { legalizeForTarget } from './legalize.js';
 
 /**
  * Finite-difference checks of gradient rules and training graphs (JAX's check_vjp, in a random direction).
@@ -140,17 +141,36 @@ function sample(spec: GradCheckInput, dtype: DType, r: () => number): number[] {
   });
 }
 
+/** A case's forward model, its backward (vector-Jacobian product) model and what to feed them. */
+export interface VjpProblem {
+  name: string;
+  seed: number;
+  /** the case's node (or tiny graph), every output a graph output */
+  forward: Model;
+  /** the forward model, the cotangents as inputs ct_<output>, and one gradient output per differentiated input */
+  vjp: Model;
+  /** the forward model's inputs and the cotangents */
+  feeds: Record<string, TensorData>;
+  /** gradient output -> the input it is the gradient of (inputs without a gradient output get zero) */
+  gradOutputs: Map<string, { index: number; name: string }>;
+  /** the inputs differentiated */
+  wrt: { index: number; name: string }[];
+  /** float outputs of the forward model and their cotangents */
+  cotangents: Map<string, number[]>;
+  /** the case's random stream, past everything drawn so far (the finite differences continue it) */
+  random: () => number;
+}
+
 /**
- * Checks the backward pass of one op (or tiny graph) against central differences of
- * f(x) = sum_i <y_i(x), ct_i> with fixed random cotangents ct_i, along random directions per input.
+ * Builds the case's forward model, runs it once on `runner` for the output shapes, draws cotangents and
+ * appends the backward pass for `target` (see BackwardSpec.target). Deterministic in the case's seed: the
+ * same case gives the same feeds for every target.
  */
-export async function gradCheck(c: GradCheckCase, runner: Runner): Promise<GradCheckReport> {
+export async function vjpProblem(c: GradCheckCase, runner: Runner, target?: string): Promise<VjpProblem> {
   const seed = c.seed ?? 1234;
   const r = rng(seed);
   const floatType: DType = c.dtype ?? 'float64';
   const opset = c.opset ?? 17;
-  const tol = c.tol ?? (floatType === 'float64' ? 1e-6 : 2e-2);
-  const h = c.step ?? (floatType === 'float64' ? 1e-5 : 1e-2);
   const shapes = c.inputs.map((i) => (i ? `[${i.shape.join(',')}]` : '-')).join(' ');
   const name = c.name ?? `${c.op} ${shapes}${c.attrs ? ' ' + JSON.stringify(c.attrs) : ''} opset ${opset}`;
 
@@ -180,55 +200,79 @@ export async function gradCheck(c: GradCheckCase, runner: Runner): Promise<GradC
   for (const o of outs) b.output(o, env.dtype(o) ?? floatType, env.shape(o));
   const forward = b.build({ opset });
 
+  const fwd = await runner(forward);
+  let base: Record<string, TensorData>;
+  try {
+    base = await fwd.run(feeds);
+  } finally {
+    await fwd.dispose();
+  }
+  const floatOuts = outs.filter((o) => base[o]!.dtype === 'float32' || base[o]!.dtype === 'float64');
+  const cotangents = new Map(floatOuts.map((o) => [o, Array.from({ length: size(base[o]!.dims) }, () => normal(r))]));
+
+  // Backward model: cotangents enter as inputs ct_<output>.
+  const vjp = forward.clone();
+  const g = vjp.graph;
+  const venv = TypeEnv.fromGraph(g, opset);
+  const e = new Emitter(g, venv, target);
+  const seeds = new Map<string, string>();
+  const allFeeds = { ...feeds };
+  for (const o of floatOuts) {
+    const ct = e.freshName(`ct_${o}`);
+    const t = base[o]!;
+    g.inputs.push({ name: ct, dtype: t.dtype, shape: [...t.dims] });
+    venv.declare(ct, { dtype: t.dtype, shape: [...t.dims] });
+    allFeeds[ct] = { dtype: t.dtype, dims: t.dims, data: typedOf(t.dtype, cotangents.get(o)!) };
+    seeds.set(o, ct);
+  }
+  const { grads } = appendBackward(e, { seeds, wrt: wrt.map((w) => w.name), overrides: c.overrides });
+  g.outputs = [];
+  const gradOutputs = new Map<string, { index: number; name: string }>();
+  for (const w of wrt) {
+    const gv = grads.get(w.name);
+    // No gradient means zero (e.g. Gemm with beta 0): the finite differences decide whether that is right.
+    if (!gv) continue;
+    const out = e.freshName(`grad_${w.name}`);
+    e.emit('Identity', [gv], undefined, { outputs: [out] });
+    gradOutputs.set(out, w);
+    g.outputs.push({ name: out, dtype: venv.dtype(w.name) });
+  }
+  g.touch().cleanup();
+  legalizeForTarget(vjp, target);
+  checkGraph(g);
+  return { name, seed, forward, vjp, feeds: allFeeds, gradOutputs, wrt, cotangents, random: r };
+}
+
+/**
+ * Checks the backward pass of one op (or tiny graph) against central differences of
+ * f(x) = sum_i <y_i(x), ct_i> with fixed random cotangents ct_i, along random directions per input.
+ */
+export async function gradCheck(c: GradCheckCase, runner: Runner): Promise<GradCheckReport> {
+  const floatType: DType = c.dtype ?? 'float64';
+  const tol = c.tol ?? (floatType === 'float64' ? 1e-6 : 2e-2);
+  const h = c.step ?? (floatType === 'float64' ? 1e-5 : 1e-2);
+  const p = await vjpProblem(c, runner);
+  const { name, seed, feeds, cotangents, wrt, vjp } = p;
+  const r = p.random;
+  const g = vjp.graph;
+
   const problems: string[] = [];
   const checks: DirectionCheck[] = [];
-  const fwd = await runner(forward);
+  const fwd = await runner(p.forward);
   try {
-    const base = await fwd.run(feeds);
-    const floatOuts = outs.filter((o) => base[o]!.dtype === 'float32' || base[o]!.dtype === 'float64');
-    const cot = new Map(floatOuts.map((o) => [o, Array.from({ length: size(base[o]!.dims) }, () => normal(r))]));
     const objective = async (f: Record<string, TensorData>) => {
       const res = await fwd.run(f);
       let s = 0;
-      for (const o of floatOuts) s += dot(toNumbers(res[o]!), cot.get(o)!);
+      for (const [o, ct] of cotangents) s += dot(toNumbers(res[o]!), ct);
       return s;
     };
-
-    // Backward model: cotangents enter as inputs ct_<output>.
-    const vjp = forward.clone();
-    const g = vjp.graph;
-    const venv = TypeEnv.fromGraph(g, opset);
-    const e = new Emitter(g, venv);
-    const seeds = new Map<string, string>();
-    for (const o of floatOuts) {
-      const ct = e.freshName(`ct_${o}`);
-      const t = base[o]!;
-      g.inputs.push({ name: ct, dtype: t.dtype, shape: [...t.dims] });
-      venv.declare(ct, { dtype: t.dtype, shape: [...t.dims] });
-      feeds[ct] = { dtype: t.dtype, dims: t.dims, data: typedOf(t.dtype, cot.get(o)!) };
-      seeds.set(o, ct);
-    }
-    const { grads } = appendBackward(e, { seeds, wrt: wrt.map((w) => w.name), overrides: c.overrides });
-    g.outputs = [];
-    const gradOutput = new Map<string, { index: number; name: string }>();
-    for (const w of wrt) {
-      const gv = grads.get(w.name);
-      // No gradient means zero (e.g. Gemm with beta 0): the finite differences decide whether that is right.
-      if (!gv) continue;
-      const out = e.freshName(`grad_${w.name}`);
-      e.emit('Identity', [gv], undefined, { outputs: [out] });
-      gradOutput.set(out, w);
-      g.outputs.push({ name: out, dtype: venv.dtype(w.name) });
-    }
-    g.touch().cleanup();
-    checkGraph(g);
     const analyticByInput = new Map<string, number[]>();
     if (g.outputs.length) {
       const bwd = await runner(vjp);
       try {
         const res = await bwd.run(Object.fromEntries(Object.entries(feeds).filter(([k]) => g.isGraphInput(k))));
         for (const o of g.outputs) {
-          const w = gradOutput.get(o.name)!;
+          const w = p.gradOutputs.get(o.name)!;
           const got = res[o.name]!;
           const want = feeds[w.name]!.dims;
           if (got.dims.length !== want.length || got.dims.some((d, i) => d !== want[i])) {
@@ -241,6 +285,7 @@ export async function gradCheck(c: GradCheckCase, runner: Runner): Promise<GradC
       }
     }
 
+    const forwardFeeds = Object.fromEntries(Object.entries(feeds).filter(([k]) => p.forward.graph.isGraphInput(k)));
     const directions = c.directions ?? 2;
     for (const w of wrt) {
       const x = feeds[w.name]!;
@@ -249,7 +294,7 @@ export async function gradCheck(c: GradCheckCase, runner: Runner): Promise<GradC
       for (let k = 0; k < directions; k++) {
         const v = xs.map(() => normal(r));
         const shifted = (sign: number) => ({
-          ...feeds,
+          ...forwardFeeds,
           [w.name]: {
             ...x,
             data: typedOf(

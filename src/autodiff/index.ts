@@ -1,5 +1,7 @@
 export type { GradContext, GradEntry, GradRule, GradTable } from './types.js';
 export { buildTrainingGraph, applyTrainedParams, type TrainingSpec, type TrainingGraph } from './build.js';
+export { formulationsFor, safeGroupWidth, type Formulations } from './target.js';
+export { legalizeForTarget, unsafeNodes, type UnsafeNode } from './legalize.js';
 export { LOSS_KINDS, labelsInfo, type LossSpec, type LabelsInfo } from './losses.js';
 export { appendBackward, MIN_TRAINING_OPSET, type BackwardSpec, type BackwardResult } from './backward.js';
 export { Emitter } from './emitter.js';

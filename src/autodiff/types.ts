@@ -2,6 +2,7 @@ import type { DType } from '../onnx/dtype.js';
 import type { Dim, Node } from '../onnx/graph.js';
 import type { AttrInput } from '../onnx/attrs.js';
 import type { OpOptions } from '../onnx/builder.js';
+import type { Formulations } from './target.js';
 
 /**
  * What a gradient rule sees: the forward node, names of its inputs/outputs and their gradients,
@@ -12,6 +13,8 @@ export interface GradContext {
   readonly node: Node;
   /** default-domain opset of the model */
   readonly opset: number;
+  /** formulation choices for the execution provider the graph is built for (target.ts) */
+  readonly formulations: Formulations;
   /** name of forward input i ('' when the optional input is absent) */
   I(i: number): string;
   /** name of forward output i */
@@ -73,7 +76,7 @@ export type GradEntry =
        * Adjusts the forward node before the backward pass when the rule needs a value the node does not
        * produce yet (Dropout's mask). Called only for nodes on the gradient path.
        */
-      prepare?: (node: Node, freshName: (base: string) => string, opset: number) => void;
+      prepare?: (node: Node, freshName: (base: string) => string, opset: number, formulations: Formulations) => void;
     }
   | { kind: 'zero'; sinceOpset?: number; untilOpset?: number }
   | { kind: 'notDifferentiable'; sinceOpset?: number; untilOpset?: number };

@@ -697,6 +697,17 @@ export const COMMANDS: readonly AnyCommand[] = [
     examples: ['npm run demo', 'graft demo --strategy knn --out /tmp/demo-knn'],
     load: () => import('./commands/demo.js'),
   }),
+  define<OutputSettings & { device?: Device }>({
+    path: ['doctor'],
+    summary: 'check which execution providers can train here: a gradient self-test and known kernel bugs on each',
+    args: [],
+    options: {
+      ...outputOptions,
+      device: { ...runtimeOptions.device, description: 'check only this provider; exit 1 when it cannot train here' },
+    },
+    examples: ['graft doctor', 'graft doctor --device webgpu --json'],
+    load: () => import('./commands/doctor.js'),
+  }),
   // graft cache ls | verify | clean
   ...CACHE_COMMANDS,
 ];

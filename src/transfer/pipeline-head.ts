@@ -139,6 +139,7 @@ async function trainGradientHead(opts: TrainHeadOptions, started: number): Promi
       ...(opts.labelSmoothing ? { labelSmoothing: opts.labelSmoothing } : {}),
     },
     trainable: forward.headParams,
+    target: opts.session?.device,
   });
   const restoreBest = (opts.restoreBest ?? true) && opts.val !== undefined;
   const best = restoreBest ? bestParams({ monitor: 'valLoss', restoreAtEnd: true }) : undefined;

@@ -1,6 +1,7 @@
 import type { GradContext, GradTable } from '../types.js';
 import { reduceSum } from '../ops.js';
 import { nulls, rule, unsupported } from './helpers.js';
+import { safeGroupWidth } from '../target.js';
 import {
   INT_MAX,
   cropSpatial,
@@ -169,8 +170,10 @@ function convWeightGrad(c: GradContext, x: string, gy: string, s: ConvShape): st
   const unpadded = [...win.begin, ...win.end].every((p) => p === 0);
   const outSize = spatialSizes(c, gy, n);
   const positions = outSize.every((d) => d !== undefined) ? product(outSize as number[]) : undefined;
-  if (cin === g && taps > 9) return depthwiseWeightGrad(c, x, gy, s);
+  if (cin === g && taps > 9 && !c.formulations.unfoldDepthwise) return depthwiseWeightGrad(c, x, gy, s);
   let cols: string;
+  // unfolded rows per input channel: the taps, plus zero rows where the provider needs a wider group
+  let width = taps;
   if (taps === 1 && unpadded) {
     // 1x1: the "unfolded" input is x itself, subsampled by the stride
     cols = win.strides.every((v) => v === 1)
@@ -183,11 +186,12 @@ function convWeightGrad(c: GradContext, x: string, gy: string, s: ConvShape): st
           c.ints(win.strides),
         ]);
   } else {
-    const eye = new Array<number>(taps * taps).fill(0);
+    if (c.formulations.padUnfoldTaps) width = safeGroupWidth(taps);
+    const eye = new Array<number>(width * taps).fill(0);
     for (let t = 0; t < taps; t++) eye[t * taps + t] = 1;
     // one one-hot kernel per tap, repeated for every channel: [C*taps, 1, k...] (constant-folded by onnxruntime)
     const oneHot = c.emit('Tile', [
-      floatConstant(c, x, eye, [taps, 1, ...win.kernel]),
+      floatConstant(c, x, eye, [width, 1, ...win.kernel]),
       c.ints([cin, 1, ...win.kernel.map(() => 1)]),
     ]);
     cols = c.emit('Conv', [x, oneHot], {
@@ -198,14 +202,26 @@ function convWeightGrad(c: GradContext, x: string, gy: string, s: ConvShape): st
       pads: [...win.begin, ...win.end],
     });
   }
+  // [M, C/g, width] -> [M, C/g, k...], dropping the zero rows
+  const toKernel = (dw: string) => {
+    const cut =
+      width === taps
+        ? dw
+        : c.emit('Slice', [
+            c.emit('Reshape', [dw, c.ints([cout, cin / g, width])]),
+            c.ints([0]),
+            c.ints([taps]),
+            c.ints([2]),
+          ]);
+    return c.emit('Reshape', [cut, c.ints([cout, cin / g, ...win.kernel])]);
+  };
   if (cin === g && cout === g) {
     // depthwise: per channel, [taps, P] x [P, 1]; no transposes
-    const colsR = c.emit('Reshape', [cols, c.ints([0, cin, taps, -1])]);
+    const colsR = c.emit('Reshape', [cols, c.ints([0, cin, width, -1])]);
     const gyR = c.emit('Reshape', [gy, c.ints([0, cout, -1, 1])]);
-    const summed = reduceSum(c, c.emit('MatMul', [colsR, gyR]), [0], false);
-    return c.emit('Reshape', [summed, c.ints([cout, 1, ...win.kernel])]);
+    return toKernel(reduceSum(c, c.emit('MatMul', [colsR, gyR]), [0], false));
   }
-  const rows = (cin / g) * taps;
+  const rows = (cin / g) * width;
   const colsR = c.emit('Reshape', [cols, c.ints([0, g, rows, -1])]);
   const gyR = c.emit('Reshape', [gy, c.ints([0, g, cout / g, -1])]);
   let dw: string;
@@ -221,7 +237,7 @@ function convWeightGrad(c: GradContext, x: string, gy: string, s: ConvShape): st
     const colsT = c.emit('Transpose', [colsR], { perm: [0, 1, 3, 2] });
     dw = reduceSum(c, c.emit('MatMul', [gyR, colsT]), [0], false);
   }
-  return c.emit('Reshape', [dw, c.ints([cout, cin / g, ...win.kernel])]);
+  return toKernel(dw);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { Tensor } from '../../onnx/tensor.js';
+import type { Formulations } from '../target.js';
 import type { GradContext, GradTable } from '../types.js';
 import { unsqueeze } from '../ops.js';
 import { nulls, requireRank, rule, unsupported } from './helpers.js';
@@ -180,17 +181,26 @@ function windowSum(
  */
 const maxPoolRule = {
   kind: 'rule' as const,
-  prepare: (node: { outputs: string[] }, freshName: (base: string) => string) => {
-    if (!node.outputs[1]) node.outputs[1] = freshName(`${node.outputs[0]}_indices`);
+  prepare: (
+    node: { outputs: string[] },
+    freshName: (base: string) => string,
+    _opset: number,
+    formulations: Formulations,
+  ) => {
+    if (!node.outputs[1] && !formulations.maxPoolByUnfold) node.outputs[1] = freshName(`${node.outputs[0]}_indices`);
   },
   rule: (c: GradContext) => {
     const out = nulls(c);
     const go = c.GO(0);
     if (!go || !c.needsGrad(0)) return out;
+    const x = c.I(0);
+    if (c.formulations.maxPoolByUnfold) {
+      out[0] = maxPoolGradByUnfold(c, x, go);
+      return out;
+    }
     if (c.node.intAttr('storage_order', 0) !== 0) {
       throw unsupported(c, 'storage_order=1 (column-major indices)', 'export MaxPool with the default storage order');
     }
-    const x = c.I(0);
     const n = requireRank(c, x) - 2;
     const kernel = c.node.intsAttr('kernel_shape')!;
     const strides = c.node.intsAttr('strides') ?? kernel.map(() => 1);
@@ -241,6 +251,59 @@ const maxPoolRule = {
     return out;
   },
 };
+
+/**
+ * MaxPool's gradient without its Indices output (providers that cannot return them): the windows of x are
+ * unfolded by a one-hot Conv (x padded with the lowest float, so padding never wins), ArgMax picks each
+ * window's first maximum as onnxruntime's indices do, dL/dy is placed on that tap, and the adjoint of the
+ * unfold (the Conv rule's input gradient) adds the taps back onto x. Channels are folded into the batch so
+ * every Conv has one input channel and no groups.
+ */
+function maxPoolGradByUnfold(c: GradContext, x: string, go: string): string {
+  const n = requireRank(c, x) - 2;
+  const kernel = c.node.intsAttr('kernel_shape')!;
+  const inSize = spatialSizes(c, x, n);
+  const outSize = spatialSizes(c, go, n);
+  if (inSize.some((d) => d === undefined) || outSize.some((d) => d === undefined)) {
+    throw unsupported(
+      c,
+      'its gradient without Indices unfolds windows over sizes only known at run time',
+      'give the model input a fixed spatial size before building the training graph',
+    );
+  }
+  const win = forwardWindow(c, kernel, inSize);
+  // ceil_mode windows hanging past the end get the padding they cover
+  const end = kernel.map((k, i) =>
+    Math.max(
+      win.end[i]!,
+      (outSize[i]! - 1) * win.strides[i]! + (k - 1) * win.dilations[i]! + 1 - win.begin[i]! - inSize[i]!,
+    ),
+  );
+  const taps = product(kernel);
+  const eye = new Array<number>(taps * taps).fill(0);
+  for (let t = 0; t < taps; t++) eye[t * taps + t] = 1;
+  const oneHot = floatConstant(c, x, eye, [taps, 1, ...kernel]);
+  const planes = c.emit('Reshape', [x, c.ints([-1, 1, ...(inSize as number[])])]);
+  const lowest = c.dtype(x) === 'float64' ? -Number.MAX_VALUE : -3.4028234663852886e38;
+  const padded = c.emit('Pad', [planes, c.ints([0, 0, ...win.begin, 0, 0, ...end]), floatConstant(c, x, [lowest], [])]);
+  const windows = c.emit('Conv', [padded, oneHot], {
+    kernel_shape: kernel,
+    strides: win.strides,
+    dilations: win.dilations.some((d) => d !== 1) ? win.dilations : undefined,
+  });
+  const pick = c.emit('ArgMax', [windows], { axis: 1, keepdims: 1 });
+  const tapIds = c.ints(Array.from({ length: taps }, (_, t) => t));
+  const onTap = c.emit('Equal', [pick, c.emit('Reshape', [tapIds, c.ints([1, taps, ...kernel.map(() => 1)])])]);
+  const g = c.emit('Reshape', [go, c.ints([-1, 1, ...(outSize as number[])])]);
+  const placed = c.emit('Where', [onTap, g, c.scalar(0, g)]);
+  const back = convInputGrad(c, placed, oneHot, planes, {
+    group: 1,
+    cin: 1,
+    cout: taps,
+    window: { ...win, end },
+  });
+  return c.emit('Reshape', [back, c.shapeOf(x)]);
+}
 
 export const poolRules: GradTable = {
   GlobalAveragePool: globalAveragePoolRule,

@@ -1,3 +1,4 @@
+import { legalizeForTarget } from '../../autodiff/legalize.js';
 import { GraftError } from '../../errors.js';
 import { GraphBuilder } from '../../onnx/builder.js';
 import type { Model } from '../../onnx/graph.js';
@@ -104,6 +105,7 @@ export async function estimateBatchNormStats(opts: {
   const per = opts.sampleDims.reduce((a, d) => a * d, 1);
   const count = opts.data.length / per;
   const sums = taps.map((t) => ({ mean: new Float64Array(t.channels), sq: new Float64Array(t.channels) }));
+  legalizeForTarget(m, opts.session?.device);
   const session = await Session.create(m, opts.session);
   try {
     const bs = opts.batchSize ?? 64;

@@ -313,7 +313,7 @@ export async function preparePhase(opts: FineTuneOptions, current: Model, phase:
     ...(opts.classWeights ? { classWeights: opts.classWeights } : {}),
     ...(opts.labelSmoothing ? { labelSmoothing: opts.labelSmoothing } : {}),
   };
-  const graph = buildTrainingGraph(upper, { logits: opts.logits, loss, trainable });
+  const graph = buildTrainingGraph(upper, { logits: opts.logits, loss, trainable, target: opts.session?.device });
   contractBatchedGradients(graph.model);
   const groups =
     phase.discriminative !== undefined && blocks.length > 1

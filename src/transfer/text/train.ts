@@ -391,6 +391,7 @@ async function fineTuneWordVectors(opts: TrainTextOptions): Promise<TrainedTextM
     logits: forward.logits,
     loss: { kind: 'softmax-cross-entropy', ...(opts.classWeights ? { classWeights: opts.classWeights } : {}) },
     trainable,
+    target: opts.session?.device,
   });
   const best = opts.val ? bestParams({ monitor: 'valLoss', restoreAtEnd: true }) : undefined;
   const progress: Callback = {
