@@ -301,6 +301,16 @@ const headOptions: OptionTable<HeadCliSettings> = {
   },
 };
 
+/** What every command that runs a backbone over a data set takes: output, model sources, runtime, limits. */
+const backboneRunOptions = {
+  ...outputOptions,
+  ...registryOptions,
+  ...sourceOptions,
+  ...backboneOptions,
+  ...runtimeOptions,
+  ...limitOptions,
+};
+
 export const COMMANDS: readonly AnyCommand[] = [
   define<ZooListSettings>({
     path: ['zoo', 'list'],
@@ -430,12 +440,7 @@ export const COMMANDS: readonly AnyCommand[] = [
     summary: 'sweep the learning rate over one short run (LR range test) and suggest one for fine-tuning',
     args: [{ name: 'DATA', description: 'a folder of class folders (or train/ val/ test/ folders), or a manifest' }],
     options: {
-      ...outputOptions,
-      ...registryOptions,
-      ...sourceOptions,
-      ...backboneOptions,
-      ...runtimeOptions,
-      ...limitOptions,
+      ...backboneRunOptions,
       strategy: {
         flag: 'strategy',
         short: 's',
@@ -469,12 +474,7 @@ export const COMMANDS: readonly AnyCommand[] = [
     summary: 'compare transfer strategies on growing fractions of the labelled data (accuracy, convergence, time)',
     args: [{ name: 'DATA', description: 'a folder of class folders (or train/ val/ test/ folders), or a manifest' }],
     options: {
-      ...outputOptions,
-      ...registryOptions,
-      ...sourceOptions,
-      ...backboneOptions,
-      ...runtimeOptions,
-      ...limitOptions,
+      ...backboneRunOptions,
       epochs: headOptions.epochs,
       valSplit: headOptions.valSplit,
       testSplit: {
@@ -625,12 +625,7 @@ export const COMMANDS: readonly AnyCommand[] = [
     summary: 'write backbone features of every image to a file (.npy, .jsonl or .csv)',
     args: [{ name: 'DATA', description: 'a folder of images in class folders, or a manifest' }],
     options: {
-      ...outputOptions,
-      ...registryOptions,
-      ...sourceOptions,
-      ...backboneOptions,
-      ...runtimeOptions,
-      ...limitOptions,
+      ...backboneRunOptions,
       out: { flag: 'out', short: 'o', type: 'string', placeholder: 'FILE', description: 'output file (required)' },
       format: {
         flag: 'format',
