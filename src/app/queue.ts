@@ -91,24 +91,40 @@ function badQueueUrl(found: string): GraftError {
   });
 }
 
-async function reachable(what: { waitUntilReady(): Promise<unknown> }, url: string): Promise<void> {
+interface Connectable {
+  waitUntilReady(): Promise<unknown>;
+  on(event: 'error', fn: (e: Error) => void): unknown;
+  off(event: 'error', fn: (e: Error) => void): unknown;
+}
+
+/**
+ * Waits until Redis answers, and fails fast when it cannot: refused or unknown host at once, silence after a
+ * timeout (ioredis would otherwise retry forever without a word). Later outages are retried: a worker outlives a
+ * Redis restart.
+ */
+async function reachable(what: Connectable, url: string): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, fail) => {
-    timer = setTimeout(
-      () =>
-        fail(
-          new GraftError('NETWORK', `Cannot reach the queue at ${describeQueue(url)}`, {
-            found: `no answer within ${CONNECT_TIMEOUT_MS / 1000} s`,
-            fix: 'start redis-server there (Debian: apt-get install redis-server), or check the host, port and password',
-          }),
-        ),
-      CONNECT_TIMEOUT_MS,
-    );
+  let onError: (e: Error) => void = () => {};
+  const unreachable = (found: string) =>
+    new GraftError('NETWORK', `Cannot reach the queue at ${describeQueue(url)}`, {
+      found,
+      fix: 'start redis-server there (Debian: apt-get install redis-server), or check the host, port and password',
+    });
+  const failed = new Promise<never>((_, fail) => {
+    timer = setTimeout(() => fail(unreachable(`no answer within ${CONNECT_TIMEOUT_MS / 1000} s`)), CONNECT_TIMEOUT_MS);
+    onError = (e) => {
+      const known = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|NOAUTH|WRONGPASS/.exec(
+        `${(e as NodeJS.ErrnoException).code ?? ''} ${e.message}`,
+      );
+      if (known) fail(unreachable(known[0]));
+    };
+    what.on('error', onError);
   });
   try {
-    await Promise.race([what.waitUntilReady(), timeout]);
+    await Promise.race([what.waitUntilReady(), failed]);
   } finally {
     clearTimeout(timer);
+    what.off('error', onError);
   }
 }
 
@@ -360,7 +376,12 @@ export async function runQueueWorker(opts: QueueWorkerOptions): Promise<QueueWor
     maxStalledCount: 2,
   });
   worker.on('error', () => undefined);
-  await reachable(worker, url);
+  try {
+    await reachable(worker, url);
+  } catch (e) {
+    await worker.close(true).catch(() => undefined);
+    throw e;
+  }
   emit({ type: 'ready', queue: where, name });
 
   const queue = new Queue(name, { connection });
