@@ -11,6 +11,7 @@ import {
   type CompareResult,
   type StudyHeader,
   STUDY_RUN_FILE,
+  COMPARE_STRATEGIES,
   planStudy,
   readStudyRun,
   runOrKeep,
@@ -127,7 +128,7 @@ function readJob(file: string): { settings: string; count: number } | undefined 
 
 /** strategy-f10-seed2 -> the slot readStudyRun checks a result against */
 function parseRunName(name: string): { strategy: string; fraction: number; seed: number } {
-  const m = /^(.+)-f([\d.]+)-seed(-?\d+)$/.exec(name);
+  const m = /^([a-z0-9-]+)-f([\d.]+)-seed(-?\d+)$/.exec(name);
   if (!m) throw new GraftError('IO', 'A shard marker names a run folder Graft did not write', { found: name });
   return { strategy: m[1]!, fraction: Number(m[2]) / 100, seed: Number(m[3]) };
 }
@@ -170,6 +171,22 @@ export async function mergeStudyShards(dir: string): Promise<StudyMergeResult> {
     });
   }
   const header = markers[0]!.header;
+  // the header names the run folders read below: only the registry's strategies, fractions and whole seeds
+  const ok =
+    header &&
+    Array.isArray(header.strategies) &&
+    Array.isArray(header.fractions) &&
+    Array.isArray(header.seeds) &&
+    header.strategies.every((x) => (COMPARE_STRATEGIES as readonly unknown[]).includes(x)) &&
+    header.fractions.every((f) => typeof f === 'number' && f > 0 && f <= 1) &&
+    header.seeds.every((x) => Number.isSafeInteger(x));
+  if (!ok) {
+    throw new GraftError('IO', 'The shard marker is damaged or was written by something else', {
+      file: markerFile(dir, markers[0]!.shard),
+      found: 'no valid study settings',
+      fix: 'delete it and run that shard again',
+    });
+  }
   const runs: StudyRun[] = [];
   for (const fraction of header.fractions)
     for (const seed of header.seeds)

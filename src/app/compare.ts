@@ -149,6 +149,8 @@ export function subsample(train: readonly ImageItem[], fraction: number, seed: n
  */
 export async function runCompare(opts: CompareOptions): Promise<CompareResult> {
   const started = performance.now();
+  // a malformed queue URL is a usage error before any data is scanned
+  if (opts.queue !== undefined) (await import('./queue.js')).queueConnection(opts.queue);
   const plan = await planStudy(opts);
   const emit = (e: CompareEvent) => opts.onEvent?.(e);
   let runs: StudyRun[];

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { GraftError } from '../errors.js';
 import type { BadFile } from '../report/run-folder.js';
 import { type Shard, type ShardMarker, readShardMarker, shardTag } from './shard.js';
 
@@ -49,8 +50,43 @@ export function embedShardMarkerFile(out: string, s: Shard): string {
   return join(embedShardDir(out), `${shardTag(s)}.done.json`);
 }
 
+/**
+ * A finished shard's marker, checked field by field: its names and numbers decide which files are read and
+ * written, so a hostile marker (format '../x', a file name with a slash) is refused, not followed.
+ */
 export function readEmbedShardMarker(file: string): EmbedShardMarker | undefined {
-  return readShardMarker<EmbedShardMarker>(file, EMBED_SHARD_KIND);
+  const m = readShardMarker<EmbedShardMarker>(file, EMBED_SHARD_KIND);
+  if (!m) return undefined;
+  const count = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+  const text = (v: unknown) => typeof v === 'string';
+  const badFiles = (v: unknown) =>
+    !Array.isArray(v) || !v.every((b: Partial<BadFile>) => b && text(b.path) && text(b.reason));
+  const problem = !['npy', 'jsonl', 'csv'].includes(m.format as string)
+    ? 'an unknown format'
+    : !count(m.rows) || !count(m.dim) || !count(m.computed) || !count(m.reused)
+      ? 'counts that are not whole numbers'
+      : !Array.isArray(m.range) || m.range.length !== 2 || !m.range.every(count) || m.range[0] > m.range[1]
+        ? 'no valid block of items'
+        : !m.dataset || !count(m.dataset.items) || !text(m.dataset.fingerprint)
+          ? 'no data set record'
+          : ![m.model, m.featureValue, m.namespace].every(text)
+            ? 'no model record'
+            : badFiles(m.scanSkipped) || badFiles(m.decodeFailed)
+              ? 'a bad list of skipped files'
+              : !Array.isArray(m.files) ||
+                  !m.files.every(
+                    (f) => f && /^[\w.-]+$/.test(f.name) && count(f.bytes) && /^[0-9a-f]{64}$/.test(f.sha256),
+                  )
+                ? 'a bad list of output files'
+                : undefined;
+  if (problem) {
+    throw new GraftError('IO', 'The shard marker is damaged or was written by something else', {
+      file,
+      found: problem,
+      fix: 'delete it and run that shard again',
+    });
+  }
+  return m;
 }
 
 /** Size and sha256 of each output file, for the marker (and to check a finished shard's files are intact). */
