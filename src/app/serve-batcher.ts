@@ -1,8 +1,10 @@
 /**
- * Dynamic batching for a model behind a server: requests that arrive while the model is busy (or within
- * `maxDelayMs` of the first one while it is idle) run together, up to `maxBatch` at a time. One batch runs at a
- * time: onnxruntime already spreads one run over every core, so running batches side by side would only make
- * them compete. With `maxBatch` 1 every request runs alone (the unbatched baseline).
+ * Dynamic batching for a model behind a server: requests that arrive while the model is busy run together as the
+ * next batch, up to `maxBatch` at a time. While the model is idle, the first request waits for others only when
+ * more are on their way (`coming()`: requests still being decoded), and at most `maxDelayMs`: a lone request
+ * never waits for company that is not coming. One batch runs at a time: onnxruntime already spreads one run over
+ * every core, so batches side by side would only compete. With `maxBatch` 1 every request runs alone (the
+ * unbatched baseline).
  */
 export class Batcher<I, O> {
   private pending: { item: I; done: (o: O) => void; fail: (e: unknown) => void }[] = [];
@@ -14,7 +16,13 @@ export class Batcher<I, O> {
     readonly maxBatch: number,
     readonly maxDelayMs: number,
     private readonly onBatch?: (size: number, seconds: number) => void,
+    private readonly coming: () => number = () => 0,
   ) {}
+
+  /** a request on its way has arrived or given up: the idle model may not need to wait any longer */
+  nudge(): void {
+    this.schedule();
+  }
 
   /** requests waiting for a batch (not counting the one running) */
   get waiting(): number {
@@ -30,7 +38,7 @@ export class Batcher<I, O> {
 
   private schedule(): void {
     if (this.running || this.pending.length === 0) return;
-    if (this.pending.length >= this.maxBatch || this.maxDelayMs <= 0) {
+    if (this.pending.length >= this.maxBatch || this.maxDelayMs <= 0 || this.coming() === 0) {
       clearTimeout(this.timer);
       this.timer = undefined;
       void this.flush();

@@ -200,6 +200,8 @@ export async function openServedModel(target: string, o: OpenServedOptions): Pro
   const C = info.labels.length;
   const limits = o.limits ?? DEFAULT_DATA_LIMITS;
   const classifier = { path, model, info, session, dispose: () => session.dispose() };
+  // uploads being decoded: the requests an idle model's first request may wait for
+  let decoding = 0;
   const served: ServedModel = {
     kind: 'image',
     path,
@@ -207,8 +209,19 @@ export async function openServedModel(target: string, o: OpenServedOptions): Pro
     labels: info.labels,
     classifyImage: async (bytes, top) => {
       const x = new Float32Array(per);
-      writeNormalized(await decodeUpload(bytes, p, limits), p, x, 0);
-      return topK(await batcher.submit(x), info.labels, top, path);
+      decoding++;
+      try {
+        writeNormalized(await decodeUpload(bytes, p, limits), p, x, 0);
+      } catch (e) {
+        decoding--;
+        batcher.nudge();
+        throw e;
+      }
+      // queued before it stops counting as coming, so the batch it may complete does not leave without it
+      const answer = batcher.submit(x);
+      decoding--;
+      batcher.nudge();
+      return topK(await answer, info.labels, top, path);
     },
     classifyText: () => Promise.reject(wrongKind('image', 'text')),
     waiting: () => batcher.waiting,
@@ -224,6 +237,7 @@ export async function openServedModel(target: string, o: OpenServedOptions): Pro
     o.maxBatch,
     o.maxDelayMs,
     (n, s) => served.onBatch?.(n, s),
+    () => decoding,
   );
   return served;
 }
