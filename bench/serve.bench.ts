@@ -13,6 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { mkdtempSync } from 'node:fs';
 import { type LoadResult, drive } from '../src/serve/test-utils/load.js';
 import { trainTinyImageClassifier } from '../src/serve/test-utils/models.js';
+import { classifierLogits, loadClassifier } from '../src/app/classifier.js';
+import { exampleSize } from '../src/data/image.js';
 import type { BenchContext, BenchResult } from './harness.js';
 
 export const description = 'graft serve: throughput and p50/p99 latency at concurrency 1, 8, 32, batched vs unbatched';
@@ -70,11 +72,18 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
   const servers = { unbatched: await startServe(model, 1), batched: await startServe(model, 16) };
   const load0 = loadavg()[0]!;
   const best: Record<string, LoadResult> = {};
+  const meanBatch: Record<number, number> = {};
+  const batchCounts = async (url: string) => {
+    const m = await (await fetch(`${url}/metrics`)).text();
+    const num = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(m)?.[1] ?? 0);
+    return { sum: num('graft_batch_size_sum'), count: num('graft_batch_size_count') };
+  };
   try {
     for (const s of Object.values(servers))
       await drive(s.url, { bodies, concurrency: 8, requests: 100, deadlineMs: 30_000 });
     for (const concurrency of [1, 8, 32]) {
       const n = concurrency === 1 ? Math.ceil(requests / 4) : requests;
+      const before = await batchCounts(servers.batched.url);
       for (let round = 0; round < rounds; round++) {
         for (const [mode, s] of Object.entries(servers)) {
           const r = await drive(s.url, { bodies, concurrency, requests: n, deadlineMs: 60_000 });
@@ -86,6 +95,8 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
           );
         }
       }
+      const after = await batchCounts(servers.batched.url);
+      meanBatch[concurrency] = (after.sum - before.sum) / Math.max(1, after.count - before.count);
     }
   } finally {
     for (const s of Object.values(servers)) s.child.kill('SIGTERM');
@@ -100,13 +111,28 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       'throughput ratio (batched / unbatched)': +(b.throughput / u.throughput).toFixed(2),
       'unbatched p50/p99 ms': `${u.p50Ms.toFixed(1)} / ${u.p99Ms.toFixed(1)}`,
       'batched p50/p99 ms': `${b.p50Ms.toFixed(1)} / ${b.p99Ms.toFixed(1)}`,
+      'mean batch (batched)': +meanBatch[c]!.toFixed(1),
     };
   });
+  // the model alone, in this process: what one image costs at batch 1 and at batch 16
+  const c = await loadClassifier(model);
+  const per = exampleSize(c.info.preprocessing);
+  const x = Float32Array.from({ length: 16 * per }, (_, i) => Math.sin(i));
+  const msPerImage = async (bs: number) => {
+    const t0 = performance.now();
+    for (let i = 0; i < 32 / bs; i++) await classifierLogits(c, x.subarray(0, bs * per), bs);
+    return (performance.now() - t0) / 32;
+  };
+  const alone = { 1: Infinity, 16: Infinity } as Record<number, number>;
+  for (let round = 0; round < 3; round++)
+    for (const bs of [1, 16]) alone[bs] = Math.min(alone[bs]!, await msPerImage(bs));
+  await c.dispose();
   return {
     name: 'serve',
     rows,
     notes: [
       `model ${model}; ${requests} requests per round at concurrency 8 and 32 (${Math.ceil(requests / 4)} at 1), best of ${rounds} rounds`,
+      `the model alone (onnxruntime, this process, best of 3): ${alone[1]!.toFixed(2)} ms per image at batch 1, ${alone[16]!.toFixed(2)} ms per image at batch 16`,
       `load average (1 min) at the start: ${load0.toFixed(2)}, at the end: ${loadavg()[0]!.toFixed(2)}; client and servers share the machine's cores`,
     ],
   };
