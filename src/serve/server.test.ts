@@ -2,9 +2,11 @@
 // batched or not; every hostile request gets its 4xx and the server stays up; the token guards everything but
 // /healthz; the bounded queue answers 503; /metrics counts it all; an address off this machine needs a token.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { loadClassifier, predictFiles } from '../app/classifier.js';
 import { prepareServe } from '../app/serve.js';
 import { removeTempDirs, tempDir } from '../app/test-utils/fixtures.js';
@@ -157,4 +159,32 @@ test('off this machine a token is required; a weak one is refused without being 
   assert.equal(fromEnv.config.token, TOKEN);
   assert.equal(fromEnv.config.loopback, false);
   await fromEnv.model.close();
+});
+
+test('graft serve in a child process: prints its address as JSON, answers, and stops cleanly on SIGTERM', async () => {
+  const bin = fileURLToPath(new URL('../../bin/graft.js', import.meta.url));
+  const child = spawn(process.execPath, [bin, 'serve', tiny.model, '--port', '0', '--json', '--max-batch', '4'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, GRAFT_DEBUG: '' },
+  });
+  let err = '';
+  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  const info = await new Promise<{ url: string; kind: string; classes: number }>((done, fail) => {
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+      if (out.includes('\n')) done(JSON.parse(out.split('\n')[0]!) as { url: string; kind: string; classes: number });
+    });
+    void exited.then(() => fail(new Error(`graft serve exited: ${err}`)));
+  });
+  try {
+    assert.match(info.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.deepEqual([info.kind, info.classes], ['image', tiny.classes.length]);
+    assert.equal((await fetch(`${info.url}/healthz`)).status, 200);
+    assert.equal((await predict(info.url, tiny.images[0]!)).status, 200);
+  } finally {
+    child.kill('SIGTERM');
+  }
+  assert.equal(await exited, 0, err);
 });
