@@ -206,3 +206,56 @@ test('an unreachable queue is a NETWORK error naming it without its password', {
       !e.message.includes('hunter2'),
   );
 });
+
+test(
+  'a run that fails for good (a user error) is not retried; the coordinator names it, and started again tries it again',
+  { skip: missing },
+  async () => {
+    const url = redis!.url;
+    const name = 'study-fail';
+    const failures: string[] = [];
+    const study = {
+      ...base,
+      out: join(dir, 'failing'),
+      strategies: ['fine-tune'],
+      fractions: [1],
+      seeds: [0],
+      epochs: 1,
+      // the tiny backbone has 2 blocks: this fails inside the run, on the worker
+      unfreeze: 'last:99',
+      queue: url,
+      queueName: name,
+    };
+    for (const attempt of [1, 2]) {
+      const worker = runQueueWorker({
+        queue: url,
+        queueName: name,
+        idleExit: 1,
+        lockSeconds: 2,
+        cacheDir: join(dir, 'cache-fail'),
+        env: { HOME: dir },
+        onEvent: (e) => {
+          if (e.type === 'run-failed') failures.push(`${e.run} retry=${e.retry}`);
+        },
+      });
+      await assert.rejects(
+        runCompare(study),
+        (e: unknown) =>
+          isGraftError(e) && /Run fine-tune-f100-seed0 failed/.test(e.message) && /more blocks/.test(e.message),
+      );
+      const r = await worker;
+      assert.deepEqual([r.processed, r.failed], [0, 1], `attempt ${attempt}`);
+    }
+    // one try per coordinator: no retries of a user error, and the failed job was tried again, not reported from memory
+    assert.deepEqual(failures, ['fine-tune-f100-seed0 retry=false', 'fine-tune-f100-seed0 retry=false']);
+  },
+);
+
+test('graft worker stops on SIGTERM with exit code 0', { skip: missing }, async () => {
+  const w = startWorker(redis!.url, 'study-signal', join(dir, 'cache-signal'));
+  await w.waitFor(/waiting for runs/);
+  w.child.kill('SIGTERM');
+  assert.equal(await w.exited, 0, w.log());
+  assert.match(w.log(), /stopping \(signal\)/);
+  assert.match(w.log(), /worker stopped \(signal\): 0 runs done/);
+});
