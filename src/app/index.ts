@@ -5,6 +5,7 @@
 import type * as Cache from './cache.js';
 import type * as Classifier from './classifier.js';
 import type * as Compare from './compare.js';
+import type * as CompareShards from './compare-shards.js';
 import type * as Data from './data.js';
 import type * as Demo from './demo.js';
 import type * as Doctor from './doctor.js';
@@ -14,7 +15,10 @@ import type * as Export from './export.js';
 import type * as FineTune from './finetune.js';
 import type * as Inspect from './inspect.js';
 import type * as LrFind from './finetune-lr-find.js';
+import type * as Merge from './merge.js';
+import type * as Queue from './queue.js';
 import type * as Report from './report.js';
+import type * as Serve from './serve.js';
 import type * as TrainImage from './train-image.js';
 import type * as TrainText from './train-text.js';
 import type * as Zoo from './zoo.js';
@@ -44,6 +48,11 @@ export interface App {
   verifyCacheEntries: Recipe<typeof Cache.verifyCacheEntries>;
   cleanCacheEntries: Recipe<typeof Cache.cleanCacheEntries>;
   checkProviders: Recipe<typeof Doctor.checkProviders>;
+  // scale-out and serving (issue 16)
+  runCompareShard: Recipe<typeof CompareShards.runCompareShard>;
+  mergeShards: Recipe<typeof Merge.mergeShards>;
+  runQueueWorker: Recipe<typeof Queue.runQueueWorker>;
+  prepareServe: Recipe<typeof Serve.prepareServe>;
 }
 
 export const app: App = {
@@ -68,4 +77,8 @@ export const app: App = {
   verifyCacheEntries: async (...a) => (await import('./cache.js')).verifyCacheEntries(...a),
   cleanCacheEntries: async (...a) => (await import('./cache.js')).cleanCacheEntries(...a),
   checkProviders: async (...a) => (await import('./doctor.js')).checkProviders(...a),
+  runCompareShard: async (...a) => (await import('./compare-shards.js')).runCompareShard(...a),
+  mergeShards: async (...a) => (await import('./merge.js')).mergeShards(...a),
+  runQueueWorker: async (...a) => (await import('./queue.js')).runQueueWorker(...a),
+  prepareServe: async (...a) => (await import('./serve.js')).prepareServe(...a),
 };

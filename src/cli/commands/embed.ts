@@ -27,6 +27,7 @@ export async function run({ app, options, args, io }: CommandContext<EmbedSettin
     modelsFile: options.modelsFile,
     session: { device: options.device, intraOpThreads: options.threads },
     limits: limitsFromOptions(options),
+    shard: options.shard,
     env: io.env,
     cwd: io.cwd,
     onSourceEvent: options.quiet ? undefined : progressRenderer(io),
@@ -37,10 +38,15 @@ export async function run({ app, options, args, io }: CommandContext<EmbedSettin
     io.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
     return 0;
   }
+  if (r.shard?.alreadyDone) {
+    io.stdout.write(`shard ${r.shard.index}/${r.shard.count} had finished already: ${r.rows} rows in ${r.out}\n`);
+    return 0;
+  }
   io.stdout.write(
-    `${r.rows} x ${r.dim} features (${r.model} at ${r.featureValue}) -> ${r.out}${r.index ? ` (rows: ${r.index})` : ''}\n`,
+    `${r.shard ? `shard ${r.shard.index}/${r.shard.count}: ` : ''}${r.rows} x ${r.dim} features (${r.model} at ${r.featureValue}) -> ${r.out}${r.index ? ` (rows: ${r.index})` : ''}\n`,
   );
   io.stdout.write(`${r.computed} computed, ${r.reused} from the cache\n`);
+  if (r.shard) io.stdout.write(`when every shard has finished: graft merge ${options.out}\n`);
   if (r.skipped.length) {
     io.stdout.write(`${r.skipped.length} file(s) left out:\n`);
     for (const b of r.skipped.slice(0, 20)) io.stdout.write(`  ${b.path}  (${b.reason})\n`);
