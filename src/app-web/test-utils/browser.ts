@@ -42,6 +42,8 @@ export interface BrowserHarness {
   /** console warnings (onnxruntime-web reports its fallbacks there) */
   warnings: string[];
   serve(path: string, bytes: Uint8Array): void;
+  /** CPU seconds the page's renderer process has used, all its threads (wasm thread workers too) */
+  cpuSeconds(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -139,6 +141,8 @@ export async function startBrowser(opts: HarnessOptions = {}): Promise<BrowserHa
     await page.goto(`${origin}/`);
     await page.addScriptTag({ url: '/page.js', type: 'module' });
     await page.waitForFunction(() => 'harness' in window);
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Performance.enable');
     const b = browser;
     return {
       page,
@@ -147,6 +151,8 @@ export async function startBrowser(opts: HarnessOptions = {}): Promise<BrowserHa
       errors,
       warnings,
       serve: (path, bytes) => void files.set(path, bytes),
+      cpuSeconds: async () =>
+        (await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === 'ProcessTime')?.value ?? NaN,
       close: async () => {
         await b.close();
         await new Promise((ok) => server.close(ok));

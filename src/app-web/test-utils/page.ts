@@ -58,8 +58,6 @@ export interface FineTuneReport {
   /** the trainable parameters' starting values */
   params: Record<string, string>;
   step: StepOutput;
-  /** median ms of `stepRepeats` further runs of the same step (after the first) */
-  stepMs?: number;
   model?: string;
   valLogits?: string;
   valAccuracy?: number;
@@ -69,7 +67,7 @@ export interface FineTuneReport {
 }
 
 /** Prepares the fine-tune, runs one training step of its block phase, then (unless told not to) trains. */
-export async function fineTune(a: FineTuneArgs & { stepRepeats?: number }): Promise<FineTuneReport> {
+export async function fineTune(a: FineTuneArgs): Promise<FineTuneReport> {
   const g = await load();
   const t: Record<string, number> = {};
   const clock = (name: string, since: number) => (t[name] = (performance.now() - since) / 1000);
@@ -107,19 +105,9 @@ export async function fineTune(a: FineTuneArgs & { stepRepeats?: number }): Prom
   t0 = performance.now();
   const session = await g.Session.create(phase.graph.model, { ...prep.session, memoryPattern: false });
   let out: Record<string, Graft.HostTensor>;
-  let stepMs: number | undefined;
   try {
     out = await session.run(feeds);
     clock('firstStep', t0);
-    if (a.stepRepeats) {
-      const times: number[] = [];
-      for (let i = 0; i < a.stepRepeats; i++) {
-        const s = performance.now();
-        await session.run(feeds);
-        times.push(performance.now() - s);
-      }
-      stepMs = times.sort((x, y) => x - y)[Math.floor(times.length / 2)];
-    }
   } finally {
     await session.dispose();
   }
@@ -137,7 +125,6 @@ export async function fineTune(a: FineTuneArgs & { stepRepeats?: number }): Prom
       logits: toB64(out[phase.graph.logits]!.data),
       grads: Object.fromEntries(phase.graph.params.map((p) => [p, toB64(out[phase.graph.gradOf[p]!]!.data)])),
     },
-    stepMs,
     seconds: t,
     events,
   };
@@ -216,10 +203,93 @@ export async function inference(a: InferenceArgs): Promise<{ output?: string; er
   }
 }
 
-declare global {
-  interface Window {
-    harness: { fineTune: typeof fineTune; devices: typeof devices; inference: typeof inference };
+/** One tensor of a feeds blob: its bytes are at `offset` in the blob. */
+export interface FeedEntry {
+  name: string;
+  dtype: 'float32' | 'int64';
+  dims: number[];
+  offset: number;
+  bytes: number;
+}
+
+export interface OpenStepArgs {
+  graphUrl: string;
+  feedsUrl: string;
+  feeds: FeedEntry[];
+  device: 'wasm' | 'webgpu';
+  threads?: number;
+  warmup: number;
+}
+
+let open: { session: Graft.Session; feeds: Record<string, Graft.HostTensor> } | undefined;
+
+/**
+ * Starts a session on a served training graph and its feeds and runs it `warmup` times; `runStep` then
+ * times one run, so a benchmark can alternate runs here with runs in Node.
+ */
+export async function openStep(
+  a: OpenStepArgs,
+): Promise<{ createMs: number; firstMs: number; threads?: number; error?: string }> {
+  const g = await load();
+  const model = await g.fetchBytes(a.graphUrl, 2 ** 31);
+  const blob = await g.fetchBytes(a.feedsUrl, 2 ** 31);
+  const feeds: Record<string, Graft.HostTensor> = {};
+  for (const f of a.feeds) {
+    const bytes = blob.slice(f.offset, f.offset + f.bytes);
+    feeds[f.name] =
+      f.dtype === 'float32'
+        ? g.f32(new Float32Array(bytes.buffer), f.dims)
+        : { dtype: 'int64', dims: f.dims, data: new BigInt64Array(bytes.buffer) };
+  }
+  const t0 = performance.now();
+  let session: Graft.Session;
+  try {
+    session = await g.Session.create(model, {
+      device: a.device,
+      memoryPattern: false,
+      ...(a.threads ? { intraOpThreads: a.threads } : {}),
+    });
+  } catch (e) {
+    return { createMs: 0, firstMs: 0, error: (e as Error).message };
+  }
+  const createMs = performance.now() - t0;
+  try {
+    const t = performance.now();
+    await session.run(feeds);
+    const firstMs = performance.now() - t;
+    for (let i = 1; i < a.warmup; i++) await session.run(feeds);
+    open = { session, feeds };
+    return { createMs, firstMs, threads: g.wasmThreads() };
+  } catch (e) {
+    await session.dispose();
+    return { createMs, firstMs: 0, threads: g.wasmThreads(), error: (e as Error).message };
   }
 }
 
-window.harness = { fineTune, devices, inference };
+/** Milliseconds per run of `count` runs of the open step. */
+export async function runStep(count = 1): Promise<number> {
+  if (!open) throw new Error('no step is open');
+  const t = performance.now();
+  for (let i = 0; i < count; i++) await open.session.run(open.feeds);
+  return (performance.now() - t) / count;
+}
+
+export async function closeStep(): Promise<void> {
+  await open?.session.dispose();
+  open = undefined;
+}
+
+declare global {
+  interface Window {
+    harness: {
+      fineTune: typeof fineTune;
+      devices: typeof devices;
+      inference: typeof inference;
+      openStep: typeof openStep;
+      runStep: typeof runStep;
+      closeStep: typeof closeStep;
+    };
+  }
+}
+
+window.harness = { fineTune, devices, inference, openStep, runStep, closeStep };
