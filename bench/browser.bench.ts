@@ -4,6 +4,7 @@
 // the other in one run. Graphs: an MLP head (1280 -> 256 -> 10, batch 256), EfficientNet-B0's head + last two
 // blocks (the browser recipe's graph, batch 8 at 224x224) and MobileNetV2 trained in full (torchvision
 // fixture with a grafted head, batch 4). `--quick`: fewer repetitions. `--only=mlp-head,...` picks graphs.
+// `--tier-up`: Chromium's default wasm compilation instead of optimising everything before the first run.
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { buildTrainingGraph } from '../src/autodiff/index.js';
@@ -192,11 +193,13 @@ async function browserRunner(
   packed: ReturnType<typeof packFeeds>,
   c: { label: string; device: 'wasm' | 'webgpu'; threads?: number },
   warmup: number,
+  flags: string[],
 ): Promise<Runner> {
   // a browser per configuration: onnxruntime-web sizes its wasm thread pool once per page
   const h = await startBrowser({
     webgpu: c.device === 'webgpu',
     files: { '/bench/graph.onnx': s.graph, '/bench/feeds.bin': packed.blob },
+    args: flags,
   });
   const opened = await h.page.evaluate((a) => window.harness.openStep(a), {
     graphUrl: '/bench/graph.onnx',
@@ -231,6 +234,11 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
     .split(',');
   const baseReps = quick ? 3 : 5;
   const warmup = 2;
+  // V8 compiles wasm with its baseline compiler first and optimises hot functions in the background while
+  // they run: a few warm-up runs leave a step partly unoptimised, and the background compiles count as the
+  // page's CPU time. The steady state a long training run reaches is measured with everything optimised up
+  // front; --tier-up keeps Chromium's default.
+  const flags = ctx.args.includes('--tier-up') ? [] : ['--js-flags=--no-liftoff'];
   const loadBefore = loadavg().map((l) => l.toFixed(2));
   const list = await subjects(only, ctx.log);
   const rows: Record<string, string | number>[] = [];
@@ -245,6 +253,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
         packed,
         { label: `browser wasm, ${threads} thread${threads > 1 ? 's' : ''}`, device: 'wasm', threads },
         warmup,
+        flags,
       );
       try {
         if (web.error) throw new Error(web.error);
@@ -276,7 +285,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       }
     }
     if (withGpu) {
-      const gpu = await browserRunner(s, packed, { label: 'browser WebGPU (SwiftShader)', device: 'webgpu' }, 1);
+      const gpu = await browserRunner(s, packed, { label: 'browser WebGPU (SwiftShader)', device: 'webgpu' }, 1, flags);
       try {
         if (gpu.error) {
           ctx.log(`${s.name} WebGPU: ${gpu.error}`);
@@ -294,6 +303,9 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
   }
   const notes = [
     `medians of ${baseReps} samples after ${warmup} warm-up runs, Node and browser alternating sample by sample (a sample is one run; the MLP head's, the mean of 10); WebGPU: the MLP head 3 runs, conv graphs 1 run, after 1 warm-up; the same graph bytes and feeds everywhere`,
+    flags.length
+      ? `Chromium with ${flags.join(' ')} (wasm optimised before the first run; --tier-up for Chromium's default)`
+      : "Chromium's default wasm tiering (baseline code first, optimised in the background)",
     "'CPU time': the renderer process's CPU time (Chrome DevTools Protocol ProcessTime) over Node's process CPU time, one thread each: a ratio the machine's load does not move",
     `load average before ${loadBefore.join(' ')}, after ${loadavg()
       .map((l) => l.toFixed(2))

@@ -30,6 +30,8 @@ export interface HarnessOptions {
   webgpu?: boolean;
   /** more files to serve, by path ('/models/tiny.onnx') */
   files?: Record<string, Uint8Array>;
+  /** more Chromium flags */
+  args?: string[];
 }
 
 export interface BrowserHarness {
@@ -124,7 +126,7 @@ export async function startBrowser(opts: HarnessOptions = {}): Promise<BrowserHa
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: [...BASE_FLAGS, ...(opts.webgpu ? ['--enable-unsafe-webgpu'] : ['--disable-gpu'])],
+      args: [...BASE_FLAGS, ...(opts.webgpu ? ['--enable-unsafe-webgpu'] : ['--disable-gpu']), ...(opts.args ?? [])],
     });
     const page = await browser.newPage();
     const errors: string[] = [];
@@ -163,6 +165,29 @@ export async function startBrowser(opts: HarnessOptions = {}): Promise<BrowserHa
     server.close();
     throw e;
   }
+}
+
+/**
+ * A script for the page, bundled as a user's bundler would bundle it: TypeScript, importing Graft as
+ * 'graft' (resolved to the library bundle the page already has, '/graft.js').
+ */
+export async function bundlePageScript(source: string): Promise<Uint8Array> {
+  const r = await build({
+    stdin: { contents: source, loader: 'ts', resolveDir: ROOT },
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    target: 'es2022',
+    write: false,
+    logLevel: 'silent',
+    plugins: [
+      {
+        name: 'graft-from-page',
+        setup: (b) => b.onResolve({ filter: /^graft$/ }, () => ({ path: '/graft.js', external: true })),
+      },
+    ],
+  });
+  return r.outputFiles![0]!.contents;
 }
 
 /** Typed arrays as the page sends and takes them (base64 of the bytes). */
