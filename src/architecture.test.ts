@@ -25,6 +25,8 @@ export const LAYER_RANK: Record<string, number> = {
   transfer: 4,
   node: 1.5,
   report: 6,
+  // the browser recipes (models and images in memory, no files): above the library, below the Node recipes
+  'app-web': 6.5,
   app: 7,
   cli: 8,
   // the HTTP entry point (graft serve): calls recipes like the CLI
