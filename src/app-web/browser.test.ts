@@ -48,7 +48,8 @@ function args(options: FineTuneArgs['options'], extra: Partial<FineTuneArgs> = {
 }
 
 /** The same recipe in Node, on onnxruntime-node's CPU. */
-async function nodePrepared(options: Partial<WebFineTuneOptions>): Promise<PreparedFineTune> {
+/** The same preparation in Node, on the CPU; `target` builds the graphs the browser built for its device. */
+async function nodePrepared(options: Partial<WebFineTuneOptions>, target?: string): Promise<PreparedFineTune> {
   return prepareFineTune({
     ...options,
     backbone: await readBackbone(bytes, { name: MODEL_URL }),
@@ -56,6 +57,7 @@ async function nodePrepared(options: Partial<WebFineTuneOptions>): Promise<Prepa
     train: { pixels: train.pixels, labels: train.labels },
     val: { pixels: val.pixels, labels: val.labels },
     device: 'cpu',
+    target,
   });
 }
 
@@ -357,22 +359,31 @@ describe('the browser entry in Chromium with a WebGPU adapter (--enable-unsafe-w
     }
   });
 
-  it('one training step of the grafted head on WebGPU matches Node (CPU) within 1e-4', async (t) => {
-    // The head alone (unfreeze none, one phase): Gemm and softmax cross-entropy, kernels onnxruntime-web's
-    // WebGPU computes right with the CPU formulations. Blocks of 3x3 convolutions need the provider-aware
-    // training graphs (issue 12 item 1): add { unfreeze: 'last:2' } here once graphs are built per provider.
-    for (const options of [{ strategy: 'full', unfreeze: 'none', seed: 1 }] as const) {
+  it('one training step on WebGPU matches Node (CPU) within 1e-4: the head alone, and head + last two blocks', async (t) => {
+    // The head alone (unfreeze none): Gemm and softmax cross-entropy. The last two blocks: 3x3 convolutions,
+    // whose gradients are right on WebGPU only with the graphs built for it (target 'webgpu': tap padding,
+    // Gather flips, kernel_shape written); the CPU's graphs give wrong shapes or values there.
+    for (const options of [
+      { strategy: 'full', unfreeze: 'none', seed: 1 },
+      { strategy: 'full', unfreeze: 'last:2', seed: 1 },
+    ] as const) {
       const report = await h.page.evaluate((a) => window.harness.fineTune(a), {
         ...args({ ...options, device: 'webgpu' }, { checkBatch: 8 }),
         fit: false,
       });
       assert.equal(report.device, 'webgpu');
-      const d = await compareStep(report, await nodePrepared(options));
+      const d = await compareStep(report, await nodePrepared(options, 'webgpu'));
       t.diagnostic(
         `unfreeze ${options.unfreeze}: loss ${d.loss.toExponential(2)}, worst gradient ${worst(d.grads).join(' ')}`,
       );
       assert.ok(d.loss <= 1e-4, `loss differs by ${d.loss}`);
       for (const [p, v] of Object.entries(d.grads)) assert.ok(v <= 1e-4, `gradient of ${p} differs by ${v}`);
+      const blockGrads = Object.keys(d.grads).filter((p) => !p.startsWith('head.'));
+      assert.equal(
+        blockGrads.length > 0,
+        options.unfreeze !== 'none',
+        `block gradients compared: ${blockGrads.length}`,
+      );
     }
   });
 });

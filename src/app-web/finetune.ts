@@ -82,6 +82,8 @@ export interface WebFineTuneOptions {
   seed?: number;
   /** 'auto' (default): webgpu where the browser has an adapter, else wasm (the CPU under Node) */
   device?: DeviceRequest;
+  /** the provider the training graphs are built for (default: the device's); see FineTuneOptions.target */
+  target?: string;
   /** wasm threads; the first session of a page fixes them (onnxruntime-web has one thread pool) */
   threads?: number;
   onEvent?: (e: WebFineTuneEvent) => void;
@@ -218,6 +220,7 @@ export async function prepareFineTune(opts: WebFineTuneOptions): Promise<Prepare
     labelSmoothing: opts.labelSmoothing,
     seed,
     session,
+    target: opts.target,
     onPhase: (e) =>
       emit({
         type: 'phase',
