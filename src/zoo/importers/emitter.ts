@@ -193,7 +193,7 @@ export class Emitter {
       const hit = cache.get(key);
       if (hit) return hit;
       const data = isIdentity(perm) ? v.konst : transposeHost(v.konst, perm!);
-      const name = this.initializer(v.name, data);
+      const name = this.initializer(v.name, v.dtype === 'int64' && data.dtype === 'int32' ? asInt64(data) : data);
       cache.set(key, name);
       return name;
     }
@@ -370,6 +370,11 @@ export class Emitter {
     }
     for (const c of this.converted.values()) for (const [k, v] of c) if (v === from) c.set(k, to);
   }
+}
+
+/** An int32 host array widened to int64 (TF.js stores int64 constants as int32). */
+function asInt64(a: HostArray): { dtype: DType; shape: number[]; data: BigInt64Array } {
+  return { dtype: 'int64', shape: a.shape, data: BigInt64Array.from(a.data as Int32Array, (v) => BigInt(v)) };
 }
 
 function reserve(set: Set<string>, want: string): string {
