@@ -6,7 +6,8 @@ import { type HostTensor, Session, type SessionOptions } from '../../runtime/ses
 import { BAG_INPUTS, padTokenIds } from './bag-model.js';
 import { CLASSIFIER_LOGITS, CLASSIFIER_PROBABILITIES, META } from '../pipeline-graft.js';
 import { runInBatches } from './features.js';
-import { SentenceTokenizer, encoderFeeds } from './sentence-encoder.js';
+import { SentenceTokenizer, type TextTokenizer, encoderFeeds } from './sentence-encoder.js';
+import { SentencePieceTokenizer, readScoredPieces } from './sentencepiece.js';
 import { type WordTokenizerConfig, wordTokenizerConfig } from './tokenizer.js';
 import { Vocabulary, vocabularyOf } from './vocabulary.js';
 
@@ -19,12 +20,14 @@ export const TEXT_META = {
   vocabulary: 'graft.vocabulary',
   /** sentence encoders: the tokenizer.json text */
   tokenizer: 'graft.tokenizer',
+  /** SentencePiece sentence encoders: JSON [piece, score] pairs, id i is pair i */
+  sentencePiece: 'graft.sentencepiece',
   tokenizerConfig: 'graft.tokenizer_config',
 } as const;
 
 export type TextModelInfo =
   | { kind: 'word-vectors'; tokenizer: WordTokenizerConfig }
-  | { kind: 'sentence-encoder'; maxTokens: number; inputs: string[] };
+  | { kind: 'sentence-encoder'; maxTokens: number; inputs: string[]; tokenizer?: 'sentencepiece' };
 
 /** Turns texts into model feeds: token ids per text, then padded batches. */
 export interface TextInputEncoder {
@@ -56,10 +59,15 @@ export class WordInputEncoder implements TextInputEncoder {
 export class SentenceInputEncoder implements TextInputEncoder {
   readonly info: TextModelInfo;
   constructor(
-    readonly tokenizer: SentenceTokenizer,
+    readonly tokenizer: TextTokenizer,
     readonly inputs: readonly string[],
   ) {
-    this.info = { kind: 'sentence-encoder', maxTokens: tokenizer.maxTokens, inputs: [...inputs] };
+    this.info = {
+      kind: 'sentence-encoder',
+      maxTokens: tokenizer.maxTokens,
+      inputs: [...inputs],
+      ...(tokenizer instanceof SentencePieceTokenizer ? { tokenizer: 'sentencepiece' as const } : {}),
+    };
   }
   encode(text: string): Int32Array {
     return this.tokenizer.encode(text);
@@ -140,8 +148,13 @@ export function writeTextMetadata(model: Model, encoder: TextInputEncoder, label
   if (encoder instanceof WordInputEncoder) {
     model.metadata.set(TEXT_META.vocabulary, JSON.stringify(encoder.vocabulary.words));
   } else if (encoder instanceof SentenceInputEncoder) {
-    model.metadata.set(TEXT_META.tokenizer, JSON.stringify(encoder.tokenizer.tokenizerJson));
-    model.metadata.set(TEXT_META.tokenizerConfig, JSON.stringify(encoder.tokenizer.tokenizerConfig));
+    const tok = encoder.tokenizer;
+    if (tok instanceof SentencePieceTokenizer) {
+      model.metadata.set(TEXT_META.sentencePiece, JSON.stringify(tok.pieces));
+    } else if (tok instanceof SentenceTokenizer) {
+      model.metadata.set(TEXT_META.tokenizer, JSON.stringify(tok.tokenizerJson));
+      model.metadata.set(TEXT_META.tokenizerConfig, JSON.stringify(tok.tokenizerConfig));
+    }
   }
 }
 
@@ -182,6 +195,13 @@ export function textEncoderOf(model: Model, file?: string): { encoder: TextInput
   if (info?.kind === 'word-vectors') {
     return {
       encoder: new WordInputEncoder(vocabularyOf(model, file), wordTokenizerConfig(info.tokenizer)),
+      labels,
+    };
+  }
+  if (info?.kind === 'sentence-encoder' && info.tokenizer === 'sentencepiece') {
+    const pieces = readScoredPieces(parseJsonMeta(model, TEXT_META.sentencePiece, file), file);
+    return {
+      encoder: new SentenceInputEncoder(new SentencePieceTokenizer(pieces, info.maxTokens), info.inputs),
       labels,
     };
   }

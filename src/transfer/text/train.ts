@@ -18,7 +18,8 @@ import type { FeatureSet } from '../prototype.js';
 import { BAG_INPUTS, EMBEDDING_TABLE, type PoolKind, bagOfEmbeddingsModel, padTokenIds } from './bag-model.js';
 import { SentenceInputEncoder, type TextInputEncoder, WordInputEncoder, writeTextMetadata } from './classifier.js';
 import { runInBatches, standardization } from './features.js';
-import { SentenceTokenizer, sentenceFeatureModel } from './sentence-encoder.js';
+import { SentenceTokenizer, type TextTokenizer, sentenceFeatureModel } from './sentence-encoder.js';
+import { type ScoredPiece, SentencePieceTokenizer } from './sentencepiece.js';
 import { type WordTokenizerConfig, wordTokenizerConfig } from './tokenizer.js';
 import { Vocabulary, vocabularyOf, vocabularyUsage } from './vocabulary.js';
 
@@ -29,15 +30,34 @@ export type TextStrategy = FeatureStrategy | 'fine-tune';
 export type TextBackbone =
   /** a word-vector lookup model (token_ids -> Gather of a table), vocabulary in its metadata: glove.6b.100d */
   | { kind: 'word-vectors'; model: Model }
-  /** a Hugging Face encoder export (input_ids, attention_mask -> token states) and its tokenizer.json */
+  /**
+   * a sentence encoder (input_ids, attention_mask -> token states or a sentence embedding) and its tokenizer:
+   * a Hugging Face tokenizer.json, or SentencePiece [piece, score] pairs (use_lite.en's vocab.json)
+   */
   | {
       kind: 'sentence-encoder';
       model: Model;
-      tokenizerJson: Record<string, unknown>;
+      tokenizerJson?: Record<string, unknown>;
       tokenizerConfig?: Record<string, unknown>;
+      sentencePiece?: readonly ScoredPiece[];
       /** the token-state output (default last_hidden_state, else the first output) */
       output?: string;
     };
+
+/** The tokenizer of a sentence-encoder backbone, cutting texts at `maxTokens`. */
+export function sentenceTokenizerOf(
+  bb: Extract<TextBackbone, { kind: 'sentence-encoder' }>,
+  maxTokens: number,
+): TextTokenizer {
+  if (bb.sentencePiece) return new SentencePieceTokenizer(bb.sentencePiece, maxTokens);
+  if (!bb.tokenizerJson) {
+    throw new GraftError('BAD_MODEL', 'The sentence encoder comes without a tokenizer', {
+      expected: 'a tokenizer.json or a SentencePiece vocabulary',
+      fix: 'pass --tokenizer path/to/tokenizer.json',
+    });
+  }
+  return new SentenceTokenizer(bb.tokenizerJson, bb.tokenizerConfig ?? {}, maxTokens);
+}
 
 export interface TextSplit {
   texts: readonly string[];
@@ -214,8 +234,7 @@ async function trainOnFeatures(opts: TrainTextOptions, strategy: FeatureStrategy
     featureModel = bagOfEmbeddingsModel({ table, dims, pool: opts.pool ?? 'mean+max' });
   } else {
     const sf = sentenceFeatureModel(bb.model, bb.output);
-    const tok = new SentenceTokenizer(bb.tokenizerJson, bb.tokenizerConfig ?? {}, opts.tokenizer?.maxTokens ?? 256);
-    encoder = new SentenceInputEncoder(tok, sf.inputs);
+    encoder = new SentenceInputEncoder(sentenceTokenizerOf(bb, opts.tokenizer?.maxTokens ?? 256), sf.inputs);
     featureModel = sf;
   }
   const started = performance.now();
