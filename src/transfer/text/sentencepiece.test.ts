@@ -50,7 +50,16 @@ test('SentencePiece tokenizer: Viterbi picks the best-scoring pieces, unknown ru
 
 test('a null score reads as 0; a malformed vocabulary is refused without echoing it', () => {
   assert.deepEqual(readScoredPieces([['a', null]]), [['a', 0]]);
-  for (const bad of [{}, [], [['ok', -1], ['SECRET-PIECE', 'x']], [[1, 2]], [['x', Infinity]]]) {
+  for (const bad of [
+    {},
+    [],
+    [
+      ['ok', -1],
+      ['SECRET-PIECE', 'x'],
+    ],
+    [[1, 2]],
+    [['x', Infinity]],
+  ]) {
     assert.throws(
       () => readScoredPieces(bad),
       (e: unknown) => isGraftError(e) && e.code === 'BAD_INPUT' && !e.message.includes('SECRET'),

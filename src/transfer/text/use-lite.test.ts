@@ -28,9 +28,14 @@ const SENTENCES = [
 
 test('use_lite.en converted with dense input_ids + attention_mask equals TF.js on 8 sentences within 1e-4', async (t) => {
   const json = JSON.parse(new TextDecoder().decode(await read('model.json'))) as TfjsModelJson;
-  const tok = new SentencePieceTokenizer(readScoredPieces(JSON.parse(new TextDecoder().decode(await read('vocab.json')))));
+  const tok = new SentencePieceTokenizer(
+    readScoredPieces(JSON.parse(new TextDecoder().decode(await read('vocab.json')))),
+  );
   const ids = SENTENCES.map((s) => tok.encode(s));
-  assert.ok(ids.every((l) => l.length > 0 && !l.includes(0)), 'no unknown pieces in these sentences');
+  assert.ok(
+    ids.every((l) => l.length > 0 && !l.includes(0)),
+    'no unknown pieces in these sentences',
+  );
   const t0 = performance.now();
   const model = await importTfjsGraphModel(json, read, { sparseTokenInputs: ENTRY.convert!.sparseTokenInputs });
   const convertMs = performance.now() - t0;

@@ -85,8 +85,7 @@ export async function importTfjsGraphModel(
         sparse && (def.name === sparse.indices || def.name === sparse.values)
           ? [(denseTokens ??= denseTokenBatch(em, sparse, byName))[def.name === sparse.indices ? 'indices' : 'values']]
           : [placeholder(node, em, opts, layout)];
-    }
-    else if (def.op === 'NoOp') produced = [];
+    } else if (def.op === 'NoOp') produced = [];
     else {
       const inputs = (def.input ?? []).filter((r) => !r.startsWith('^')).map((r) => valueOf(r, def.name));
       const convert = GRAPH_OPS[def.op]!;

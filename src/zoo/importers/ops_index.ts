@@ -100,7 +100,9 @@ export function sparseToDense(
   // a 1-D index list addresses a vector: one coordinate per value
   const idx = em.int64Of(indices, `${name}/indices`);
   const coords =
-    rankOf(indices) === 1 ? em.emit1('Unsqueeze', [idx, em.int64s([1], `${name}/axes`)], undefined, `${name}/coords`) : idx;
+    rankOf(indices) === 1
+      ? em.emit1('Unsqueeze', [idx, em.int64s([1], `${name}/axes`)], undefined, `${name}/coords`)
+      : idx;
   let vals = em.get(values, undefined);
   if (rankOf(values) === 0) {
     // one value for every index: as many copies as there are index rows
@@ -159,7 +161,12 @@ export function rangeOf(em: Emitter, start: TfValue, limit: TfValue, delta: TfVa
     const code = { float32: 1, int32: 6, int64: 7, bool: 9 }[dtype];
     return em.emit1('Cast', [em.value(v)], { to: code }, `${name}/${tag}`);
   };
-  const out = em.emit1('Range', [scalar(start, 'start'), scalar(limit, 'limit'), scalar(delta, 'delta')], undefined, name);
+  const out = em.emit1(
+    'Range',
+    [scalar(start, 'start'), scalar(limit, 'limit'), scalar(delta, 'delta')],
+    undefined,
+    name,
+  );
   return em.produced({ name, dtype, shape: [-1], onnx: out });
 }
 

@@ -9,7 +9,11 @@ import { tfjsGraphPredict } from './test-utils/tfjs.js';
 import { Session } from '../../runtime/session.js';
 import { isGraftError } from '../../errors.js';
 
-const SENTENCES = [[3, 7, 1, 9], [5, 2], [8, 8, 4]];
+const SENTENCES = [
+  [3, 7, 1, 9],
+  [5, 2],
+  [8, 8, 4],
+];
 const [N, T, V, D] = [3, 4, 10, 6];
 
 function sparseFeeds() {
@@ -58,7 +62,11 @@ function sparseTextGraph() {
   });
   const first = b.op('Identity', 'first', ['split']);
   const rest = b.op('Identity', 'rest', ['split:1']);
-  const r = b.op('Range', 'range', [b.const('r0', [0], [], 'int32'), b.const('r1', [T], [], 'int32'), b.const('r2', [1], [], 'int32')]);
+  const r = b.op('Range', 'range', [
+    b.const('r0', [0], [], 'int32'),
+    b.const('r1', [T], [], 'int32'),
+    b.const('r2', [1], [], 'int32'),
+  ]);
   const less = b.op('Cast', 'less', [b.op('Less', 'lt', [r, b.const('three', [3], [], 'int32')], i32)], {
     DstT: attr.type('DT_FLOAT'),
   });
@@ -96,10 +104,21 @@ test('a sparse token batch becomes dense input_ids + attention_mask, computing t
   try {
     const got = await s.run(denseFeeds());
     outs.forEach((o, i) =>
-      assertClose({ data: Float32Array.from(got[o]!.data as Float32Array), shape: [...got[o]!.dims] }, expected[i]!, 1e-6, o),
+      assertClose(
+        { data: Float32Array.from(got[o]!.data as Float32Array), shape: [...got[o]!.dims] },
+        expected[i]!,
+        1e-6,
+        o,
+      ),
     );
     // the skipped id is left out as padding is: sentence 1 with a 0 in the middle keeps the other positions
-    const holed = await s.run(denseFeeds([[3, 0, 1, 9], [5, 2], [8, 8, 4]]));
+    const holed = await s.run(
+      denseFeeds([
+        [3, 0, 1, 9],
+        [5, 2],
+        [8, 8, 4],
+      ]),
+    );
     const sc = holed.scattered!.data as Float32Array;
     const row = (n: number, t: number) => Array.from(sc.subarray((n * T + t) * D, (n * T + t + 1) * D));
     assert.deepEqual(row(0, 1), new Array(D).fill(0), 'position (0, 1) holds id 0: no embedding');
@@ -113,7 +132,10 @@ test('a sparse token batch becomes dense input_ids + attention_mask, computing t
 test('sparseTokenInputs naming something other than integer placeholders is refused', async () => {
   const { modelJson, readFile, outs } = sparseTextGraph();
   await assert.rejects(
-    importTfjsGraphModel(modelJson, readFile, { outputs: outs, sparseTokenInputs: { indices: 'dense', values: 'values' } }),
+    importTfjsGraphModel(modelJson, readFile, {
+      outputs: outs,
+      sparseTokenInputs: { indices: 'dense', values: 'values' },
+    }),
     (e: unknown) => isGraftError(e) && e.code === 'BAD_MODEL' && e.fields.node === 'dense',
   );
 });

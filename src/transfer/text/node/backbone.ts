@@ -69,7 +69,9 @@ export async function loadTextBackbone(opts: LoadTextBackboneOptions = {}): Prom
     });
   }
   const sentencePiece =
-    entry?.input.kind === 'text' && entry.input.tokenizer === 'sentencepiece-unigram' ? entry.input.vocabulary : undefined;
+    entry?.input.kind === 'text' && entry.input.tokenizer === 'sentencepiece-unigram'
+      ? entry.input.vocabulary
+      : undefined;
   if (entry && entry.format === 'tfjs-graph' && !sentencePiece) {
     throw new GraftError('CONFIG', `'${name}' cannot be used for text training`, {
       value: name,
