@@ -45,7 +45,11 @@ test('entries are chosen by opset and domain', () => {
   assert.equal(gradientEntry('Gather', 10), undefined);
   assert.equal(gradientEntry('Gather', 13)?.kind, 'rule');
   assert.equal(gradientEntry('Gather', 16)?.kind, 'rule');
-  assert.notEqual(gradientEntry('Gather', 13), gradientEntry('Gather', 16), 'one-hot form before 16, scatter-add from 16');
+  assert.notEqual(
+    gradientEntry('Gather', 13),
+    gradientEntry('Gather', 16),
+    'one-hot form before 16, scatter-add from 16',
+  );
   assert.deepEqual(ruleOpsets('Gather'), ['11-15', '16+']);
   assert.equal(gradientEntry('Relu', 13, 'com.microsoft'), undefined);
   assert.equal(gradientEntry('Relu', 13, 'ai.onnx')?.kind, 'rule');

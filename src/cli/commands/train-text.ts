@@ -42,6 +42,7 @@ export async function runTextTrain(ctx: CommandContext<TrainSettings>): Promise<
     tokenizer: o.tokenizer,
     maxWords: o.maxWords,
     keepTopWords: o.keepTopWords,
+    unfreeze: o.unfreeze,
     newWordMinCount: o.newWordMinCount,
     textField: o.textField,
     labelField: o.labelField,

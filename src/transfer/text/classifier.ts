@@ -8,7 +8,7 @@ import { CLASSIFIER_LOGITS, CLASSIFIER_PROBABILITIES, META } from '../pipeline-g
 import { runInBatches } from './features.js';
 import { SentenceTokenizer, type TextTokenizer, encoderFeeds } from './sentence-encoder.js';
 import { SentencePieceTokenizer, readScoredPieces } from './sentencepiece.js';
-import { type WordTokenizerConfig, wordTokenizerConfig } from './tokenizer.js';
+import { type WordTokenizerConfig, stripEmailHeaders, stripHtmlTags, wordTokenizerConfig } from './tokenizer.js';
 import { Vocabulary, vocabularyOf } from './vocabulary.js';
 
 /** Metadata keys of an exported text classifier. */
@@ -27,7 +27,28 @@ export const TEXT_META = {
 
 export type TextModelInfo =
   | { kind: 'word-vectors'; tokenizer: WordTokenizerConfig }
-  | { kind: 'sentence-encoder'; maxTokens: number; inputs: string[]; tokenizer?: 'sentencepiece' };
+  | {
+      kind: 'sentence-encoder';
+      maxTokens: number;
+      inputs: string[];
+      tokenizer?: 'sentencepiece';
+      /** raw e-mails and HTML handled before tokenizing, as for word vectors */
+      prepare?: TextPreparation;
+    };
+
+/** What is removed from a raw text before a sentence encoder's tokenizer sees it. */
+export interface TextPreparation {
+  emailHeaders?: 'keep' | 'drop' | 'subject';
+  stripHtml?: boolean;
+}
+
+/** The text with e-mail headers and HTML handled as `p` says. */
+export function prepareText(text: string, p: TextPreparation | undefined): string {
+  let t = text;
+  if (p?.emailHeaders && p.emailHeaders !== 'keep') t = stripEmailHeaders(t, p.emailHeaders === 'subject');
+  if (p?.stripHtml) t = stripHtmlTags(t);
+  return t;
+}
 
 /** Turns texts into model feeds: token ids per text, then padded batches. */
 export interface TextInputEncoder {
@@ -61,16 +82,19 @@ export class SentenceInputEncoder implements TextInputEncoder {
   constructor(
     readonly tokenizer: TextTokenizer,
     readonly inputs: readonly string[],
+    readonly prepare?: TextPreparation,
   ) {
+    const p = prepare && (prepare.emailHeaders !== undefined || prepare.stripHtml) ? { prepare: { ...prepare } } : {};
     this.info = {
       kind: 'sentence-encoder',
       maxTokens: tokenizer.maxTokens,
       inputs: [...inputs],
       ...(tokenizer instanceof SentencePieceTokenizer ? { tokenizer: 'sentencepiece' as const } : {}),
+      ...p,
     };
   }
   encode(text: string): Int32Array {
-    return this.tokenizer.encode(text);
+    return this.tokenizer.encode(prepareText(text, this.prepare));
   }
   feeds(lists: readonly Int32Array[]): Record<string, HostTensor> {
     return encoderFeeds(lists, this.inputs);
@@ -201,7 +225,7 @@ export function textEncoderOf(model: Model, file?: string): { encoder: TextInput
   if (info?.kind === 'sentence-encoder' && info.tokenizer === 'sentencepiece') {
     const pieces = readScoredPieces(parseJsonMeta(model, TEXT_META.sentencePiece, file), file);
     return {
-      encoder: new SentenceInputEncoder(new SentencePieceTokenizer(pieces, info.maxTokens), info.inputs),
+      encoder: new SentenceInputEncoder(new SentencePieceTokenizer(pieces, info.maxTokens), info.inputs, info.prepare),
       labels,
     };
   }
@@ -211,7 +235,7 @@ export function textEncoderOf(model: Model, file?: string): { encoder: TextInput
       ? (parseJsonMeta(model, TEXT_META.tokenizerConfig, file) as Record<string, unknown>)
       : {};
     return {
-      encoder: new SentenceInputEncoder(new SentenceTokenizer(json, config, info.maxTokens), info.inputs),
+      encoder: new SentenceInputEncoder(new SentenceTokenizer(json, config, info.maxTokens), info.inputs, info.prepare),
       labels,
     };
   }

@@ -16,7 +16,13 @@ import { trainHead, withoutDropout } from '../pipeline-head.js';
 import { type FeatureStrategy, headForStrategy, strategyInfo } from '../strategies/index.js';
 import type { FeatureSet } from '../prototype.js';
 import { BAG_INPUTS, EMBEDDING_TABLE, type PoolKind, bagOfEmbeddingsModel, padTokenIds } from './bag-model.js';
-import { SentenceInputEncoder, type TextInputEncoder, WordInputEncoder, writeTextMetadata } from './classifier.js';
+import {
+  SentenceInputEncoder,
+  type TextInputEncoder,
+  type TextPreparation,
+  WordInputEncoder,
+  writeTextMetadata,
+} from './classifier.js';
 import { runInBatches, standardization } from './features.js';
 import { SentenceTokenizer, type TextTokenizer, sentenceFeatureModel } from './sentence-encoder.js';
 import { type ScoredPiece, SentencePieceTokenizer } from './sentencepiece.js';
@@ -43,6 +49,14 @@ export type TextBackbone =
       /** the token-state output (default last_hidden_state, else the first output) */
       output?: string;
     };
+
+/** What a sentence encoder's input side removes first: the e-mail and HTML settings of the tokenizer options. */
+export function textPreparation(opts: TextTrainingSettings): TextPreparation | undefined {
+  const t = opts.tokenizer;
+  return t && (t.emailHeaders !== undefined || t.stripHtml)
+    ? { emailHeaders: t.emailHeaders, stripHtml: t.stripHtml }
+    : undefined;
+}
 
 /** The tokenizer of a sentence-encoder backbone, cutting texts at `maxTokens`. */
 export function sentenceTokenizerOf(
@@ -95,6 +109,10 @@ export interface TextTrainingSettings {
   newWordMinCount?: number;
   /** fine-tune: learning rate of the word vectors relative to the head's (default 1) */
   embeddingLrScale?: number;
+  /** fine-tune of a sentence encoder: 'all' (default) or 'last:N' transformer layers train with the head */
+  unfreeze?: string;
+  /** fine-tune of a sentence encoder: its learning rate relative to the head's (default 0.1) */
+  encoderLrScale?: number;
   session?: SessionOptions;
   onEvent?: (e: TextTrainEvent) => void;
 }
@@ -117,7 +135,8 @@ export interface TrainedTextModel {
   stopReason?: string;
   /** hyper-parameters in effect, for run.json */
   config: Record<string, number | string | boolean | number[] | undefined>;
-  timing: { featureSeconds: number; trainSeconds: number; textsPerSecond?: number };
+  /** texts per second: through the frozen model (features), and through training steps (fine-tuning) */
+  timing: { featureSeconds: number; trainSeconds: number; textsPerSecond?: number; trainTextsPerSecond?: number };
 }
 
 /** fine-tune defaults: a few passes over the texts; the table starts from good vectors and needs little. */
@@ -142,11 +161,14 @@ export async function trainTextClassifier(opts: TrainTextOptions): Promise<Train
   checkSplit(opts.train, opts.classes.length, 'training');
   if (opts.val) checkSplit(opts.val, opts.classes.length, 'validation');
   if (strategy === 'fine-tune') {
-    if (opts.backbone.kind !== 'word-vectors') {
-      throw new GraftError('CONFIG', 'Only word vectors can be fine-tuned here', {
-        expected: 'a word-vector model (e.g. glove.6b.100d) for --strategy fine-tune',
-        found: 'a sentence encoder',
-        fix: 'use --strategy feature-extract (or linear-probe, knn, prototype) with a sentence encoder',
+    if (opts.backbone.kind === 'sentence-encoder') {
+      const { fineTuneSentenceEncoder } = await import('./encoder-finetune.js');
+      return fineTuneSentenceEncoder(opts);
+    }
+    if (opts.unfreeze !== undefined) {
+      throw new GraftError('BAD_INPUT', '--unfreeze applies to sentence encoders, not word vectors', {
+        found: `--unfreeze ${opts.unfreeze}`,
+        fix: 'drop --unfreeze (fine-tuning word vectors trains the table and the head), or use --model use_lite.en',
       });
     }
     return fineTuneWordVectors(opts);
@@ -234,7 +256,11 @@ async function trainOnFeatures(opts: TrainTextOptions, strategy: FeatureStrategy
     featureModel = bagOfEmbeddingsModel({ table, dims, pool: opts.pool ?? 'mean+max' });
   } else {
     const sf = sentenceFeatureModel(bb.model, bb.output);
-    encoder = new SentenceInputEncoder(sentenceTokenizerOf(bb, opts.tokenizer?.maxTokens ?? 256), sf.inputs);
+    encoder = new SentenceInputEncoder(
+      sentenceTokenizerOf(bb, opts.tokenizer?.maxTokens ?? 256),
+      sf.inputs,
+      textPreparation(opts),
+    );
     featureModel = sf;
   }
   const started = performance.now();

@@ -93,6 +93,12 @@ export class Emitter {
   private valueNames = new Set<string>();
   private nodeNames = new Set<string>();
   private converted = new Map<TfValue, Map<string, string>>();
+  /**
+   * Whether an open leading dim of an intermediate value is declared as the batch 'N'. True for image
+   * models; a text model's values lead with token counts (a sparse batch, the tokens kept), which must not
+   * share the batch's symbol: onnxruntime plans buffers by it.
+   */
+  labelBatch = true;
 
   constructor(graphName: string, opset: number) {
     this.graph = new Graph({ name: graphName });
@@ -161,7 +167,7 @@ export class Emitter {
       this.graph.valueInfo.set(v.onnx, {
         name: v.onnx,
         dtype: ONNX_DTYPE[v.dtype],
-        shape: v.shape ? onnxDims(permuteShape(v.shape, v.perm)) : undefined,
+        shape: v.shape ? onnxDims(permuteShape(v.shape, v.perm), this.labelBatch) : undefined,
       });
     }
     return v;
@@ -215,7 +221,7 @@ export class Emitter {
     this.graph.valueInfo.set(out, {
       name: out,
       dtype: ONNX_DTYPE[v.dtype],
-      shape: v.shape ? onnxDims(permuteShape(v.shape, perm)) : undefined,
+      shape: v.shape ? onnxDims(permuteShape(v.shape, perm), this.labelBatch) : undefined,
     });
     cache.set(key, out);
     return out;
@@ -391,8 +397,8 @@ function reserve(set: Set<string>, want: string): string {
   }
 }
 
-export function onnxDims(shape: readonly number[]): Dim[] {
-  return shape.map((d, i) => (d >= 0 ? d : i === 0 ? 'N' : undefined));
+export function onnxDims(shape: readonly number[], labelBatch = true): Dim[] {
+  return shape.map((d, i) => (d >= 0 ? d : i === 0 && labelBatch ? 'N' : undefined));
 }
 
 export function symOf(v: TfValue): SymInt[] | undefined {

@@ -41,6 +41,7 @@ export async function importTfjsGraphModel(
   const opset = checkOpset(opts.opset);
   const layout = opts.inputLayout ?? 'NCHW';
   const em = new Emitter(opts.graphName ?? 'tfjs_graph_model', opset);
+  em.labelBatch = !opts.sparseTokenInputs;
 
   const byName = new Map(graphDef.node.map((n) => [n.name, n]));
   const outputs = opts.outputs?.length

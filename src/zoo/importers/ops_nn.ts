@@ -124,8 +124,9 @@ export function matmul(
 ): TfValue {
   const ra = rankOf(a);
   const rb = rankOf(b);
-  const m = a.shape ? a.shape[transA ? 1 : 0]! : -1;
-  const n = b.shape ? b.shape[transB ? 0 : 1]! : -1;
+  // rows of a and columns of b: the last two axes (batched products have leading batch axes)
+  const m = a.shape && ra ? a.shape[ra - (transA ? 1 : 2)]! : -1;
+  const n = b.shape && rb ? b.shape[rb - (transB ? 2 : 1)]! : -1;
   if (ra === 2 && rb === 2) {
     const inputs = [em.get(a, undefined), em.get(b, undefined)];
     if (bias) inputs.push(em.get(bias, undefined));
