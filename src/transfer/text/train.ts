@@ -51,7 +51,7 @@ export type TextBackbone =
     };
 
 /** What a sentence encoder's input side removes first: the e-mail and HTML settings of the tokenizer options. */
-export function textPreparation(opts: TextTrainingSettings): TextPreparation | undefined {
+export function textPreparation(opts: Pick<TextTrainingSettings, 'tokenizer'>): TextPreparation | undefined {
   const t = opts.tokenizer;
   return t && (t.emailHeaders !== undefined || t.stripHtml)
     ? { emailHeaders: t.emailHeaders, stripHtml: t.stripHtml }
@@ -244,25 +244,33 @@ async function featuresOf(
   return { features: f.data, dim: f.dim, labels: split.labels, numClasses };
 }
 
+/**
+ * The frozen feature model of a text backbone and the encoder of its inputs: pooled word vectors, or a
+ * sentence encoder's pooled states. What feature strategies train on and `graft embed` writes.
+ */
+export function textFeatureModel(
+  bb: TextBackbone,
+  opts: Pick<TextTrainingSettings, 'pool' | 'tokenizer'>,
+): { model: Model; features: string; encoder: TextInputEncoder } {
+  if (bb.kind === 'word-vectors') {
+    const { table, dims } = wordTable(bb.model);
+    const encoder = new WordInputEncoder(vocabularyOf(bb.model), wordTokenizerConfig(opts.tokenizer));
+    return { ...bagOfEmbeddingsModel({ table, dims, pool: opts.pool ?? 'mean+max' }), encoder };
+  }
+  const sf = sentenceFeatureModel(bb.model, bb.output);
+  const encoder = new SentenceInputEncoder(
+    sentenceTokenizerOf(bb, opts.tokenizer?.maxTokens ?? 256),
+    sf.inputs,
+    textPreparation(opts),
+  );
+  return { model: sf.model, features: sf.features, encoder };
+}
+
 async function trainOnFeatures(opts: TrainTextOptions, strategy: FeatureStrategy): Promise<TrainedTextModel> {
   const head = headForStrategy(strategy, opts.head);
   const numClasses = opts.classes.length;
-  let featureModel: { model: Model; features: string };
-  let encoder: TextInputEncoder;
   const bb = opts.backbone;
-  if (bb.kind === 'word-vectors') {
-    const { table, dims } = wordTable(bb.model);
-    encoder = wordEncoder(opts, vocabularyOf(bb.model));
-    featureModel = bagOfEmbeddingsModel({ table, dims, pool: opts.pool ?? 'mean+max' });
-  } else {
-    const sf = sentenceFeatureModel(bb.model, bb.output);
-    encoder = new SentenceInputEncoder(
-      sentenceTokenizerOf(bb, opts.tokenizer?.maxTokens ?? 256),
-      sf.inputs,
-      textPreparation(opts),
-    );
-    featureModel = sf;
-  }
+  const { encoder, ...featureModel } = textFeatureModel(bb, opts);
   const started = performance.now();
   const session = await Session.create(featureModel.model, opts.session);
   let train: FeatureSet;
