@@ -2,7 +2,7 @@
 // use_lite.en (features and fine-tuning), then predict --text, predict a table, eval, embed and export,
 // on the committed review fixtures (scripts/fixtures/make_reviews.py). The model comes from the zoo cache.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -133,4 +133,30 @@ test('graft train --strategy fine-tune --unfreeze last:1 on use_lite.en; a bad -
   assert.equal(bad.code, 2);
   assert.match(bad.err, /--unfreeze 'first:2'/);
   assert.doesNotMatch(bad.err, STACK);
+});
+
+test('graft report of a text run lists misclassified texts, escaped', async () => {
+  // the test split holds texts written as markup, labelled against their meaning: the worst examples
+  const rows = readFileSync(TRAIN, 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1, 121)
+    .map((l) => `${l},train`);
+  const hostile = [
+    '"<script>alert(1)</script> The battery is excellent.",negative,test',
+    '"<img src=x onerror=alert(2)> The camera works perfectly.",negative,test',
+    '"The zipper is terrible & broke.",negative,test',
+    '"The seller made my day.",positive,test',
+  ];
+  const data = join(dir, 'hostile.csv');
+  writeFileSync(data, ['text,label,split', ...rows, ...hostile].join('\n') + '\n');
+  const out = join(dir, 'hostile-run');
+  const r = await cli(['train', data, '--model', 'use_lite.en', '--out', out, '--json']);
+  assert.equal(r.code, 0, r.err);
+  const rep = await cli(['report', out]);
+  assert.equal(rep.code, 0, rep.err);
+  const html = readFileSync(join(out, 'report.html'), 'utf8');
+  assert.ok(html.includes('&lt;script&gt;alert(1)&lt;/script&gt; The battery is excellent.'), 'the text, escaped');
+  assert.ok(html.includes('&lt;img src=x onerror=alert(2)&gt;'));
+  assert.ok(!html.includes('<script>alert(1)') && !html.includes('<img src=x'), 'never raw');
 });
