@@ -10,6 +10,7 @@ import { loadOnnxFile } from '../node/onnx-file.js';
 import type { SessionOptions } from '../runtime/session.js';
 import { RUN_FILES } from '../report/run-folder.js';
 import { TextClassifier, type TextPrediction, isTextClassifier } from '../transfer/text/classifier.js';
+import { resolveModelPath } from './classifier.js';
 
 /** The model file of a run folder, or the path itself when it is a file. */
 export function textModelPath(runDirOrModel: string): string {
@@ -29,7 +30,7 @@ export function textModelPath(runDirOrModel: string): string {
 
 /** Whether a trained model reads text or images: what predict, eval and export dispatch on. */
 export async function classifierKind(target: string, cwd = process.cwd()): Promise<'text' | 'image'> {
-  return isTextClassifier(loadOnnxFile(textModelPath(resolve(cwd, target)))) ? 'text' : 'image';
+  return isTextClassifier(loadOnnxFile(resolveModelPath(target, cwd))) ? 'text' : 'image';
 }
 
 /** Opens a text classifier from a run folder, an .onnx path, or a model in memory. Dispose it when done. */
