@@ -60,7 +60,9 @@ async function evalTexts({ app, options, args, io }: CommandContext<EvalSettings
     return 0;
   }
   io.stdout.write(`${r.model} on ${r.data} (${r.split}): accuracy ${(100 * r.report.accuracy).toFixed(2)}%\n\n`);
-  io.stdout.write(`${renderReport(r.report, { exampleNames: r.files.map((f, i) => `${f}  ${r.texts[i]!.slice(0, 60)}`) })}\n`);
+  io.stdout.write(
+    `${renderReport(r.report, { exampleNames: r.files.map((f, i) => `${f}  ${r.texts[i]!.slice(0, 60)}`) })}\n`,
+  );
   if (r.skipped.length) {
     io.stdout.write(`\n${r.skipped.length} text(s) left out:\n`);
     for (const b of r.skipped.slice(0, 20)) io.stdout.write(`  ${b.path}  (${b.reason})\n`);
