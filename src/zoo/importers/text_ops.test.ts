@@ -139,3 +139,25 @@ test('sparseTokenInputs naming something other than integer placeholders is refu
     (e: unknown) => isGraftError(e) && e.code === 'BAD_MODEL' && e.fields.node === 'dense',
   );
 });
+
+test('a 1x1 convolution of a [N, T, 1, C] value (USE lite projections) is a MatMul in place, matching TF.js', async () => {
+  const b = new GraphModelBuilder();
+  const x = b.placeholder('x', [2, 5, 8]);
+  const ex = b.op('ExpandDims', 'ex', [x, b.const('axis2', [2], [], 'int32')]);
+  const conv = b.op('Conv2D', 'conv', [ex, b.random('k', [1, 1, 8, 6], 3)], {
+    strides: attr.ints([1, 1, 1, 1]),
+    padding: attr.s('VALID'),
+    data_format: attr.s('NHWC'),
+    dilations: attr.ints([1, 1, 1, 1]),
+  });
+  const biased = b.op('BiasAdd', 'biased', [conv, b.random('bias', [6], 4)], { data_format: attr.s('NHWC') });
+  const y = b.op('Squeeze', 'y', [biased], { squeeze_dims: attr.ints([2]) });
+  const { modelJson, readFile } = b.build();
+  const feeds = { x: { data: Float32Array.from({ length: 80 }, (_, i) => Math.sin(i)), shape: [2, 5, 8] } };
+  const [want] = await tfjsGraphPredict(modelJson, readFile, feeds, [y]);
+  const model = await importTfjsGraphModel(modelJson, readFile, { outputs: [y] });
+  const ops = model.graph.nodes.map((n) => n.opType);
+  assert.ok(ops.includes('MatMul') && !ops.includes('Conv') && !ops.includes('Transpose'), ops.join(', '));
+  const got = await onnxPredict(model, feeds);
+  assertClose(got[y], want!, 1e-5, y);
+});
