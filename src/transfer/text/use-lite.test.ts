@@ -3,7 +3,7 @@
 // embeddings for the sparse batch of the same SentencePiece ids.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { importTfjsGraphModel } from '../../zoo/importers/graph_model.js';
+import { importTfjsGraphModel } from '../../zoo/importers/graph-model.js';
 import { npmFolderReader } from '../../zoo/importers/test-utils/npm.js';
 import { tfjsGraphPredict } from '../../zoo/importers/test-utils/tfjs.js';
 import type { TfjsModelJson } from '../../zoo/importers/types.js';

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import { importTfjsGraphModel } from './graph_model.js';
+import { importTfjsGraphModel } from './graph-model.js';
 import { Session, f32 } from '../../runtime/session.js';
 import { assertClose, onnxPredict, randomData } from './test-utils/fixtures.js';
 import { npmFolderReader } from './test-utils/npm.js';

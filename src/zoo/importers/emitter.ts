@@ -85,7 +85,7 @@ export function konstNumbers(v: TfValue): number[] | undefined {
 
 /**
  * Writes ONNX nodes for TF-semantics values, tracking each value's layout so the graph runs channels-first.
- * The ops themselves are free functions over an Emitter (ops_math.ts, ops_nn.ts, ops_shape.ts).
+ * The ops themselves are free functions over an Emitter (ops-math.ts, ops-nn.ts, ops-shape.ts).
  */
 export class Emitter {
   readonly graph: Graph;

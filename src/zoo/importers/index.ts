@@ -2,13 +2,13 @@ import { GraftError, isGraftError } from '../../errors.js';
 import type { Model } from '../../onnx/graph.js';
 import { parseJsonFile, shapeOf } from '../formats/json.js';
 import { readEmbeddedTfjsModel } from './embedded.js';
-import { importTfjsGraphModel } from './graph_model.js';
-import { importTfjsLayersModel } from './layers_model.js';
+import { importTfjsGraphModel } from './graph-model.js';
+import { importTfjsLayersModel } from './layers-model.js';
 import type { ReadFile, TfjsImportOptions, TfjsModelJson } from './types.js';
 
-export { importTfjsGraphModel } from './graph_model.js';
-export { importTfjsLayersModel, supportedLayers } from './layers_model.js';
-export { supportedGraphOps } from './graph_ops.js';
+export { importTfjsGraphModel } from './graph-model.js';
+export { importTfjsLayersModel, supportedLayers } from './layers-model.js';
+export { supportedGraphOps } from './graph-ops.js';
 export { readEmbeddedTfjsModel } from './embedded.js';
 export { extractExportedLiteral } from '../formats/js-literal.js';
 export { loadWeights, float16ToFloat32 } from './weights.js';

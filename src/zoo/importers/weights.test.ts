@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GraftError } from '../../errors.js';
-import { importTfjsGraphModel } from './graph_model.js';
+import { importTfjsGraphModel } from './graph-model.js';
 import { float16ToFloat32, loadWeights } from './weights.js';
 import { GraphModelBuilder, assertClose, attr, onnxPredict, randomData } from './test-utils/fixtures.js';
 import { filesReader, tf, tfReady, tfjsGraphPredict } from './test-utils/tfjs.js';

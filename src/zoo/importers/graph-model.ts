@@ -2,7 +2,7 @@ import { GraftError } from '../../errors.js';
 import type { Model } from '../../onnx/graph.js';
 import { shapeOf } from '../formats/json.js';
 import { Emitter, type TfValue } from './emitter.js';
-import { GRAPH_OPS, supportedGraphOps } from './graph_ops.js';
+import { GRAPH_OPS, supportedGraphOps } from './graph-ops.js';
 import { NodeView, inlineTensor, tfDType, type GraphDefJson, type TfNodeDef } from './graphdef.js';
 import { NCHW } from './layout.js';
 import {

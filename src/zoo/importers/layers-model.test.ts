@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GraftError } from '../../errors.js';
-import { importTfjsLayersModel } from './layers_model.js';
+import { importTfjsLayersModel } from './layers-model.js';
 import { assertClose, onnxPredict, randomData } from './test-utils/fixtures.js';
 import { saveLayersModel, tf, tfl, tfjsLayersPredict, tfReady } from './test-utils/tfjs.js';
 import type { TfjsImportOptions } from './types.js';

@@ -1,10 +1,10 @@
 import { GraftError } from '../../errors.js';
 import { konstNumbers, symOf, type Activation, type Emitter, type Padding, type TfValue } from './emitter.js';
 import { tfDType, type NodeView } from './graphdef.js';
-import * as math from './ops_math.js';
-import * as index from './ops_index.js';
-import * as nn from './ops_nn.js';
-import * as shape from './ops_shape.js';
+import * as math from './ops-math.js';
+import * as index from './ops-index.js';
+import * as nn from './ops-nn.js';
+import * as shape from './ops-shape.js';
 
 /** What an op converter sees: the node, its data inputs (already converted) and the emitter. */
 export interface OpContext {

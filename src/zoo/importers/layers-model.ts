@@ -2,12 +2,12 @@ import { GraftError } from '../../errors.js';
 import type { Model } from '../../onnx/graph.js';
 import { shapeOf } from '../formats/json.js';
 import { Emitter, type TfValue } from './emitter.js';
-import { checkOpset } from './graph_model.js';
+import { checkOpset } from './graph-model.js';
 import { NCHW } from './layout.js';
 import type { HostArray, ReadFile, TfjsImportOptions, TfjsModelJson } from './types.js';
 import { loadWeights } from './weights.js';
-import { LAYERS, layerName } from './layer_converters.js';
-import * as math from './ops_math.js';
+import { LAYERS, layerName } from './layer-converters.js';
+import * as math from './ops-math.js';
 
 /** A serialized Keras layer, as TF.js writes it into modelTopology.model_config. */
 export interface KerasLayer {

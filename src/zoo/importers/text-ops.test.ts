@@ -3,7 +3,7 @@
 // rewrite that feeds such a model dense token ids and a mask instead.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { importTfjsGraphModel } from './graph_model.js';
+import { importTfjsGraphModel } from './graph-model.js';
 import { GraphModelBuilder, assertClose, attr, onnxPredict } from './test-utils/fixtures.js';
 import { tfjsGraphPredict } from './test-utils/tfjs.js';
 import { Session } from '../../runtime/session.js';

@@ -3,7 +3,7 @@ import { GraftError } from '../../errors.js';
 import type { AttrInput } from '../../onnx/attrs.js';
 import { rankOf, type Emitter, type Padding, type TfValue } from './emitter.js';
 import { NCHW, broadcastShapes, isIdentity, range, transposeHost } from './layout.js';
-import { binary } from './ops_math.js';
+import { binary } from './ops-math.js';
 
 export function conv2d(
   em: Emitter,

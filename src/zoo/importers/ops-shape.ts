@@ -2,7 +2,7 @@
 import { GraftError } from '../../errors.js';
 import { rankOf, symOf, type Emitter, type SymInt, type TfDType, type TfValue } from './emitter.js';
 import { broadcastShapes, dropAxes, isIdentity, onnxAxis, range } from './layout.js';
-import { cast } from './ops_math.js';
+import { cast } from './ops-math.js';
 import { sizeOf } from './types.js';
 
 /** Keras Flatten / TF reshape to [N, -1]. */

@@ -1,10 +1,10 @@
 // The Keras layer classes the layers importer converts, each a small function over the shared emitter.
 import { GraftError } from '../../errors.js';
 import type { Activation, Padding, TfValue } from './emitter.js';
-import type { KerasLayer, LayersConverter } from './layers_model.js';
-import * as math from './ops_math.js';
-import * as nn from './ops_nn.js';
-import * as shape from './ops_shape.js';
+import type { KerasLayer, LayersConverter } from './layers-model.js';
+import * as math from './ops-math.js';
+import * as nn from './ops-nn.js';
+import * as shape from './ops-shape.js';
 
 export type LayerConverter = (c: LayersConverter, layer: KerasLayer, inputs: TfValue[], name: string) => TfValue;
 
