@@ -108,3 +108,16 @@ test('the checks see imports: the parser finds the imports of a known file', () 
   const specs = importsOf(fileURLToPath(new URL('./cli/run.ts', import.meta.url)));
   assert.ok(specs.includes('../app/index.js') && specs.includes('../errors.js'), specs.join(', '));
 });
+
+test('source files and folders are named in kebab-case', () => {
+  const bad: string[] = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      const p = join(dir, name);
+      if (!/^[a-z0-9]+(-[a-z0-9]+)*(\.[a-z0-9]+)*$/.test(name)) bad.push(rel(p));
+      if (statSync(p).isDirectory()) walk(p);
+    }
+  };
+  walk(SRC);
+  assert.deepEqual(bad, []);
+});
