@@ -28,6 +28,8 @@ export const description =
 interface Subject {
   name: string;
   graph: Uint8Array;
+  /** the same step built for onnxruntime's WebGPU provider (the formulations its kernels compute correctly) */
+  gpuGraph: Uint8Array;
   feeds: Record<string, HostTensor>;
   note: string;
   /** a step of milliseconds needs more runs for a stable median */
@@ -49,11 +51,9 @@ function mlpHead(): Subject {
   b.output(b.op('Identity', ['features'], undefined, { outputs: ['feat'] }), 'float32', ['N', dim]);
   b.graph.valueInfo.set('feat', { name: 'feat', dtype: 'float32', shape: ['N', dim] });
   const head = attachHead(b.build(), 'feat', { numClasses: 10, hidden: [256], seed: 1 });
-  const tg = buildTrainingGraph(head.model, {
-    logits: head.logits,
-    loss: { kind: 'softmax-cross-entropy' },
-    trainable: head.headParams,
-  });
+  const spec = { logits: head.logits, loss: { kind: 'softmax-cross-entropy' as const }, trainable: head.headParams };
+  const tg = buildTrainingGraph(head.model, spec);
+  const gpu = buildTrainingGraph(head.model, { ...spec, target: 'webgpu' });
   const params = paramsFromModel(head.model, tg.params);
   const feeds: Record<string, HostTensor> = {
     features: f32(pixels(batch * dim, 1), [batch, dim]),
@@ -63,7 +63,14 @@ function mlpHead(): Subject {
     ),
   };
   for (const p of tg.params) feeds[p] = f32(params[p]!, head.model.graph.initializers.get(p)!.dims);
-  return { name: 'mlp-head', graph: encodeModel(tg.model), feeds, note: '1280 -> 256 -> 10, batch 256', fast: true };
+  return {
+    name: 'mlp-head',
+    graph: encodeModel(tg.model),
+    gpuGraph: encodeModel(gpu.model),
+    feeds,
+    note: '1280 -> 256 -> 10, batch 256',
+    fast: true,
+  };
 }
 
 /** The browser recipe's training graph of its block phase, fed its first batch. */
@@ -75,16 +82,22 @@ async function recipeStep(
 ): Promise<Subject> {
   const backbone = await readBackbone(model, { name: opts.backboneName, preprocessing });
   const per = backbone.itemDims.reduce((a, d) => a * d, 1);
-  const prep = await prepareFineTune({
-    backbone,
-    classes: Array.from({ length: 10 }, (_, i) => `c${i}`),
-    train: { pixels: pixels(opts.batch * per, 2), labels: Array.from({ length: opts.batch }, (_, i) => i % 10) },
-    strategy: opts.strategy,
-    unfreeze: opts.unfreeze,
-    device: 'cpu',
-    batchSize: opts.batch,
-  });
-  const phase = await prep.phaseGraph(prep.phases.findIndex((p) => p.kind === 'train'));
+  const prepare = (target: string) =>
+    prepareFineTune({
+      backbone,
+      classes: Array.from({ length: 10 }, (_, i) => `c${i}`),
+      train: { pixels: pixels(opts.batch * per, 2), labels: Array.from({ length: opts.batch }, (_, i) => i % 10) },
+      strategy: opts.strategy,
+      unfreeze: opts.unfreeze,
+      device: 'cpu',
+      target,
+      batchSize: opts.batch,
+    });
+  const trainPhase = async (prep: Awaited<ReturnType<typeof prepare>>) =>
+    prep.phaseGraph(prep.phases.findIndex((p) => p.kind === 'train'));
+  const prep = await prepare('cpu');
+  const phase = await trainPhase(prep);
+  const gpuPhase = await trainPhase(await prepare('webgpu'));
   const params = paramsFromModel(prep.classifier.model, phase.graph.params);
   const shape = phase.train.featureShape as readonly number[];
   const feeds: Record<string, HostTensor> = {
@@ -95,6 +108,7 @@ async function recipeStep(
   return {
     name,
     graph: encodeModel(phase.graph.model),
+    gpuGraph: encodeModel(gpuPhase.graph.model),
     feeds,
     note: `${opts.note}, ${phase.graph.params.length} parameter tensors trainable`,
   };
@@ -198,7 +212,7 @@ async function browserRunner(
   // a browser per configuration: onnxruntime-web sizes its wasm thread pool once per page
   const h = await startBrowser({
     webgpu: c.device === 'webgpu',
-    files: { '/bench/graph.onnx': s.graph, '/bench/feeds.bin': packed.blob },
+    files: { '/bench/graph.onnx': c.device === 'webgpu' ? s.gpuGraph : s.graph, '/bench/feeds.bin': packed.blob },
     args: flags,
   });
   const opened = await h.page.evaluate((a) => window.harness.openStep(a), {

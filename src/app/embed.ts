@@ -216,7 +216,8 @@ function csvLine(r: EmbeddingRow): string {
   return [csvCell(r.file), csvCell(r.label), r.split, ...Array.from(r.v, (x) => String(x))].join(',');
 }
 
-function formatFromExtension(path: string): EmbeddingFormat {
+/** The embedding file format a path's extension names (refused when it names none). */
+export function formatFromExtension(path: string): EmbeddingFormat {
   const ext = extname(path).slice(1).toLowerCase();
   if ((EMBEDDING_FORMATS as readonly string[]).includes(ext)) return ext as EmbeddingFormat;
   throw new GraftError('BAD_INPUT', 'Cannot tell the embedding file format from its name', {

@@ -13,6 +13,25 @@ import { badFilesOf } from './data.js';
 
 export type EvalSplit = Split | 'all';
 
+/** The items of the split asked for (default: test when the data has one, else all); none is an error. */
+export function evalItems<T extends { split: Split }>(
+  items: readonly T[],
+  asked: EvalSplit | undefined,
+  data: string,
+  noun: string,
+): { split: EvalSplit; chosen: T[] } {
+  const split: EvalSplit = asked ?? (items.some((it) => it.split === 'test') ? 'test' : 'all');
+  const chosen = items.filter((it) => split === 'all' || it.split === split);
+  if (chosen.length === 0) {
+    throw new GraftError('BAD_INPUT', `The data set has no ${split} ${noun}`, {
+      file: data,
+      found: `splits: ${[...new Set(items.map((it) => it.split))].join(', ')}`,
+      fix: 'use --split all (or a split the data has)',
+    });
+  }
+  return { split, chosen };
+}
+
 export interface EvaluateOptions {
   /** run folder or model.onnx */
   model: string;
@@ -55,15 +74,7 @@ export async function evaluateClassifier(opts: EvaluateOptions): Promise<Evaluat
     // the model's classes decide what is scorable, so the scan must not drop classes on its own account
     const ds = await scanImages(data, { minClasses: 1, limits: opts.limits });
     issues.push(...ds.report.issues);
-    const split: EvalSplit = opts.split ?? (ds.items.some((it) => it.split === 'test') ? 'test' : 'all');
-    const chosen = ds.items.filter((it) => split === 'all' || it.split === split);
-    if (chosen.length === 0) {
-      throw new GraftError('BAD_INPUT', `The data set has no ${split} images`, {
-        file: data,
-        found: `splits: ${[...new Set(ds.items.map((it) => it.split))].join(', ')}`,
-        fix: 'use --split all (or a split the data has)',
-      });
-    }
+    const { split, chosen } = evalItems(ds.items, opts.split, data, 'images');
     const unknown = chosen.filter((it) => !labels.has(it.label));
     const known = chosen.filter((it) => labels.has(it.label));
     if (unknown.length) {

@@ -1,6 +1,5 @@
 // Node-only: `graft embed` for text data: one feature vector per text from a text backbone.
-import { extname, resolve } from 'node:path';
-import { GraftError } from '../errors.js';
+import { resolve } from 'node:path';
 import type { DataLimits } from '../data/limits.js';
 import { loadTextDataset } from '../data/node/text.js';
 import { writeFileAtomic } from '../node/atomic.js';
@@ -11,7 +10,7 @@ import { loadTextBackbone } from '../transfer/text/node/backbone.js';
 import { textFeatureModel } from '../transfer/text/train.js';
 import type { SourceEventListener, SourceSettings } from '../zoo/sources/events.js';
 import { badFilesOf } from './data.js';
-import { EMBEDDING_FORMATS, type EmbeddingFormat, npyHeader } from './embed.js';
+import { type EmbeddingFormat, formatFromExtension, npyHeader } from './embed.js';
 import { DEFAULT_MAX_WORDS } from './train-text.js';
 import { Session } from '../runtime/session.js';
 
@@ -57,7 +56,7 @@ export interface EmbedTextsResult {
 export async function embedTexts(opts: EmbedTextsOptions): Promise<EmbedTextsResult> {
   const cwd = opts.cwd ?? process.cwd();
   const out = resolve(cwd, opts.out);
-  const format = opts.format ?? formatOf(out);
+  const format = opts.format ?? formatFromExtension(out);
   const ds = await loadTextDataset(resolve(cwd, opts.data), {
     fields: { text: opts.textField, label: opts.labelField },
     invalidUtf8: 'replace',
@@ -136,17 +135,6 @@ export async function embedTexts(opts: EmbedTextsOptions): Promise<EmbedTextsRes
     tokensPerSecond: tokens / Math.max(seconds, 1e-9),
     skipped: badFilesOf(ds.report.issues),
   };
-}
-
-function formatOf(path: string): EmbeddingFormat {
-  const ext = extname(path).slice(1).toLowerCase();
-  if ((EMBEDDING_FORMATS as readonly string[]).includes(ext)) return ext as EmbeddingFormat;
-  throw new GraftError('BAD_INPUT', 'Cannot tell the embedding file format from its name', {
-    file: path,
-    found: ext ? `.${ext}` : 'no extension',
-    choices: EMBEDDING_FORMATS.map((f) => `.${f}`),
-    fix: 'name the output file .npy, .jsonl or .csv (or pass --format)',
-  });
 }
 
 function csvCell(s: string): string {

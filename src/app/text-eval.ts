@@ -8,7 +8,7 @@ import type { DatasetIssue } from '../data/report.js';
 import { classificationReport } from '../eval/index.js';
 import type { SessionOptions } from '../runtime/session.js';
 import { badFilesOf } from './data.js';
-import type { EvalSplit, EvaluateResult } from './evaluate.js';
+import { type EvalSplit, type EvaluateResult, evalItems } from './evaluate.js';
 import { oneLine, openTextClassifier, textModelPath } from './text-predict.js';
 
 export interface EvaluateTextOptions {
@@ -53,15 +53,7 @@ export async function evaluateTextClassifier(opts: EvaluateTextOptions): Promise
       limits: opts.limits,
     });
     issues.push(...ds.report.issues);
-    const split: EvalSplit = opts.split ?? (ds.items.some((it) => it.split === 'test') ? 'test' : 'all');
-    const chosen = ds.items.filter((it) => split === 'all' || it.split === split);
-    if (chosen.length === 0) {
-      throw new GraftError('BAD_INPUT', `The data set has no ${split} texts`, {
-        file: data,
-        found: `splits: ${[...new Set(ds.items.map((it) => it.split))].join(', ')}`,
-        fix: 'use --split all (or a split the data has)',
-      });
-    }
+    const { split, chosen } = evalItems(ds.items, opts.split, data, 'texts');
     const known = chosen.filter((it) => labels.has(it.label));
     for (const label of new Set(chosen.filter((it) => !labels.has(it.label)).map((it) => it.label))) {
       issues.push({

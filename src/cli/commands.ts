@@ -29,7 +29,7 @@ import {
   fineTuneOptions,
   lrFindOnlyOptions,
 } from './finetune-options.js';
-import { textTrainOptions } from './text-options.js';
+import { textTableOptions, textTrainOptions } from './text-options.js';
 import type { TextOnlySettings } from '../app/train-text.js';
 import { CACHE_COMMANDS } from './cache-commands.js';
 
@@ -208,21 +208,6 @@ export type ServeCliSettings = OutputSettings &
   };
 export type ExportSettings = OutputSettings &
   Pick<LimitSettings, 'maxInputPixels'> & { format?: 'transformers.js' | 'onnx'; out?: string };
-
-const textTableOptions: OptionTable<TextTableCliSettings> = {
-  textField: {
-    flag: 'text-field',
-    type: 'string',
-    placeholder: 'NAME',
-    description: 'text tables: text column (text)',
-  },
-  labelField: {
-    flag: 'label-field',
-    type: 'string',
-    placeholder: 'NAME',
-    description: 'text tables: label column (label)',
-  },
-};
 
 const RESIZE_MODES = ['auto', 'squash', 'center-crop', 'pad', 'shorter-side-then-crop'] as const satisfies readonly (
   ResizeMode | 'auto'

@@ -38,3 +38,19 @@ export function printResult<R extends { reports?: unknown }>(
     io.stdout.write(`${JSON.stringify(rest, null, 2)}\n`);
   } else summary(io, result);
 }
+
+/**
+ * Lists what a command left out and why: the first 20, then a count of the rest and where they are all listed
+ * (`more`). `noun` names the items (file, text).
+ */
+export function writeLeftOut(
+  io: CliIo,
+  items: readonly { path: string; reason: string }[],
+  opts: { noun?: string; more?: string; before?: string } = {},
+): void {
+  if (!items.length) return;
+  const w = (s: string) => io.stdout.write(`${s}\n`);
+  w(`${opts.before ?? ''}${items.length} ${opts.noun ?? 'file'}(s) left out:`);
+  for (const b of items.slice(0, 20)) w(`  ${b.path}  (${b.reason})`);
+  if (items.length > 20) w(`  ... and ${items.length - 20} more (${opts.more ?? '--json lists them all'})`);
+}

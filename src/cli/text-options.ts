@@ -4,6 +4,22 @@ import { POOL_KINDS } from '../transfer/text/bag-model.js';
 import type { TextOnlySettings } from '../app/train-text.js';
 import type { OptionTable } from './options.js';
 
+/** The columns of a text table (train, eval, embed, predict). */
+export const textTableOptions: OptionTable<{ textField?: string; labelField?: string }> = {
+  textField: {
+    flag: 'text-field',
+    type: 'string',
+    placeholder: 'NAME',
+    description: 'text tables: text column (text)',
+  },
+  labelField: {
+    flag: 'label-field',
+    type: 'string',
+    placeholder: 'NAME',
+    description: 'text tables: label column (label)',
+  },
+};
+
 export const textTrainOptions: OptionTable<TextOnlySettings> = {
   pool: {
     flag: 'pool',
@@ -61,18 +77,7 @@ export const textTrainOptions: OptionTable<TextOnlySettings> = {
     placeholder: 'N',
     description: 'text fine-tune: give missing words seen N+ times new trainable vectors (default 0: none)',
   },
-  textField: {
-    flag: 'text-field',
-    type: 'string',
-    placeholder: 'NAME',
-    description: 'text tables: text column (text)',
-  },
-  labelField: {
-    flag: 'label-field',
-    type: 'string',
-    placeholder: 'NAME',
-    description: 'text tables: label column (label)',
-  },
+  ...textTableOptions,
   extensions: {
     flag: 'extensions',
     type: 'string',

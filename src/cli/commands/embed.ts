@@ -1,3 +1,4 @@
+import { writeLeftOut } from '../io.js';
 import { limitsFromOptions } from '../../data/limits.js';
 import { GraftError } from '../../errors.js';
 import type { CommandContext, EmbedSettings } from '../commands.js';
@@ -16,18 +17,7 @@ export async function run({ app, options, args, io }: CommandContext<EmbedSettin
   if ((await app.detectDataKind(resolve(io.cwd, args.DATA!), options.textField)) === 'text') {
     return embedTexts({ app, options, args, io });
   }
-  for (const [key, flag] of [
-    ['textField', 'text-field'],
-    ['labelField', 'label-field'],
-    ['maxTokens', 'max-tokens'],
-  ] as const) {
-    if (options[key] !== undefined) {
-      throw new GraftError('BAD_INPUT', `--${flag} only applies to text data, and this data set holds images`, {
-        found: `--${flag}`,
-        fix: `drop --${flag}`,
-      });
-    }
-  }
+  refuseOtherKind(options, { textField: 'text-field', labelField: 'label-field', maxTokens: 'max-tokens' }, 'image');
   const bar = options.quiet ? undefined : countRenderer(io, 'features', 'img');
   const r = await app.embedImages({
     data: args.DATA!,
@@ -63,26 +53,13 @@ export async function run({ app, options, args, io }: CommandContext<EmbedSettin
   );
   io.stdout.write(`${r.computed} computed, ${r.reused} from the cache\n`);
   if (r.shard) io.stdout.write(`when every shard has finished: graft merge ${options.out}\n`);
-  if (r.skipped.length) {
-    io.stdout.write(`${r.skipped.length} file(s) left out:\n`);
-    for (const b of r.skipped.slice(0, 20)) io.stdout.write(`  ${b.path}  (${b.reason})\n`);
-  }
+  writeLeftOut(io, r.skipped);
   return 0;
 }
 
 /** Text data: one embedding per text from a text backbone (GloVe by default, or use_lite.en). */
 async function embedTexts({ app, options, args, io }: CommandContext<EmbedSettings>): Promise<number> {
-  for (const [key, flag] of [
-    ['cut', 'cut'],
-    ['resize', 'resize'],
-  ] as const) {
-    if (options[key] !== undefined) {
-      throw new GraftError('BAD_INPUT', `--${flag} only applies to image data, and this data set holds texts`, {
-        found: `--${flag}`,
-        fix: `drop --${flag}`,
-      });
-    }
-  }
+  refuseOtherKind(options, { cut: 'cut', resize: 'resize' }, 'text');
   const bar = options.quiet ? undefined : countRenderer(io, 'embedding', 'texts');
   const r = await app.embedTexts({
     data: args.DATA!,
@@ -111,9 +88,23 @@ async function embedTexts({ app, options, args, io }: CommandContext<EmbedSettin
   }
   io.stdout.write(`${r.rows} x ${r.dim} embeddings (${r.model}) -> ${r.out}${r.index ? ` (rows: ${r.index})` : ''}\n`);
   io.stdout.write(`${r.textsPerSecond.toFixed(1)} texts/s, ${r.tokensPerSecond.toFixed(0)} tokens/s\n`);
-  if (r.skipped.length) {
-    io.stdout.write(`${r.skipped.length} text(s) left out:\n`);
-    for (const b of r.skipped.slice(0, 20)) io.stdout.write(`  ${b.path}  (${b.reason})\n`);
-  }
+  writeLeftOut(io, r.skipped, { noun: 'text' });
   return 0;
+}
+
+/** Refuses the flags (settings key -> flag) that only apply to the other kind of data than `holds`. */
+function refuseOtherKind(
+  options: EmbedSettings,
+  flags: Partial<Record<keyof EmbedSettings, string>>,
+  holds: string,
+): void {
+  for (const [key, flag] of Object.entries(flags) as [keyof EmbedSettings, string][]) {
+    if (options[key] !== undefined) {
+      const other = holds === 'image' ? 'text' : 'image';
+      throw new GraftError('BAD_INPUT', `--${flag} only applies to ${other} data, and this data set holds ${holds}s`, {
+        found: `--${flag}`,
+        fix: `drop --${flag}`,
+      });
+    }
+  }
 }

@@ -1,3 +1,4 @@
+import { writeLeftOut } from '../io.js';
 import { limitsFromOptions } from '../../data/limits.js';
 import { renderReport } from '../../eval/render.js';
 import type { CommandContext, EvalSettings } from '../commands.js';
@@ -31,11 +32,7 @@ export async function run({ app, options, args, io }: CommandContext<EvalSetting
   }
   io.stdout.write(`${r.model} on ${r.data} (${r.split}): accuracy ${(100 * r.report.accuracy).toFixed(2)}%\n\n`);
   io.stdout.write(renderReport(r.report, { exampleNames: r.files }));
-  if (r.skipped.length) {
-    io.stdout.write(`\n${r.skipped.length} file(s) left out:\n`);
-    for (const b of r.skipped.slice(0, 20)) io.stdout.write(`  ${b.path}  (${b.reason})\n`);
-    if (r.skipped.length > 20) io.stdout.write(`  ... and ${r.skipped.length - 20} more (--json lists them all)\n`);
-  }
+  writeLeftOut(io, r.skipped, { before: '\n' });
   return 0;
 }
 
@@ -63,9 +60,6 @@ async function evalTexts({ app, options, args, io }: CommandContext<EvalSettings
   io.stdout.write(
     `${renderReport(r.report, { exampleNames: r.files.map((f, i) => `${f}  ${r.texts[i]!.slice(0, 60)}`) })}\n`,
   );
-  if (r.skipped.length) {
-    io.stdout.write(`\n${r.skipped.length} text(s) left out:\n`);
-    for (const b of r.skipped.slice(0, 20)) io.stdout.write(`  ${b.path}  (${b.reason})\n`);
-  }
+  writeLeftOut(io, r.skipped, { noun: 'text', before: '\n' });
   return 0;
 }

@@ -4,7 +4,7 @@ import type { FineTuneEvent } from '../../app/finetune-setup.js';
 import type { FineTuneStrategy } from '../../transfer/strategies/index.js';
 import type { CommandContext, TrainSettings } from '../commands.js';
 import { runSettings } from '../run-settings.js';
-import { type CliIo, printResult } from '../io.js';
+import { type CliIo, printResult, writeLeftOut } from '../io.js';
 import { trainEventRenderer } from './run-progress.js';
 
 /** `graft train` with a strategy that trains backbone blocks (the registry's weights family). */
@@ -73,10 +73,7 @@ export function printFineTuneSummary(io: CliIo, r: FineTuneImageResult): void {
     `trained ${r.strategy} (unfreeze ${r.unfreeze}, ${r.head} head) on ${r.model} at ${size}: ${r.classes.length} classes`,
   );
   for (const line of classCountLines(r.classes, r.counts)) w(line);
-  if (r.badFiles.length) {
-    w(`${r.badFiles.length} file(s) left out:`);
-    for (const b of r.badFiles.slice(0, 20)) w(`  ${b.path}  (${b.reason})`);
-  }
+  writeLeftOut(io, r.badFiles, { more: 'run.json lists them' });
   w(
     `trainable ${r.trainableParams.toLocaleString('en-US')} of ${r.totalParams.toLocaleString('en-US')} parameters; inputs: ${r.activations.kind === 'cache' ? `activations cached at ${r.activations.at}` : r.activations.kind === 'recompute' ? 'activations recomputed each epoch (augmentation)' : 'images (whole network trains)'}`,
   );

@@ -6,7 +6,7 @@ import type { FeatureStrategy } from '../../transfer/strategies/index.js';
 import type { CommandContext, TrainSettings } from '../commands.js';
 import { runSettings } from '../run-settings.js';
 import { checkFlagsApply, chooseStrategy } from '../train-flags.js';
-import { type CliIo, printResult } from '../io.js';
+import { type CliIo, printResult, writeLeftOut } from '../io.js';
 import { trainEventRenderer } from './run-progress.js';
 import { fineTuneEventRenderer, printFineTuneSummary, runFineTune } from './train-finetune.js';
 import { runTextTrain } from './train-text.js';
@@ -123,11 +123,7 @@ export function printSummary(io: CliIo, r: TrainImageResult): void {
   const w = (s: string) => io.stdout.write(`${s}\n`);
   w(`trained ${r.strategy} (${r.head}) on ${r.model}: ${r.classes.length} classes`);
   for (const line of classCountLines(r.classes, r.counts)) w(line);
-  if (r.badFiles.length) {
-    w(`${r.badFiles.length} file(s) left out:`);
-    for (const b of r.badFiles.slice(0, 20)) w(`  ${b.path}  (${b.reason})`);
-    if (r.badFiles.length > 20) w(`  ... and ${r.badFiles.length - 20} more (run.json lists them)`);
-  }
+  writeLeftOut(io, r.badFiles, { more: 'run.json lists them' });
   const f = r.features;
   w(
     f.computed === 0

@@ -3,7 +3,6 @@ import { GraftError } from '../../errors.js';
 import { GraphBuilder } from '../../onnx/builder.js';
 import { checkGraph } from '../../onnx/check.js';
 import type { Model } from '../../onnx/graph.js';
-import { Session } from '../../runtime/session.js';
 import { attachHead } from '../../surgery/head.js';
 import { bestParams } from '../../train/callbacks/best-params.js';
 import { failOnDivergence } from '../../train/callbacks/fail-on-divergence.js';
@@ -16,7 +15,7 @@ import { withoutDropout } from '../pipeline-head.js';
 import { headForStrategy } from '../strategies/index.js';
 import { SentenceInputEncoder, writeTextMetadata } from './classifier.js';
 import { type EncoderUnfreeze, encoderParameters, parseEncoderUnfreeze, unfrozenWeights } from './encoder-params.js';
-import { runInBatches, standardization } from './features.js';
+import { startingStandardization } from './features.js';
 import { ENCODER_INPUTS, sentenceFeatureModel } from './sentence-encoder.js';
 import {
   type TextBackbone,
@@ -74,22 +73,10 @@ export async function fineTuneSentenceEncoder(
   const started = performance.now();
   const trainIds = opts.train.texts.map((t) => encoder.encode(t));
   const valIds = opts.val?.texts.map((t) => encoder.encode(t));
-  const session = await Session.create(sf.model, opts.session);
-  let stats: ReturnType<typeof standardization>;
-  try {
-    const f = await runInBatches({
-      session,
-      count: trainIds.length,
-      lengthOf: (i) => trainIds[i]!.length,
-      feeds: (idx) => encoder.feeds(idx.map((i) => trainIds[i]!)),
-      output: sf.features,
-      batchSize: 32,
-      onProgress: (done, total) => opts.onEvent?.({ type: 'features', split: 'train', done, total }),
-    });
-    stats = standardization(f.data, f.dim);
-  } finally {
-    await session.dispose();
-  }
+  const stats = await startingStandardization(sf.model, sf.features, trainIds, encoder, {
+    session: opts.session,
+    onProgress: (done, total) => opts.onEvent?.({ type: 'features', split: 'train', done, total }),
+  });
   const featureSeconds = (performance.now() - started) / 1000;
 
   const standardized = withStandardization(sf.model, sf.features, stats);

@@ -1,5 +1,6 @@
 import { GraftError } from '../../errors.js';
-import type { HostTensor, Session } from '../../runtime/session.js';
+import type { Model } from '../../onnx/graph.js';
+import { type HostTensor, Session, type SessionOptions } from '../../runtime/session.js';
 
 /** One batch of encoded texts as model feeds. */
 export type BatchFeeds = (indices: readonly number[]) => Record<string, HostTensor>;
@@ -70,6 +71,35 @@ export function standardization(data: Float32Array, dim: number): { shift: Float
     return std > 1e-8 ? 1 / std : 1;
   });
   return { shift, scale };
+}
+
+/**
+ * The standardisation constants of a feature model's starting output on the training texts (a session of its
+ * own, disposed after): trained models standardise their pooled features with these, so one learning rate
+ * suits the head.
+ */
+export async function startingStandardization(
+  model: Model,
+  output: string,
+  ids: readonly Int32Array[],
+  encoder: { feeds(lists: readonly Int32Array[]): Record<string, HostTensor> },
+  opts: { session?: SessionOptions; onProgress?: (done: number, total: number) => void },
+): Promise<{ shift: Float32Array; scale: Float32Array }> {
+  const session = await Session.create(model, opts.session);
+  try {
+    const f = await runInBatches({
+      session,
+      count: ids.length,
+      lengthOf: (i) => ids[i]!.length,
+      feeds: (idx) => encoder.feeds(idx.map((i) => ids[i]!)),
+      output,
+      batchSize: 32,
+      onProgress: opts.onProgress,
+    });
+    return standardization(f.data, f.dim);
+  } finally {
+    await session.dispose();
+  }
 }
 
 /** Applies (x - shift) * scale in float32, exactly as the Sub and Mul of the exported graph do. */

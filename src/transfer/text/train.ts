@@ -23,7 +23,7 @@ import {
   WordInputEncoder,
   writeTextMetadata,
 } from './classifier.js';
-import { runInBatches, standardization } from './features.js';
+import { runInBatches, startingStandardization } from './features.js';
 import { SentenceTokenizer, type TextTokenizer, sentenceFeatureModel } from './sentence-encoder.js';
 import { type ScoredPiece, SentencePieceTokenizer } from './sentencepiece.js';
 import { type WordTokenizerConfig, wordTokenizerConfig } from './tokenizer.js';
@@ -403,22 +403,10 @@ async function fineTuneWordVectors(opts: TrainTextOptions): Promise<TrainedTextM
   const valIds = opts.val?.texts.map((t) => encoder.encode(t));
   // Standardising the pooled features with their starting statistics lets one learning rate suit the head.
   const raw = bagOfEmbeddingsModel({ table: trimmed.table, dims: full.dims, pool });
-  const session = await Session.create(raw.model, opts.session);
-  let stats: ReturnType<typeof standardization>;
-  try {
-    const f = await runInBatches({
-      session,
-      count: trainIds.length,
-      lengthOf: (i) => trainIds[i]!.length,
-      feeds: (idx) => encoder.feeds(idx.map((i) => trainIds[i]!)),
-      output: raw.features,
-      batchSize: 32,
-      onProgress: (done, total) => opts.onEvent?.({ type: 'features', split: 'train', done, total }),
-    });
-    stats = standardization(f.data, f.dim);
-  } finally {
-    await session.dispose();
-  }
+  const stats = await startingStandardization(raw.model, raw.features, trainIds, encoder, {
+    session: opts.session,
+    onProgress: (done, total) => opts.onEvent?.({ type: 'features', split: 'train', done, total }),
+  });
   const featureSeconds = (performance.now() - started) / 1000;
 
   const build = (idsDtype: 'int64' | 'float32') => {
