@@ -1,10 +1,11 @@
 // Issue 12 benchmark, the browser rows: one training step (loss, logits, every gradient) of the same graph
 // on the same batch, in Debian's Chromium on onnxruntime-web (wasm with 1 and 2 threads; WebGPU over
-// SwiftShader with `--webgpu`) and in Node on onnxruntime-node's CPU (1 and 2 threads), measured one after
-// the other in one run. Graphs: an MLP head (1280 -> 256 -> 10, batch 256), EfficientNet-B0's head + last two
-// blocks (the browser recipe's graph, batch 8 at 224x224) and MobileNetV2 trained in full (torchvision
-// fixture with a grafted head, batch 4). `--quick`: fewer repetitions. `--only=mlp-head,...` picks graphs.
-// `--tier-up`: Chromium's default wasm compilation instead of optimising everything before the first run.
+// SwiftShader with `--webgpu`, the step built for WebGPU) and in Node on onnxruntime-node's CPU (1 and 2
+// threads), measured one after the other in one run. Graphs: an MLP head (1280 -> 256 -> 10, batch 256),
+// EfficientNet-B0's head + last two blocks (the browser recipe's graph, batch 8 at 224x224) and MobileNetV2
+// trained in full (torchvision fixture with a grafted head, batch 4). `--quick`: fewer repetitions.
+// `--only=mlp-head,...` picks graphs. `--tier-up`: Chromium's default wasm compilation instead of optimising
+// everything before the first run.
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { buildTrainingGraph } from '../src/autodiff/index.js';
@@ -316,7 +317,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
     }
   }
   const notes = [
-    `medians of ${baseReps} samples after ${warmup} warm-up runs, Node and browser alternating sample by sample (a sample is one run; the MLP head's, the mean of 10); WebGPU: the MLP head 3 runs, conv graphs 1 run, after 1 warm-up; the same graph bytes and feeds everywhere`,
+    `medians of ${baseReps} samples after ${warmup} warm-up runs, Node and browser alternating sample by sample (a sample is one run; the MLP head's, the mean of 10); WebGPU: the MLP head 3 runs, conv graphs 1 run, after 1 warm-up; the same graph bytes and feeds on wasm and Node CPU, the same step built for WebGPU (TrainingSpec.target) on WebGPU, same feeds`,
     flags.length
       ? `Chromium with ${flags.join(' ')} (wasm optimised before the first run; --tier-up for Chromium's default)`
       : "Chromium's default wasm tiering (baseline code first, optimised in the background)",
