@@ -21,6 +21,10 @@ import type * as Report from './report.js';
 import type * as Serve from './serve.js';
 import type * as TrainImage from './train-image.js';
 import type * as TrainText from './train-text.js';
+import type * as TextEmbed from './text-embed.js';
+import type * as TextEval from './text-eval.js';
+import type * as TextExport from './text-export.js';
+import type * as TextPredict from './text-predict.js';
 import type * as Zoo from './zoo.js';
 
 /** A recipe as the entry points call it: always asynchronous (it may load its module first). */
@@ -38,6 +42,11 @@ export interface App {
   embedImages: Recipe<typeof Embed.embedImages>;
   evaluateClassifier: Recipe<typeof Evaluate.evaluateClassifier>;
   predictImages: Recipe<typeof Classifier.predictImages>;
+  classifierKind: Recipe<typeof TextPredict.classifierKind>;
+  predictTexts: Recipe<typeof TextPredict.predictTexts>;
+  evaluateTextClassifier: Recipe<typeof TextEval.evaluateTextClassifier>;
+  embedTexts: Recipe<typeof TextEmbed.embedTexts>;
+  exportTextClassifier: Recipe<typeof TextExport.exportTextClassifier>;
   exportClassifier: Recipe<typeof Export.exportClassifier>;
   inspectTarget: Recipe<typeof Inspect.inspectTarget>;
   writeReport: Recipe<typeof Report.writeReport>;
@@ -67,6 +76,11 @@ export const app: App = {
   embedImages: async (...a) => (await import('./embed.js')).embedImages(...a),
   evaluateClassifier: async (...a) => (await import('./evaluate.js')).evaluateClassifier(...a),
   predictImages: async (...a) => (await import('./classifier.js')).predictImages(...a),
+  classifierKind: async (...a) => (await import('./text-predict.js')).classifierKind(...a),
+  predictTexts: async (...a) => (await import('./text-predict.js')).predictTexts(...a),
+  evaluateTextClassifier: async (...a) => (await import('./text-eval.js')).evaluateTextClassifier(...a),
+  embedTexts: async (...a) => (await import('./text-embed.js')).embedTexts(...a),
+  exportTextClassifier: async (...a) => (await import('./text-export.js')).exportTextClassifier(...a),
   exportClassifier: async (...a) => (await import('./export.js')).exportClassifier(...a),
   inspectTarget: async (...a) => (await import('./inspect.js')).inspectTarget(...a),
   writeReport: async (...a) => (await import('./report.js')).writeReport(...a),

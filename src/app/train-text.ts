@@ -65,6 +65,8 @@ export interface TextTrainSettings extends TextOnlySettings, SourceSettings {
   strategy?: TextStrategy;
   /** 'linear', 'mlp:256', 'knn:5', 'prototype' (default: the strategy's) */
   head?: string;
+  /** fine-tuning a sentence encoder: 'all' (default) or 'last:N' layers train with the head (--unfreeze) */
+  unfreeze?: string;
   epochs?: number;
   lr?: number;
   batchSize?: number;
@@ -194,6 +196,7 @@ export async function runTextTraining(opts: TextTrainOptions): Promise<TextTrain
     classWeights,
     keepTopWords: opts.keepTopWords,
     newWordMinCount: opts.newWordMinCount,
+    unfreeze: opts.unfreeze,
     session,
     onEvent: emit,
   });

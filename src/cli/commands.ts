@@ -137,10 +137,19 @@ export type DemoSettings = OutputSettings &
   SourceSettings &
   RuntimeCliSettings &
   Pick<HeadCliSettings, 'seed'> & { strategy?: FeatureStrategy; out?: string; model?: string };
-export type PredictSettings = OutputSettings & LimitSettings & RuntimeCliSettings & { top?: number; batch?: number };
+/** Columns of a text table, for the commands that read one. */
+export interface TextTableCliSettings {
+  textField?: string;
+  labelField?: string;
+}
+export type PredictSettings = OutputSettings &
+  LimitSettings &
+  RuntimeCliSettings &
+  Pick<TextTableCliSettings, 'textField'> & { top?: number; batch?: number; text?: string };
 export type EvalSettings = OutputSettings &
   LimitSettings &
-  RuntimeCliSettings & { split?: 'train' | 'val' | 'test' | 'all'; batch?: number };
+  RuntimeCliSettings &
+  TextTableCliSettings & { split?: 'train' | 'val' | 'test' | 'all'; batch?: number };
 /** Which share of an array job this process does (graft embed, graft compare). */
 export interface ShardCliSettings {
   shard?: string;
@@ -152,7 +161,8 @@ export type EmbedSettings = OutputSettings &
   SourceSettings &
   BackboneCliSettings &
   RuntimeCliSettings &
-  ShardCliSettings & { out?: string; format?: 'npy' | 'jsonl' | 'csv' };
+  ShardCliSettings &
+  TextTableCliSettings & { out?: string; format?: 'npy' | 'jsonl' | 'csv'; maxTokens?: number };
 export type CompareSettings = OutputSettings &
   LimitSettings &
   RegistrySettings &
@@ -198,6 +208,21 @@ export type ServeCliSettings = OutputSettings &
   };
 export type ExportSettings = OutputSettings &
   Pick<LimitSettings, 'maxInputPixels'> & { format?: 'transformers.js' | 'onnx'; out?: string };
+
+const textTableOptions: OptionTable<TextTableCliSettings> = {
+  textField: {
+    flag: 'text-field',
+    type: 'string',
+    placeholder: 'NAME',
+    description: 'text tables: text column (text)',
+  },
+  labelField: {
+    flag: 'label-field',
+    type: 'string',
+    placeholder: 'NAME',
+    description: 'text tables: label column (label)',
+  },
+};
 
 const RESIZE_MODES = ['auto', 'squash', 'center-crop', 'pad', 'shorter-side-then-crop'] as const satisfies readonly (
   ResizeMode | 'auto'
@@ -616,15 +641,27 @@ export const COMMANDS: readonly AnyCommand[] = [
   }),
   define<PredictSettings>({
     path: ['predict'],
-    summary: 'classify image files with a trained model',
+    summary: 'classify image files, or texts, with a trained model',
     args: [
       { name: 'MODEL', description: 'RUN_DIR/model.onnx (or the run folder)' },
-      { name: 'FILES', description: 'image files', variadic: true },
+      {
+        name: 'FILES',
+        description: 'image files; for a text model, tables of texts (CSV/TSV/JSONL)',
+        variadic: true,
+        optional: true,
+      },
     ],
     options: {
       ...outputOptions,
       ...runtimeOptions,
       ...limitOptions,
+      text: {
+        flag: 'text',
+        type: 'string',
+        placeholder: 'TEXT',
+        description: 'text models: classify this text',
+      },
+      textField: textTableOptions.textField,
       top: {
         flag: 'top',
         short: 'k',
@@ -646,20 +683,26 @@ export const COMMANDS: readonly AnyCommand[] = [
     examples: [
       'graft predict runs/photos-lp/model.onnx cat.jpg dog.png --top 3',
       'graft predict runs/photos-lp img/*.jpg --json',
+      'graft predict runs/reviews --text "it broke in a week"',
+      'graft predict runs/reviews/model.onnx new-reviews.csv --json',
     ],
     load: () => import('./commands/predict.js'),
   }),
   define<EvalSettings>({
     path: ['eval'],
-    summary: 'score a trained model on a labelled image folder',
+    summary: 'score a trained model on labelled images or texts',
     args: [
       { name: 'MODEL', description: 'RUN_DIR/model.onnx (or the run folder)' },
-      { name: 'DATA', description: 'a folder of class folders (or train/ val/ test/ folders), or a manifest' },
+      {
+        name: 'DATA',
+        description: 'a folder of class folders (or train/ val/ test/ folders), a manifest, or a text table',
+      },
     ],
     options: {
       ...outputOptions,
       ...runtimeOptions,
       ...limitOptions,
+      ...textTableOptions,
       split: {
         flag: 'split',
         type: 'enum',
@@ -678,15 +721,30 @@ export const COMMANDS: readonly AnyCommand[] = [
     examples: [
       'graft eval runs/photos-lp/model.onnx photos-test/',
       'graft eval runs/photos-lp photos/ --split test --json',
+      'graft eval runs/reviews/model.onnx reviews-test.csv',
     ],
     load: () => import('./commands/eval.js'),
   }),
   define<EmbedSettings>({
     path: ['embed'],
-    summary: 'write backbone features of every image to a file (.npy, .jsonl or .csv)',
-    args: [{ name: 'DATA', description: 'a folder of images in class folders, or a manifest' }],
+    summary: 'write backbone features of every image or text to a file (.npy, .jsonl or .csv)',
+    args: [
+      {
+        name: 'DATA',
+        description: 'a folder of images in class folders, a manifest, or a text table / folder of texts',
+      },
+    ],
     options: {
       ...backboneRunOptions,
+      ...textTableOptions,
+      maxTokens: {
+        flag: 'max-tokens',
+        type: 'number',
+        integer: true,
+        min: 1,
+        placeholder: 'N',
+        description: "texts: tokens read per text (default: the model's; 512 for word vectors)",
+      },
       out: { flag: 'out', short: 'o', type: 'string', placeholder: 'FILE', description: 'output file (required)' },
       format: {
         flag: 'format',
@@ -700,6 +758,7 @@ export const COMMANDS: readonly AnyCommand[] = [
       'graft embed photos/ --out photos.npy',
       'graft embed photos/ --model mobilenet_v2.nsfwjs --out feats.csv',
       'graft embed photos/ --out /shared/photos.npy --shard 0/8   # then graft merge /shared/photos.npy',
+      'graft embed reviews.csv --model use_lite.en --out reviews.npy',
     ],
     load: () => import('./commands/embed.js'),
   }),
@@ -714,7 +773,7 @@ export const COMMANDS: readonly AnyCommand[] = [
         flag: 'format',
         type: 'enum',
         choices: ['transformers.js', 'onnx'],
-        description: 'transformers.js folder layout (default) or the plain .onnx file',
+        description: 'transformers.js folder layout (default for image models) or the plain .onnx file (text models)',
       },
       out: {
         flag: 'out',
@@ -724,7 +783,10 @@ export const COMMANDS: readonly AnyCommand[] = [
         description: 'output folder (or file for onnx) (required)',
       },
     },
-    examples: ['graft export runs/photos-lp/model.onnx --format transformers.js --out web/model'],
+    examples: [
+      'graft export runs/photos-lp/model.onnx --format transformers.js --out web/model',
+      'graft export runs/reviews/model.onnx --format onnx --out reviews.onnx',
+    ],
     load: () => import('./commands/export.js'),
   }),
   define<DemoSettings>({

@@ -4,7 +4,7 @@ import { TEXT_FINE_TUNE_OPTIONS, WEIGHT_OPTIONS, type Strategy } from './types.j
 /**
  * fastai's fine_tune: a short head-only warm-up on the frozen backbone, then the head and the unfrozen
  * blocks together at half the rate, with discriminative rates and a one-cycle schedule. On text, the word
- * vectors train with the head.
+ * vectors (or a sentence encoder's last layers, `--unfreeze last:N`) train with the head.
  */
 export const fineTune = {
   name: 'fine-tune',

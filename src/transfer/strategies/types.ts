@@ -57,10 +57,14 @@ export const WEIGHT_OPTIONS: readonly string[] = [
   'augment',
 ];
 
-/** Settings of text fine-tuning (the word vectors train with the head). */
+/**
+ * Settings of text fine-tuning: word vectors train with the head (the first three), or a sentence encoder's
+ * layers do (`unfreeze`: all, or the last N).
+ */
 export const TEXT_FINE_TUNE_OPTIONS: readonly string[] = [
   ...FEATURE_OPTIONS,
   'fineTuneEmbeddings',
   'keepTopWords',
   'newWordMinCount',
+  'unfreeze',
 ];
