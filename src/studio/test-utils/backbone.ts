@@ -42,10 +42,18 @@ export function studioBackbone(seed = 5): Model {
       'BatchNormalization',
       [
         y,
-        b.initializer(`${prefix}.bn.weight`, Float32Array.from({ length: cout }, () => 0.8 + 0.4 * rnd()), [cout]),
+        b.initializer(
+          `${prefix}.bn.weight`,
+          Float32Array.from({ length: cout }, () => 0.8 + 0.4 * rnd()),
+          [cout],
+        ),
         b.initializer(`${prefix}.bn.bias`, r(cout, 0.1), [cout]),
         b.initializer(`${prefix}.bn.running_mean`, r(cout, 0.1), [cout]),
-        b.initializer(`${prefix}.bn.running_var`, Float32Array.from({ length: cout }, () => 0.5 + rnd()), [cout]),
+        b.initializer(
+          `${prefix}.bn.running_var`,
+          Float32Array.from({ length: cout }, () => 0.5 + rnd()),
+          [cout],
+        ),
       ],
       undefined,
       { name: `${prefix}/bn/BatchNormalization` },
