@@ -15,7 +15,7 @@ import { readFile } from 'node:fs/promises';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GraftError, isGraftError } from '../errors.js';
 import { loadRegistry } from '../zoo/node/user-models.js';
@@ -69,11 +69,15 @@ interface StudioAssets {
 
 let assets: Promise<StudioAssets> | undefined;
 
-/** The page and worker bundles: prebuilt (dist/studio-web), else bundled from src/studio with esbuild. */
+/**
+ * The page and worker bundles: when Graft runs from its build (dist/), the ones `npm run build` wrote to
+ * dist/studio-web; from the sources, bundled now from src/studio with esbuild (never a stale build).
+ */
 export function studioAssets(): Promise<StudioAssets> {
   assets ??= (async () => {
     const prebuilt = join(ROOT, 'dist', 'studio-web');
-    if (existsSync(join(prebuilt, 'studio.js')) && !process.env.GRAFT_FROM_SOURCE) {
+    const fromBuild = fileURLToPath(import.meta.url).includes(`${sep}dist${sep}`);
+    if (fromBuild && existsSync(join(prebuilt, 'studio.js'))) {
       return {
         page: readFileSync(join(prebuilt, 'studio.js')),
         worker: readFileSync(join(prebuilt, 'studio-worker.js')),

@@ -71,6 +71,8 @@ export interface TrainResult {
   history: (EpochRecord & { phase: string })[];
   seconds: { extract: number; train: number };
   imagesPerSecond: number;
+  /** fine-tune: the mean time of one training step of the blocks' phase (its epochs' seconds over their steps) */
+  stepMs?: number;
   device: string;
   threads?: number;
 }

@@ -203,6 +203,7 @@ async function train(req: TrainRequest): Promise<TrainResult> {
   };
   let trainStart = performance.now();
   const k = req.classes.length;
+  let stepMs: number | undefined;
   let result: {
     model: Model;
     temperature: number;
@@ -312,6 +313,11 @@ async function train(req: TrainRequest): Promise<TrainResult> {
       },
     );
     const r = await runFineTune(prep);
+    const blockEpochs = history.filter((h) => h.phase === planned.phases.at(-1)!.name);
+    if (blockEpochs.length) {
+      const steps = blockEpochs.length * Math.ceil(tr.labels.length / req.batchSize);
+      stepMs = (1000 * blockEpochs.reduce((s, h) => s + h.seconds, 0)) / steps;
+    }
     const evalSet = te.labels.length ? te : va;
     const upper = await Session.create(upperGraph(r.trained, at), session);
     let evalLogits: Float32Array;
@@ -369,6 +375,7 @@ async function train(req: TrainRequest): Promise<TrainResult> {
     history,
     seconds: { extract: result.extractSeconds, train: (performance.now() - trainStart) / 1000 },
     imagesPerSecond: all.length / result.extractSeconds,
+    stepMs,
     device,
     threads: wasmThreads(),
   };
