@@ -24,6 +24,9 @@ const FT = { epochs: 2, headEpochs: 1, batch: 32 };
 
 interface PageFigures {
   imagesPerSecond: number;
+  extractSeconds: number;
+  decodeSeconds: number;
+  runSeconds: number;
   stepMs?: number;
   threads?: number;
   device: string;
@@ -49,6 +52,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       }
     }
     const trainCount = 10 * 30 - 10 * 3; // graft train holds 10% of train/ out for validation
+    const imageCount = 10 * 30 + 10 * 10;
     // the user's model cache, but a feature cache of our own, emptied before every Node run
     const cache = join(work, 'cache');
     mkdirSync(cache);
@@ -135,7 +139,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
           await browser.close();
         }
         ctx.log(
-          `${threads} thread(s): node ${nodeIps.toFixed(1)} img/s, step ${nodeStep.toFixed(1)} ms; page (pool ${probe.threads}) ${probe.imagesPerSecond.toFixed(1)} img/s, step ${fine.stepMs?.toFixed(1)} ms`,
+          `${threads} thread(s): node ${nodeIps.toFixed(1)} img/s, step ${nodeStep.toFixed(1)} ms; page (pool ${probe.threads}) ${probe.imagesPerSecond.toFixed(1)} img/s (${probe.extractSeconds.toFixed(1)} s: decode and preprocess ${probe.decodeSeconds.toFixed(1)} s, model ${probe.runSeconds.toFixed(1)} s), step ${fine.stepMs?.toFixed(1)} ms`,
         );
         rows.push({
           measure: 'feature extraction, img/s (higher is better)',
@@ -143,6 +147,9 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
           'graft train (Node)': +nodeIps.toFixed(1),
           'studio (Chromium wasm)': +probe.imagesPerSecond.toFixed(1),
           'studio / Node': +(probe.imagesPerSecond / nodeIps).toFixed(2),
+          // without the session's start (onnxruntime-web compiling its wasm and the model): the rate a long run reaches
+          'studio, steady (decode + model only)': +(imageCount / (probe.decodeSeconds + probe.runSeconds)).toFixed(1),
+          'studio steady / Node': +(imageCount / (probe.decodeSeconds + probe.runSeconds) / nodeIps).toFixed(2),
         });
         rows.push({
           measure: `fine-tune step, ms (last:1, batch ${FT.batch})`,

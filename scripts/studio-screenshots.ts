@@ -1,9 +1,11 @@
 // Takes the screenshots of docs/studio.md: `graft studio`'s page in Debian's Chromium, driven through each
-// step with the Fashion-MNIST fixture and EfficientNet-B0 from the model cache (`graft zoo pull
-// efficientnet_b0.imagenet` first). Writes docs/studio/<step>.png.
+// step with a part of the Fashion-MNIST fixture (the first 30 training and 10 test images of each class, so
+// EfficientNet-B0 at 224x224 runs over them in a minute or two on wasm) and EfficientNet-B0 from the model
+// cache (`graft zoo pull efficientnet_b0.imagenet` first). Writes docs/studio/<step>.png.
 //
 //   node --import tsx scripts/studio-screenshots.ts
-import { mkdirSync, readdirSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -12,13 +14,32 @@ import { CHROMIUM } from '../src/app-web/test-utils/browser.js';
 
 const MODEL = 'efficientnet_b0.imagenet';
 const root = fileURLToPath(new URL('../', import.meta.url));
-const fixture = join(root, 'fixtures/fashion-mnist-small');
+const full = join(root, 'fixtures/fashion-mnist-small');
 const out = join(root, 'docs/studio');
 mkdirSync(out, { recursive: true });
+const work = mkdtempSync(join(tmpdir(), 'graft-studio-shots-'));
+const fixture = join(work, 'fashion-mnist-small');
+for (const [split, n] of [
+  ['train', 30],
+  ['test', 10],
+] as const) {
+  for (const c of readdirSync(join(full, split))) {
+    mkdirSync(join(fixture, split, c), { recursive: true });
+    for (const f of readdirSync(join(full, split, c))
+      .sort()
+      .slice(0, n)) {
+      cpSync(join(full, split, c, f), join(fixture, split, c, f));
+    }
+  }
+}
 
 const studio = await startStudio({ port: 0 });
 if (!studio.models.some((m) => m.name === MODEL)) throw new Error(`run graft zoo pull ${MODEL} first`);
-const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu'],
+});
 try {
   const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
   await page.goto(studio.url);
@@ -57,4 +78,5 @@ try {
 } finally {
   await browser.close();
   await studio.close();
+  rmSync(work, { recursive: true, force: true });
 }

@@ -454,6 +454,8 @@ async function startTraining(): Promise<void> {
     byId('train-status').dataset.result = JSON.stringify({
       imagesPerSecond: r.imagesPerSecond,
       extractSeconds: r.seconds.extract,
+      decodeSeconds: r.seconds.decode,
+      runSeconds: r.seconds.run,
       trainSeconds: r.seconds.train,
       stepMs: r.stepMs,
       device: r.device,

@@ -69,7 +69,8 @@ export interface TrainResult {
   /** items the worker could not decode, with why */
   failed: { item: number; reason: string }[];
   history: (EpochRecord & { phase: string })[];
-  seconds: { extract: number; train: number };
+  /** extract: the whole pass over the images (decode: reading and preprocessing them, run: the model) */
+  seconds: { extract: number; decode: number; run: number; train: number };
   imagesPerSecond: number;
   /** fine-tune: the mean time of one training step of the blocks' phase (its epochs' seconds over their steps) */
   stepMs?: number;

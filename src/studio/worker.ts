@@ -74,6 +74,9 @@ interface Forwarded {
   rowDims: number[];
   ok: number[];
   failed: { item: number; reason: string }[];
+  /** seconds spent decoding and preprocessing, and running the model */
+  decodeSeconds: number;
+  runSeconds: number;
 }
 
 /**
@@ -96,8 +99,11 @@ async function forwardImages(
   const ok: number[] = [];
   const failed: { item: number; reason: string }[] = [];
   let rowDims: number[] = [];
+  let decodeSeconds = 0;
+  let runSeconds = 0;
   try {
     for (let at = 0; at < indices.length; at += EXTRACT_BATCH) {
+      const t0 = performance.now();
       const batch = indices.slice(at, at + EXTRACT_BATCH);
       const pixels = new Float32Array(batch.length * per);
       const good: number[] = [];
@@ -109,6 +115,8 @@ async function forwardImages(
           failed.push({ item, reason: `decode failed: ${firstLine(e)}` });
         }
       }
+      const t1 = performance.now();
+      decodeSeconds += (t1 - t0) / 1000;
       if (good.length) {
         const dims =
           p.layout === 'NCHW' ? [good.length, 3, p.size[0], p.size[1]] : [good.length, p.size[0], p.size[1], 3];
@@ -117,6 +125,7 @@ async function forwardImages(
         chunks.push(new Float32Array(out.data as Float32Array));
         ok.push(...good);
       }
+      runSeconds += (performance.now() - t1) / 1000;
       progress(Math.min(at + EXTRACT_BATCH, indices.length));
     }
   } finally {
@@ -129,7 +138,7 @@ async function forwardImages(
     rows.set(c, o);
     o += c.length;
   }
-  return { rows, rowDims, ok, failed };
+  return { rows, rowDims, ok, failed, decodeSeconds, runSeconds };
 }
 
 function firstLine(e: unknown): string {
@@ -212,6 +221,7 @@ async function train(req: TrainRequest): Promise<TrainResult> {
     evalItems: number[];
     failed: Forwarded['failed'];
     extractSeconds: number;
+    split: { decode: number; run: number };
   };
 
   if (req.strategy !== 'fine-tune') {
@@ -262,6 +272,7 @@ async function train(req: TrainRequest): Promise<TrainResult> {
       evalItems: evalSet.items,
       failed: f.failed,
       extractSeconds,
+      split: { decode: f.decodeSeconds, run: f.runSeconds },
     };
   } else {
     const planned = await planFineTune({
@@ -343,6 +354,7 @@ async function train(req: TrainRequest): Promise<TrainResult> {
       evalItems: evalSet.items,
       failed: f.failed,
       extractSeconds,
+      split: { decode: f.decodeSeconds, run: f.runSeconds },
     };
   }
   const evalLabels = Int32Array.from(result.evalItems, (i) => req.items[i]!.label);
@@ -373,7 +385,12 @@ async function train(req: TrainRequest): Promise<TrainResult> {
     ),
     failed: result.failed,
     history,
-    seconds: { extract: result.extractSeconds, train: (performance.now() - trainStart) / 1000 },
+    seconds: {
+      extract: result.extractSeconds,
+      decode: result.split.decode,
+      run: result.split.run,
+      train: (performance.now() - trainStart) / 1000,
+    },
     imagesPerSecond: all.length / result.extractSeconds,
     stepMs,
     device,
