@@ -42,7 +42,12 @@ export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
  * document, and none is written; they are removed anyway, with event attributes).
  */
 export function svgNode(svg: string): Node {
-  const doc = new DOMParser().parseFromString(svg, 'image/svg+xml');
+  // renderChart drops the namespace (HTML puts <svg> in it anyway); as XML it must be given back, or nothing draws
+  const xml = svg.replace(
+    /^<svg /,
+    '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" ',
+  );
+  const doc = new DOMParser().parseFromString(xml, 'image/svg+xml');
   const root = doc.documentElement;
   if (root.nodeName !== 'svg') return document.createTextNode('(the chart could not be drawn)');
   for (const s of Array.from(root.querySelectorAll('script, foreignObject'))) s.remove();
