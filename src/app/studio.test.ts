@@ -6,6 +6,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { isGraftError } from '../errors.js';
 import { encodeModel } from '../onnx/codec.js';
 import { STUDIO_SIZE, studioBackbone } from '../studio/test-utils/backbone.js';
 import { type RunningStudio, isLoopback, startStudio } from './studio.js';
@@ -51,6 +52,17 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 it('knows which addresses are loopback', () => {
   for (const h of ['127.0.0.1', '127.1.2.3', 'localhost', '::1']) assert.equal(isLoopback(h), true, h);
   for (const h of ['0.0.0.0', '::', '192.168.1.2', '10.0.0.1', 'example.com']) assert.equal(isLoopback(h), false, h);
+});
+
+it('refuses a port out of range and an address it cannot bind with a GraftError', async () => {
+  await assert.rejects(
+    startStudio({ port: 70000, env: env() }),
+    (e: unknown) => isGraftError(e) && /0 to 65535/.test(e.message),
+  );
+  await assert.rejects(
+    startStudio({ host: '203.0.113.7', port: 0, env: env() }),
+    (e: unknown) => isGraftError(e) && /cannot listen on 203\.0\.113\.7/.test(e.message),
+  );
 });
 
 describe('on a non-loopback address', () => {

@@ -209,6 +209,12 @@ export async function startStudio(opts: StudioOptions = {}): Promise<RunningStud
       found: `${token.length}`,
     });
   }
+  if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) {
+    throw new GraftError('BAD_INPUT', 'The studio port must be a whole number from 0 to 65535', {
+      found: String(port),
+      fix: 'pick another --port (0 picks a free one)',
+    });
+  }
   const tokenDigest = token === undefined ? undefined : sha256(token);
   const [{ page, worker }, models] = await Promise.all([studioAssets(), cachedModels(opts)]);
   const wasmDir = dirname(createRequire(import.meta.url).resolve('onnxruntime-web'));

@@ -39,11 +39,19 @@ function startWorker(): void {
   worker.addEventListener('error', (e) => say('train-status', `The training worker failed: ${e.message}`));
 }
 
+let queue: Promise<unknown> = Promise.resolve();
+
+/** Sends one request and resolves with its answer; requests wait their turn (the webcam's and a file's too). */
 function send(m: ToWorker, transfer: Transferable[] = []): Promise<FromWorker> {
-  return new Promise((resolve) => {
-    waiting = resolve;
-    worker.postMessage(m, transfer);
-  });
+  const answer = queue.then(
+    () =>
+      new Promise<FromWorker>((resolve) => {
+        waiting = resolve;
+        worker.postMessage(m, transfer);
+      }),
+  );
+  queue = answer.catch(() => undefined);
+  return answer;
 }
 
 function onWorker(m: FromWorker): void {
