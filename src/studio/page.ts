@@ -473,7 +473,11 @@ async function startTraining(): Promise<void> {
     say(
       'train-status',
       `Done: ${r.strategy} on ${r.device}${r.threads ? ` (${r.threads} threads)` : ''}, features ${seconds(r.seconds.extract)} (${r.imagesPerSecond.toFixed(0)} img/s), training ${seconds(r.seconds.train)}.` +
-        (r.failed.length ? ` ${r.failed.length} files did not decode and were left out.` : ''),
+        (r.failed.length
+          ? ` ${r.failed.length} file${r.failed.length > 1 ? 's' : ''} did not decode and ${r.failed.length > 1 ? 'were' : 'was'} left out: ${r.failed
+              .map((f) => `${state.data!.items[f.item]?.id ?? f.item} (${f.reason})`)
+              .join('; ')}.`
+          : ''),
     );
     await showEvaluation(r);
   } else if (m.type === 'error' && m.during !== 'cancel') say('train-status', `Training stopped: ${m.message}`);

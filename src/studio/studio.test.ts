@@ -71,7 +71,8 @@ describe('graft studio in Chromium', { timeout: 600_000 }, () => {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu'],
+      // a generated camera picture, and no permission prompt, for the webcam
+      args: ['--no-sandbox', '--disable-gpu', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'],
     });
     const context = await browser.newContext({ acceptDownloads: true });
     page = await context.newPage();
@@ -186,6 +187,16 @@ describe('graft studio in Chromium', { timeout: 600_000 }, () => {
     assert.equal(zip.suggestedFilename(), 'graft-transformers-js.zip');
   });
 
+  it("classifies the webcam's picture live, and stops it", async () => {
+    await page.click('#webcam');
+    await page.waitForFunction(() =>
+      /^webcam: \S+ \d+\.\d%/.test(document.getElementById('try-status')!.textContent ?? ''),
+    );
+    assert.equal(await page.isVisible('#video'), true);
+    await page.click('#webcam');
+    assert.equal(await page.isVisible('#video'), false);
+  });
+
   it('cancel stops training within a second', async () => {
     await page.selectOption('#strategy', 'fine-tune');
     await page.fill('#epochs', '200');
@@ -221,6 +232,11 @@ describe('graft studio escapes names from the files', { timeout: 300_000 }, () =
           .toFile(join(dir, 'data', c, `<svg onload=window.pwned=2>${i}.png`));
       }
     }
+    // a PNG whose header is whole and whose pixels are cut off: it passes the scan, fails to decode in the worker
+    const whole = await sharp(Buffer.alloc(28 * 28, 128), { raw: { width: 28, height: 28, channels: 1 } })
+      .png()
+      .toBuffer();
+    writeFileSync(join(dir, 'data', hostile, 'cut.png'), whole.subarray(0, 45));
     writeFileSync(join(dir, 'tiny.onnx'), encodeModel(studioBackbone()));
     const studio = await startStudioCli(['--port', '0'], env);
     const browser = await chromium.launch({
@@ -247,6 +263,11 @@ describe('graft studio escapes names from the files', { timeout: 300_000 }, () =
       assert.equal(await page.locator('img[src="x"], b, svg[onload]').count(), 0);
       assert.equal(await page.evaluate(() => (window as { pwned?: number }).pwned), undefined);
       assert.match((await page.textContent('#top-losses')) ?? '', /<svg onload=window\.pwned=2>\d\.png/);
+      // one bad file never stops a run: it is named, with why, and the rest trained
+      assert.match(
+        (await page.textContent('#train-status')) ?? '',
+        /1 file did not decode and was left out: .*cut\.png \(decode failed/,
+      );
     } finally {
       await browser.close();
       await studio.stop();
