@@ -1,14 +1,14 @@
 // The studio's server (src/app/studio.ts): who it answers and what it serves. The page itself is tested in
 // Chromium by src/studio/studio.test.ts.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isGraftError } from '../errors.js';
 import { encodeModel } from '../onnx/codec.js';
-import { STUDIO_SIZE, studioBackbone } from '../studio/test-utils/backbone.js';
+import { studioBackbone, writeStudioModelsFile } from '../studio/test-utils/backbone.js';
 import { type RunningStudio, isLoopback, startStudio } from './studio.js';
 
 /** A GET with the Host header given (fetch does not let a caller set it). */
@@ -33,19 +33,7 @@ before(() => {
   dir = mkdtempSync(join(tmpdir(), 'graft-studio-server-'));
   writeFileSync(join(dir, 'tiny.onnx'), encodeModel(studioBackbone()));
   // a user's zoo entry whose source is a local file: the studio offers it like a cached model
-  mkdirSync(join(dir, 'config', 'graft'), { recursive: true });
-  const entry = {
-    name: 'tiny.studio',
-    description: 'a small random CNN',
-    license: 'MIT',
-    trainedOn: 'nothing',
-    task: 'image-feature-extraction',
-    format: 'onnx',
-    sources: [{ uri: join(dir, 'tiny.onnx') }],
-    input: { kind: 'image', name: 'pixel_input', size: [STUDIO_SIZE, STUDIO_SIZE], channels: 3, layout: 'NCHW' },
-    featureValue: 'features',
-  };
-  writeFileSync(join(dir, 'config', 'graft', 'models.json'), JSON.stringify({ models: [entry] }));
+  writeStudioModelsFile(join(dir, 'config'), join(dir, 'tiny.onnx'));
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -14,7 +14,7 @@ import { type Browser, type Page, chromium } from 'playwright-core';
 import sharp from 'sharp';
 import { encodeModel } from '../onnx/codec.js';
 import { CHROMIUM } from '../app-web/test-utils/browser.js';
-import { studioBackbone } from './test-utils/backbone.js';
+import { studioBackbone, writeStudioModelsFile } from './test-utils/backbone.js';
 import { type StudioProcess, graftJson, startStudioCli } from './test-utils/cli.js';
 
 const FIXTURE = fileURLToPath(new URL('../../fixtures/fashion-mnist-small', import.meta.url));
@@ -47,6 +47,7 @@ describe('graft studio in Chromium', { timeout: 600_000 }, () => {
     dir = mkdtempSync(join(tmpdir(), 'graft-studio-'));
     writeFileSync(model(), encodeModel(studioBackbone()));
     env = { GRAFT_CACHE_DIR: join(dir, 'cache'), HOME: dir, XDG_CONFIG_HOME: join(dir, 'config') };
+    writeStudioModelsFile(join(dir, 'config'), model());
     const train = (out: string, extra: string[]) =>
       graftJson<TrainJson>(
         ['train', FIXTURE, '--model', model(), '--out', join(dir, out), '--seed', '0', ...extra],
@@ -114,8 +115,19 @@ describe('graft studio in Chromium', { timeout: 600_000 }, () => {
     assert.match((await page.textContent('#issues')) ?? '', /README\.md/);
   });
 
+  it('offers the models of the cache and loads one from the studio server', async () => {
+    assert.match(
+      (await page.textContent('#model-select option[value="tiny.studio"]')) ?? '',
+      /tiny\.studio \(0\.0 MB\)/,
+    );
+    await page.selectOption('#model-select', 'tiny.studio');
+    await page.waitForFunction(() => document.getElementById('model-status')!.textContent === 'tiny.studio is ready.');
+    assert.match((await page.textContent('#model-blocks')) ?? '', /^4: .*top/);
+  });
+
   it('reads the backbone from an .onnx file and shows its input size and blocks', async () => {
     await page.setInputFiles('#model-file', model());
+    await page.waitForFunction(() => document.getElementById('model-status')!.textContent === 'tiny.onnx is ready.');
     await page.waitForSelector('#model-blocks');
     assert.equal(await page.textContent('#model-input'), '28x28 (NCHW)');
     assert.match((await page.textContent('#model-blocks')) ?? '', /^4: .*top/);

@@ -3,6 +3,8 @@
 // network so blocks are found (stem, layers/block_1, layers/block_2, top), with 2x2 cells of pooled
 // features (96-d: global pooling alone loses the shape that tells a shoe from a shirt) and its
 // preprocessing in the metadata, as a user's model would carry it.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Preprocessing } from '../../data/preprocessing.js';
 import { GraphBuilder } from '../../onnx/builder.js';
 import type { Model } from '../../onnx/graph.js';
@@ -75,4 +77,24 @@ export function studioBackbone(seed = 5): Model {
   const model = b.build();
   model.metadata.set('graft.preprocessing', JSON.stringify(STUDIO_PREPROCESSING));
   return model;
+}
+
+/**
+ * A user's models file ($XDG_CONFIG_HOME/graft/models.json) naming `modelPath` as the zoo entry 'tiny.studio':
+ * a local file is a source the cache does not need to fetch, so the studio offers it like a cached model.
+ */
+export function writeStudioModelsFile(configHome: string, modelPath: string): void {
+  mkdirSync(join(configHome, 'graft'), { recursive: true });
+  const entry = {
+    name: 'tiny.studio',
+    description: 'a small random CNN',
+    license: 'MIT',
+    trainedOn: 'nothing',
+    task: 'image-feature-extraction',
+    format: 'onnx',
+    sources: [{ uri: modelPath }],
+    input: { kind: 'image', name: 'pixel_input', size: [STUDIO_SIZE, STUDIO_SIZE], channels: 3, layout: 'NCHW' },
+    featureValue: 'features',
+  };
+  writeFileSync(join(configHome, 'graft', 'models.json'), JSON.stringify({ models: [entry] }));
 }
