@@ -157,6 +157,24 @@ function indexHtml(): string {
 `;
 }
 
+/**
+ * The studio as static files (index.html, the stylesheet, the two bundles, onnxruntime-web's wasm): what
+ * `graft studio` serves, and what `npm run build` writes to dist/studio-web so any web server can serve it
+ * (without the studio server there is no list of cached models: the page takes a model URL or an .onnx file).
+ */
+export async function studioSite(): Promise<{ path: string; bytes: Uint8Array; type: string }[]> {
+  const { page, worker } = await studioAssets();
+  const wasmDir = dirname(createRequire(import.meta.url).resolve('onnxruntime-web'));
+  const encoder = new TextEncoder();
+  return [
+    { path: 'index.html', bytes: encoder.encode(indexHtml()), type: 'text/html; charset=utf-8' },
+    { path: 'studio.css', bytes: encoder.encode(STYLE), type: 'text/css; charset=utf-8' },
+    { path: 'studio.js', bytes: page, type: 'text/javascript; charset=utf-8' },
+    { path: 'studio-worker.js', bytes: worker, type: 'text/javascript; charset=utf-8' },
+    { path: ORT_WASM, bytes: await readFile(join(wasmDir, ORT_WASM)), type: 'application/wasm' },
+  ];
+}
+
 /** Whether the address only accepts connections from this machine. */
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
@@ -216,24 +234,14 @@ export async function startStudio(opts: StudioOptions = {}): Promise<RunningStud
     });
   }
   const tokenDigest = token === undefined ? undefined : sha256(token);
-  const [{ page, worker }, models] = await Promise.all([studioAssets(), cachedModels(opts)]);
-  const wasmDir = dirname(createRequire(import.meta.url).resolve('onnxruntime-web'));
-  const wasm = await readFile(join(wasmDir, ORT_WASM));
-  const encoder = new TextEncoder();
-  const files = new Map<string, { body: Uint8Array; type: string }>([
-    ['/', { body: encoder.encode(indexHtml()), type: 'text/html; charset=utf-8' }],
-    ['/studio.css', { body: encoder.encode(STYLE), type: 'text/css; charset=utf-8' }],
-    ['/studio.js', { body: page, type: 'text/javascript; charset=utf-8' }],
-    ['/studio-worker.js', { body: worker, type: 'text/javascript; charset=utf-8' }],
-    [`/${ORT_WASM}`, { body: wasm, type: 'application/wasm' }],
-    [
-      '/api/models',
-      {
-        body: encoder.encode(JSON.stringify({ models: models.map(({ path: _p, ...m }) => m) })),
-        type: 'application/json; charset=utf-8',
-      },
-    ],
-  ]);
+  const [site, models] = await Promise.all([studioSite(), cachedModels(opts)]);
+  const files = new Map<string, { body: Uint8Array; type: string }>(
+    site.map((f) => [f.path === 'index.html' ? '/' : `/${f.path}`, { body: f.bytes, type: f.type }]),
+  );
+  files.set('/api/models', {
+    body: new TextEncoder().encode(JSON.stringify({ models: models.map(({ path: _p, ...m }) => m) })),
+    type: 'application/json; charset=utf-8',
+  });
   const byName = new Map(models.map((m) => [m.name, m]));
 
   let boundPort = port;

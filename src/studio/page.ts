@@ -124,6 +124,8 @@ function build(): void {
         { class: 'row' },
         field('Cached model', el('select', { id: 'model-select' }, el('option', { value: '' }, '(none)'))),
         field('or an ONNX file', el('input', { id: 'model-file', type: 'file', accept: '.onnx' })),
+        field('or a model URL', el('input', { id: 'model-url', type: 'url', placeholder: 'https://…/model.onnx' })),
+        el('button', { id: 'model-url-load', type: 'button' }, 'Load'),
       ),
       el('p', { id: 'model-status', role: 'status', 'aria-live': 'polite' }),
       el('div', { id: 'model-info' }),
@@ -333,6 +335,12 @@ async function droppedFiles(items: DataTransferItemList): Promise<PickedFile[]> 
 async function loadCachedList(): Promise<void> {
   try {
     const res = await fetch('./api/models');
+    if (!res.ok) {
+      // served as static files, without the studio server: no cache to offer
+      byId<HTMLSelectElement>('model-select').disabled = true;
+      say('model-status', 'No studio server here (static files): load a model from a URL or pick an .onnx file.');
+      return;
+    }
     const list = (await res.json()) as { models: CachedModel[] };
     const select = byId<HTMLSelectElement>('model-select');
     for (const m of list.models) {
@@ -347,9 +355,10 @@ async function loadCachedList(): Promise<void> {
   }
 }
 
-async function fetchCached(name: string): Promise<ArrayBuffer> {
-  const res = await fetch(`./models/${encodeURIComponent(name)}.onnx`);
-  if (!res.ok || !res.body) throw new Error(`the studio server answered ${res.status}`);
+/** A model's bytes over HTTP, with the progress shown. */
+async function fetchModel(url: string, name: string): Promise<ArrayBuffer> {
+  const res = await fetch(url);
+  if (!res.ok || !res.body) throw new Error(`the server answered ${res.status}`);
   const total = Number(res.headers.get('content-length')) || 0;
   const reader = res.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -781,7 +790,7 @@ function wire(): void {
   select.addEventListener('change', () => {
     if (!select.value) return;
     const name = select.value;
-    fetchCached(name)
+    fetchModel(`./models/${encodeURIComponent(name)}.onnx`, name)
       .then((b) => useModel(b, name))
       .catch((e) => say('model-status', `Could not load ${name}: ${messageOf(e)}`));
   });
@@ -789,6 +798,14 @@ function wire(): void {
   file.addEventListener('change', () => {
     const f = file.files?.[0];
     if (f) void f.arrayBuffer().then((b) => useModel(b, f.name));
+  });
+  byId('model-url-load').addEventListener('click', () => {
+    const url = byId<HTMLInputElement>('model-url').value.trim();
+    if (!url) return;
+    const name = url.split('?')[0]!.split('/').pop() || 'model.onnx';
+    fetchModel(url, name)
+      .then((b) => useModel(b, name))
+      .catch((e) => say('model-status', `Could not load ${url}: ${messageOf(e)}`));
   });
   byId('strategy').addEventListener('change', updateButtons);
   byId('train').addEventListener('click', () => void startTraining());

@@ -6,6 +6,8 @@
 // top-1 under `graft predict` on 50 images, and Cancel must stop training within a second.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +16,7 @@ import { type Browser, type Page, chromium } from 'playwright-core';
 import sharp from 'sharp';
 import { encodeModel } from '../onnx/codec.js';
 import { CHROMIUM } from '../app-web/test-utils/browser.js';
+import { studioSite } from '../app/studio.js';
 import { studioBackbone, writeStudioModelsFile } from './test-utils/backbone.js';
 import { type StudioProcess, graftJson, startStudioCli } from './test-utils/cli.js';
 
@@ -283,6 +286,61 @@ describe('graft studio escapes names from the files', { timeout: 300_000 }, () =
     } finally {
       await browser.close();
       await studio.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the studio as static files from another web server', { timeout: 300_000 }, () => {
+  it('loads a model from a URL and trains with no studio server (and no cross-origin isolation)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'graft-studio-static-'));
+    const files = new Map((await studioSite()).map((f) => [`/${f.path}`, { bytes: f.bytes, type: f.type }]));
+    files.set('/', files.get('/index.html')!);
+    files.set('/models/tiny.onnx', { bytes: encodeModel(studioBackbone()), type: 'application/octet-stream' });
+    // a plain file server: no COOP/COEP headers, no /api
+    const server = createServer((req, res) => {
+      const f = files.get(new URL(req.url ?? '/', 'http://x').pathname);
+      if (!f) res.writeHead(404).end();
+      else res.writeHead(200, { 'Content-Type': f.type }).end(f.bytes);
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    for (const [k, c] of ['dark', 'light'].entries()) {
+      mkdirSync(join(dir, 'data', c), { recursive: true });
+      for (let i = 0; i < 6; i++) {
+        await sharp(Buffer.alloc(28 * 28, k === 0 ? 20 * i : 255 - 20 * i), {
+          raw: { width: 28, height: 28, channels: 1 },
+        })
+          .png()
+          .toFile(join(dir, 'data', c, `${i}.png`));
+      }
+    }
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu'],
+    });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${origin}/`);
+      await page.waitForSelector('body[data-ready="true"]');
+      assert.equal(await page.evaluate(() => crossOriginIsolated), false);
+      await page.waitForFunction(() =>
+        /No studio server here/.test(document.getElementById('model-status')!.textContent ?? ''),
+      );
+      assert.equal(await page.isDisabled('#model-select'), true);
+      await page.fill('#model-url', `${origin}/models/tiny.onnx`);
+      await page.click('#model-url-load');
+      await page.waitForFunction(() => document.getElementById('model-status')!.textContent === 'tiny.onnx is ready.');
+      await page.setInputFiles('#data-input', join(dir, 'data'));
+      await page.waitForSelector('#class-table');
+      await page.selectOption('#strategy', 'linear-probe');
+      await page.click('#train');
+      await page.waitForSelector('#test-accuracy', { timeout: 120_000 });
+      assert.match((await page.textContent('#train-status')) ?? '', /^Done: linear-probe on wasm/);
+    } finally {
+      await browser.close();
+      await new Promise((ok) => server.close(ok));
       rmSync(dir, { recursive: true, force: true });
     }
   });
