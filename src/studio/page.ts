@@ -481,7 +481,7 @@ async function startTraining(): Promise<void> {
     say('eta', '');
     say(
       'train-status',
-      `Done: ${r.strategy} on ${r.device}${r.threads ? ` (${r.threads} threads)` : ''}, features ${seconds(r.seconds.extract)} (${r.imagesPerSecond.toFixed(0)} img/s), training ${seconds(r.seconds.train)}.` +
+      `Done: ${r.strategy} on ${r.device}${r.threads ? ` (${r.threads} thread${r.threads > 1 ? 's' : ''})` : ''}, features ${seconds(r.seconds.extract)} (${r.imagesPerSecond.toFixed(0)} img/s), training ${seconds(r.seconds.train)}.` +
         (r.failed.length
           ? ` ${r.failed.length} file${r.failed.length > 1 ? 's' : ''} did not decode and ${r.failed.length > 1 ? 'were' : 'was'} left out: ${r.failed
               .map((f) => `${state.data!.items[f.item]?.id ?? f.item} (${f.reason})`)

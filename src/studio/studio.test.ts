@@ -337,7 +337,7 @@ describe('the studio as static files from another web server', { timeout: 300_00
       await page.selectOption('#strategy', 'linear-probe');
       await page.click('#train');
       await page.waitForSelector('#test-accuracy', { timeout: 120_000 });
-      assert.match((await page.textContent('#train-status')) ?? '', /^Done: linear-probe on wasm/);
+      assert.match((await page.textContent('#train-status')) ?? '', /^Done: linear-probe on wasm \(1 thread\)/);
     } finally {
       await browser.close();
       await new Promise((ok) => server.close(ok));
