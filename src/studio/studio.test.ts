@@ -43,6 +43,7 @@ describe('graft studio in Chromium', { timeout: 600_000 }, () => {
   let page: Page;
   let probe: TrainJson;
   let fineTune: TrainJson;
+  let fewShot: Record<'knn' | 'prototype', TrainJson>;
   const errors: string[] = [];
   const model = () => join(dir, 'tiny.onnx');
 
@@ -56,7 +57,9 @@ describe('graft studio in Chromium', { timeout: 600_000 }, () => {
         ['train', FIXTURE, '--model', model(), '--out', join(dir, out), '--seed', '0', ...extra],
         env,
       );
-    [studio, probe, fineTune] = await Promise.all([
+    let knn: TrainJson;
+    let prototype: TrainJson;
+    [studio, probe, fineTune, knn, prototype] = await Promise.all([
       startStudioCli(['--port', '0'], env),
       train('lp', []),
       train('ft', [
@@ -71,7 +74,10 @@ describe('graft studio in Chromium', { timeout: 600_000 }, () => {
         '--batch',
         String(FT.batch),
       ]),
+      train('knn', ['--strategy', 'knn']),
+      train('prototype', ['--strategy', 'prototype']),
     ]);
+    fewShot = { knn, prototype };
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -160,6 +166,15 @@ describe('graft studio in Chromium', { timeout: 600_000 }, () => {
     assert.equal(await page.locator('#top-losses li').count(), 12);
     assert.equal(await page.locator('#per-class tbody tr').count(), 10);
   });
+
+  for (const strategy of ['knn', 'prototype'] as const) {
+    it(`${strategy} in the page matches graft train within 2 points`, async (t) => {
+      const acc = await trainInPage(strategy);
+      const cli = fewShot[strategy].test.accuracy;
+      t.diagnostic(`page ${acc}, graft train ${cli}`);
+      assert.ok(Math.abs(acc - cli) <= 0.02, `page ${acc} vs graft train ${cli}`);
+    });
+  }
 
   it('fine-tunes the last block in the page within 2 points of graft train', async (t) => {
     const acc = await trainInPage('fine-tune', {
