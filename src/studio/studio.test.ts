@@ -111,6 +111,38 @@ describe('graft studio in Chromium', { timeout: 600_000 }, () => {
     assert.equal(await page.evaluate(() => crossOriginIsolated), true);
   });
 
+  it('labels every control, and Tab walks the enabled ones in the order of the steps', async () => {
+    const unlabelled = await page.$$eval('input, select, button, progress', (els) =>
+      els
+        .filter((e) => {
+          const labels = (e as HTMLInputElement).labels;
+          return !labels?.length && !e.getAttribute('aria-label') && !(e.textContent ?? '').trim();
+        })
+        .map((e) => e.id),
+    );
+    assert.deepEqual(unlabelled, []);
+    const order: string[] = [];
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    for (let i = 0; i < 11; i++) {
+      await page.keyboard.press('Tab');
+      order.push(await page.evaluate(() => document.activeElement?.id ?? ''));
+    }
+    // before any data or model, training, trying and exporting are disabled, and skipped
+    assert.deepEqual(order, [
+      'drop',
+      'data-input',
+      'model-select',
+      'model-file',
+      'model-url',
+      'model-url-load',
+      'strategy',
+      'epochs',
+      'batch',
+      'seed',
+      'threads',
+    ]);
+  });
+
   it('loads the fixture subset through the directory input with the counts graft train found', async () => {
     await page.setInputFiles('#data-input', FIXTURE);
     await page.waitForSelector('#class-table');
