@@ -31,6 +31,8 @@ export const LAYER_RANK: Record<string, number> = {
   cli: 8,
   // the HTTP entry point (graft serve): calls recipes like the CLI
   serve: 8,
+  // the studio's page and training worker (browser code; graft studio serves them through src/app/studio.ts)
+  studio: 8,
   // the package's entries: the browser one re-exports the core (the browser-bundle test keeps it so), the
   // Node one the core and the Node adapters
   browser: 8,

@@ -63,10 +63,19 @@ after(() => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-/** What `npm pack` needs to build and pack: package.json, the compiler settings, src/ and the `files` it names. */
+/** What `npm pack` needs to build and pack: package.json, the compiler settings, src/, the studio's build script and the `files` it names. */
 function copySources(dest: string): void {
   mkdirSync(dest);
-  const paths = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src', ...pkg.files];
+  const paths = [
+    'package.json',
+    'package-lock.json',
+    'tsconfig.json',
+    'tsconfig.build.json',
+    'src',
+    // run by the build after tsc: bundles the studio's page and worker into dist/studio-web
+    'scripts/build-studio.mjs',
+    ...pkg.files,
+  ];
   for (const p of paths) {
     if (p.startsWith('!') || p === 'dist' || !existsSync(join(root, p))) continue;
     cpSync(join(root, p), join(dest, p), { recursive: true });

@@ -96,8 +96,8 @@ export type WebFineTuneEvent =
   | { type: 'phase'; name: string; message: string }
   | { type: 'epoch'; phase: string; record: EpochRecord; epochs: number };
 
-/** Everything planned before training: what a caller can show, and the phases' training graphs. */
-export interface PreparedFineTune {
+/** What the fine-tune will do, before any image is read: the classifier, its blocks, the freeze plan, the phases. */
+export interface FineTunePlan {
   backbone: WebBackbone;
   classes: string[];
   classifier: ComposedClassifier;
@@ -106,12 +106,19 @@ export interface PreparedFineTune {
   blocks: Block[];
   plan: FreezePlan;
   phases: PhaseSpec[];
-  /** the training images as activations at the freeze boundary (computed once), and the validation ones */
-  data: CachedData;
   device: Device;
   session: SessionOptions;
   seed: number;
   freezeReport: string[];
+}
+
+/** The options of a plan: everything but the images. */
+export type FineTunePlanOptions = Omit<WebFineTuneOptions, 'train' | 'val'>;
+
+/** Everything planned before training: what a caller can show, and the phases' training graphs. */
+export interface PreparedFineTune extends FineTunePlan {
+  /** the training images as activations at the freeze boundary (computed once), and the validation ones */
+  data: CachedData;
   /** the options `fineTune` runs with (and `preparePhase` builds a phase's graph from) */
   fineTuneOptions: FineTuneOptions;
   /**
@@ -126,6 +133,11 @@ export interface WebFineTuneResult {
   model: Model;
   /** model.onnx */
   bytes: Uint8Array;
+  /**
+   * backbone and head with the trained values, before grafting (image input to uncalibrated logits at
+   * `classifier.logits`): what scores activations cached at the freeze boundary
+   */
+  trained: Model;
   history: (EpochRecord & { phase: string })[];
   phases: FineTuneResult['phases'];
   device: Device;
@@ -135,8 +147,11 @@ export interface WebFineTuneResult {
   seconds: number;
 }
 
-/** Plans the fine-tune and computes the activations at the freeze boundary. */
-export async function prepareFineTune(opts: WebFineTuneOptions): Promise<PreparedFineTune> {
+/**
+ * Plans the fine-tune: the head grafted on the backbone, the blocks, the freeze plan (whose boundary is
+ * where the activations must be taken) and the strategy's phases. Reads no image.
+ */
+export async function planFineTune(opts: FineTunePlanOptions): Promise<FineTunePlan> {
   const emit = (e: WebFineTuneEvent) => opts.onEvent?.(e);
   const { backbone } = opts;
   const classes = [...opts.classes];
@@ -184,7 +199,27 @@ export async function prepareFineTune(opts: WebFineTuneOptions): Promise<Prepare
       ),
     ),
   });
+  return {
+    backbone,
+    classes,
+    classifier,
+    head,
+    strategy,
+    blocks,
+    plan,
+    phases,
+    device,
+    session,
+    seed,
+    freezeReport: report,
+  };
+}
 
+/** Plans the fine-tune and computes the activations at the freeze boundary. */
+export async function prepareFineTune(opts: WebFineTuneOptions): Promise<PreparedFineTune> {
+  const emit = (e: WebFineTuneEvent) => opts.onEvent?.(e);
+  const planned = await planFineTune(opts);
+  const { backbone, classes, classifier, plan, session } = planned;
   const train = toSamples(opts.train, backbone, classes.length, 'train');
   const val = opts.val ? toSamples(opts.val, backbone, classes.length, 'val') : undefined;
   const at = plan.boundary;
@@ -203,6 +238,27 @@ export async function prepareFineTune(opts: WebFineTuneOptions): Promise<Prepare
     emit({
       type: 'stage',
       message: `${n} images through the frozen blocks in ${((performance.now() - t0) / 1000).toFixed(1)}s (activations at ${at})`,
+    });
+  }
+  return withFineTuneData(planned, data, opts);
+}
+
+/**
+ * A plan with its training data: activations at the plan's boundary (`data.at` must be `plan.boundary`),
+ * computed by the caller (prepareFineTune from images in memory; the studio streams them from files).
+ */
+export function withFineTuneData(
+  planned: FineTunePlan,
+  data: CachedData,
+  opts: Pick<WebFineTuneOptions, 'batchSize' | 'weightDecay' | 'labelSmoothing' | 'target' | 'onEvent'> = {},
+): PreparedFineTune {
+  const emit = (e: WebFineTuneEvent) => opts.onEvent?.(e);
+  const { classifier, plan, phases, head, classes, seed, session } = planned;
+  if (data.at !== plan.boundary) {
+    throw new GraftError('BAD_INPUT', 'The training activations are not taken at the freeze boundary', {
+      expected: plan.boundary,
+      found: data.at,
+      fix: 'compute the activations at plan.boundary',
     });
   }
   const fineTuneOptions: FineTuneOptions = {
@@ -230,19 +286,8 @@ export async function prepareFineTune(opts: WebFineTuneOptions): Promise<Prepare
     onEpoch: (e) => emit({ type: 'epoch', phase: e.phase, record: e.record, epochs: e.epochs }),
   };
   return {
-    backbone,
-    classes,
-    classifier,
-    head,
-    strategy,
-    blocks,
-    plan,
-    phases,
+    ...planned,
     data,
-    device,
-    session,
-    seed,
-    freezeReport: report,
     fineTuneOptions,
     phaseGraph: async (index) => {
       const phase = phases[index];
@@ -305,6 +350,7 @@ export async function runFineTune(prep: PreparedFineTune): Promise<WebFineTuneRe
   return {
     model,
     bytes: encodeModel(model),
+    trained: result.model,
     history: result.history,
     phases: result.phases,
     device: prep.device,

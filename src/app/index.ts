@@ -19,6 +19,7 @@ import type * as Merge from './merge.js';
 import type * as Queue from './queue.js';
 import type * as Report from './report.js';
 import type * as Serve from './serve.js';
+import type * as Studio from './studio.js';
 import type * as TrainImage from './train-image.js';
 import type * as TrainText from './train-text.js';
 import type * as TextEmbed from './text-embed.js';
@@ -62,6 +63,8 @@ export interface App {
   mergeShards: Recipe<typeof Merge.mergeShards>;
   runQueueWorker: Recipe<typeof Queue.runQueueWorker>;
   prepareServe: Recipe<typeof Serve.prepareServe>;
+  // the studio (issue 14)
+  startStudio: Recipe<typeof Studio.startStudio>;
 }
 
 export const app: App = {
@@ -95,4 +98,5 @@ export const app: App = {
   mergeShards: async (...a) => (await import('./merge.js')).mergeShards(...a),
   runQueueWorker: async (...a) => (await import('./queue.js')).runQueueWorker(...a),
   prepareServe: async (...a) => (await import('./serve.js')).prepareServe(...a),
+  startStudio: async (...a) => (await import('./studio.js')).startStudio(...a),
 };

@@ -206,6 +206,8 @@ export type ServeCliSettings = OutputSettings &
     bodyTimeout?: number;
     top?: number;
   };
+export type StudioCliSettings = OutputSettings &
+  RegistrySettings & { port?: number; host?: string; open?: boolean; cacheDir?: string };
 export type ExportSettings = OutputSettings &
   Pick<LimitSettings, 'maxInputPixels'> & { format?: 'transformers.js' | 'onnx'; out?: string };
 
@@ -944,6 +946,34 @@ export const COMMANDS: readonly AnyCommand[] = [
       'GRAFT_SERVE_TOKEN=$(openssl rand -hex 24) graft serve runs/photos-lp --host 0.0.0.0 --port 8080',
     ],
     load: () => import('./commands/serve.js'),
+  }),
+  define<StudioCliSettings>({
+    path: ['studio'],
+    summary: 'transfer learning in a browser tab: data, model, train, evaluate, try, export (served from here)',
+    args: [],
+    options: {
+      ...outputOptions,
+      ...registryOptions,
+      cacheDir: sourceOptions.cacheDir,
+      host: {
+        flag: 'host',
+        type: 'string',
+        placeholder: 'ADDR',
+        description: 'address to listen on (default 127.0.0.1; any other gets a token the printed URL carries)',
+      },
+      port: {
+        flag: 'port',
+        short: 'p',
+        type: 'number',
+        integer: true,
+        min: 0,
+        placeholder: 'N',
+        description: 'TCP port (default 8300; 0 picks a free one)',
+      },
+      open: { flag: 'open', type: 'boolean', description: 'open the studio in the default browser' },
+    },
+    examples: ['graft studio --open', 'graft studio --host 0.0.0.0 --port 8300'],
+    load: () => import('./commands/studio.js'),
   }),
   // graft cache ls | verify | clean
   ...CACHE_COMMANDS,

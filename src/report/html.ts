@@ -174,28 +174,7 @@ async function dataSection(folder: RunFolder, options: HtmlReportOptions): Promi
 
   let chart = '';
   if (data.classes.length <= 40) {
-    const values = data.classes.flatMap((c) =>
-      (['train', 'val', 'test'] as const).map((s) => ({ class: c, split: s, n: data.counts[c]![s] })),
-    );
-    const spec: TopLevelSpec = {
-      width: 380,
-      height: { step: data.classes.length > 20 ? 14 : 22 },
-      data: { values },
-      mark: { type: 'bar', cornerRadiusEnd: 0 },
-      encoding: {
-        y: { field: 'class', type: 'nominal', sort: data.classes, title: null },
-        x: { field: 'n', type: 'quantitative', title: 'examples', stack: 'zero' },
-        color: {
-          field: 'split',
-          type: 'nominal',
-          title: null,
-          scale: { domain: ['train', 'val', 'test'], range: [PALETTE[0]!, PALETTE[1]!, PALETTE[2]!] },
-          legend: { orient: 'top', direction: 'horizontal' },
-        },
-        order: { field: 'order', type: 'quantitative' },
-      },
-      transform: [{ calculate: "indexof(['train','val','test'], datum.split)", as: 'order' }],
-    };
+    const spec = countsSpec(data.classes, data.counts);
     chart = figure(await renderChart(spec, 'counts', 'Examples per class and split'), undefined, 'counts');
   }
 
@@ -228,6 +207,35 @@ async function dataSection(folder: RunFolder, options: HtmlReportOptions): Promi
     `<div class="grid2"><div>${countsTable}</div><div>${chart}</div></div>${bad}`,
     `${data.kind === 'image' ? 'Images' : 'Texts'}${source}: usable examples per class and split.`,
   );
+}
+
+/** Examples per class and split: stacked bars (the Data section of the report; the studio's data summary). */
+export function countsSpec(
+  classes: readonly string[],
+  counts: Readonly<Record<string, { train: number; val: number; test: number }>>,
+): TopLevelSpec {
+  const values = classes.flatMap((c) =>
+    (['train', 'val', 'test'] as const).map((s) => ({ class: c, split: s, n: counts[c]![s] })),
+  );
+  return {
+    width: 380,
+    height: { step: classes.length > 20 ? 14 : 22 },
+    data: { values },
+    mark: { type: 'bar', cornerRadiusEnd: 0 },
+    encoding: {
+      y: { field: 'class', type: 'nominal', sort: [...classes], title: null },
+      x: { field: 'n', type: 'quantitative', title: 'examples', stack: 'zero' },
+      color: {
+        field: 'split',
+        type: 'nominal',
+        title: null,
+        scale: { domain: ['train', 'val', 'test'], range: [PALETTE[0]!, PALETTE[1]!, PALETTE[2]!] },
+        legend: { orient: 'top', direction: 'horizontal' },
+      },
+      order: { field: 'order', type: 'quantitative' },
+    },
+    transform: [{ calculate: "indexof(['train','val','test'], datum.split)", as: 'order' }],
+  };
 }
 
 async function trainingSection(folder: RunFolder): Promise<string> {
@@ -272,13 +280,13 @@ async function trainingSection(folder: RunFolder): Promise<string> {
   );
 }
 
-interface CurveRow {
+export interface CurveRow {
   epoch: number;
   series: 'train' | 'validation';
   value: number;
 }
 
-function curveRows(history: readonly HistoryRow[], train: keyof HistoryRow, val: keyof HistoryRow): CurveRow[] {
+export function curveRows(history: readonly HistoryRow[], train: keyof HistoryRow, val: keyof HistoryRow): CurveRow[] {
   const rows: CurveRow[] = [];
   for (const r of history) {
     const a = r[train];
@@ -289,7 +297,7 @@ function curveRows(history: readonly HistoryRow[], train: keyof HistoryRow, val:
   return rows;
 }
 
-function curveSpec(rows: CurveRow[], epochs: number, what: 'loss' | 'accuracy'): TopLevelSpec {
+export function curveSpec(rows: CurveRow[], epochs: number, what: 'loss' | 'accuracy'): TopLevelSpec {
   const last = Math.max(...rows.map((r) => r.epoch));
   const y =
     what === 'accuracy'
@@ -397,7 +405,7 @@ function splitComparison(val: ClassificationReport, test: ClassificationReport):
 }
 
 /** Indices (in class order) of the classes most involved in mistakes, as actual or as predicted. */
-function mostConfused(report: ClassificationReport, max: number): number[] {
+export function mostConfused(report: ClassificationReport, max: number): number[] {
   const errors = report.labelNames.map(() => 0);
   report.confusion.forEach((row, a) =>
     row.forEach((n, p) => {
@@ -415,7 +423,7 @@ function mostConfused(report: ClassificationReport, max: number): number[] {
     .sort((a, b) => a - b);
 }
 
-function confusionSpec(report: ClassificationReport, shown: number[]): TopLevelSpec {
+export function confusionSpec(report: ClassificationReport, shown: number[]): TopLevelSpec {
   const names = shown.map((i) => report.labelNames[i]!);
   const values = shown.flatMap((a) => {
     const rowTotal = report.confusion[a]!.reduce((s, n) => s + n, 0);
@@ -553,7 +561,7 @@ async function calibrationSection(
   );
 }
 
-function reliabilitySpec(panels: { bins: ReliabilityBin[]; title: string }[]): TopLevelSpec {
+export function reliabilitySpec(panels: { bins: ReliabilityBin[]; title: string }[]): TopLevelSpec {
   const x = {
     field: 'lower',
     type: 'quantitative',

@@ -2,6 +2,7 @@ import { DATA_CASES } from './data.cases.js';
 import { ONNX_CASES } from './onnx.cases.js';
 import { RUN_CASES } from './run.cases.js';
 import { SCALE_CASES } from './scale.cases.js';
+import { STUDIO_CASES } from './studio.cases.js';
 import { TEXT_CASES } from './text.cases.js';
 import type { AdversarialCase } from './types.js';
 import { ZOO_CASES } from './zoo.cases.js';
@@ -14,4 +15,5 @@ export const ADVERSARIAL_CASES: readonly AdversarialCase[] = [
   ...RUN_CASES,
   ...SCALE_CASES,
   ...TEXT_CASES,
+  ...STUDIO_CASES,
 ];
