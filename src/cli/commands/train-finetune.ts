@@ -29,6 +29,7 @@ export async function runFineTune(ctx: CommandContext<TrainSettings>): Promise<n
     headEpochs: options.headEpochs,
     probeEpochs: options.probeEpochs,
     discriminative: options.discriminative,
+    anchor: options.anchor,
     schedule: options.schedule,
     batchSize: options.batch,
     weightDecay: options.weightDecay,

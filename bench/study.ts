@@ -1,0 +1,117 @@
+// The study runner behind `npm run bench -- fashion-study` and `glyph-study`: runs `runCompare` (the code
+// behind `graft compare`) on a prepared data folder, prints the equivalent command, publishes the results
+// on request, and tabulates test accuracy per strategy and data size.
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCompare } from '../src/app/compare.js';
+import { accuracySpread, studyAccuracySvg, wallTimes } from '../src/report/compare.js';
+import type { BenchContext, BenchResult } from './harness.js';
+
+export function arg(args: string[], name: string): string | undefined {
+  return args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+}
+
+export interface StudyDefaults {
+  name: string;
+  strategies: string;
+  /** default --out folder name under the temporary folder */
+  out: string;
+  /** what the data folder holds, for the notes */
+  dataNote: string;
+}
+
+export async function runStudy(ctx: BenchContext, data: string, d: StudyDefaults): Promise<BenchResult> {
+  const a = (name: string, dflt: string) => arg(ctx.args, name) ?? dflt;
+  const num = (name: string) => (arg(ctx.args, name) === undefined ? undefined : Number(arg(ctx.args, name)));
+  const strategies = a('strategies', d.strategies).split(',');
+  const fractionsText = a('fractions', '1,5,10,25,100');
+  const seedCount = Number(a('seeds', '3'));
+  const inputSize = Number(a('input-size', '96'));
+  const scratchInputSize = Number(a('scratch-input-size', '32'));
+  // each block strategy's own default unless given (the issue 6 study ran --unfreeze=last:2)
+  const unfreeze = arg(ctx.args, 'unfreeze');
+  const epochs = num('epochs');
+  const scratchEpochs = num('scratch-epochs');
+  const threads = num('threads');
+  const out = a('out', join(tmpdir(), d.out));
+  const resume = !ctx.args.includes('--fresh');
+
+  const command =
+    `graft compare ${data} --strategies ${strategies.join(',')} --fractions ${fractionsText} --seeds ${seedCount}` +
+    ` --input-size ${inputSize} --scratch-input-size ${scratchInputSize}` +
+    (unfreeze ? ` --unfreeze ${unfreeze}` : '') +
+    (epochs ? ` --epochs ${epochs}` : '') +
+    (scratchEpochs ? ` --scratch-epochs ${scratchEpochs}` : '') +
+    (threads ? ` --threads ${threads}` : '') +
+    ` --out ${out}${resume ? ' --resume' : ''}`;
+  ctx.log(command);
+  const started = Date.now();
+  let lastTenth = -1;
+  const result = await runCompare({
+    data,
+    out,
+    strategies,
+    fractions: fractionsText.split(',').map((p) => Number(p) / 100),
+    // --seed-list=2 runs only those seeds (to split a study over processes; a last pass with --seeds joins them)
+    seeds: arg(ctx.args, 'seed-list')?.split(',').map(Number) ?? Array.from({ length: seedCount }, (_, i) => i),
+    inputSize,
+    scratchInputSize,
+    unfreeze,
+    epochs,
+    scratchEpochs,
+    threads,
+    resume,
+    onEvent: (e) => {
+      const elapsed = `${((Date.now() - started) / 60000).toFixed(1)} min`;
+      if (e.type === 'run-start')
+        ctx.log(`[${e.index}/${e.total}] ${e.strategy} ${e.fraction * 100}% seed ${e.seed} (${elapsed})`);
+      if (e.type === 'run-done')
+        ctx.log(
+          `[${e.index}/${e.total}] ${e.run.strategy}: test ${(100 * e.run.testAcc).toFixed(2)}% at ${e.run.perClass} per class, ${e.run.seconds.toFixed(1)} s${e.resumed ? ' (kept)' : ''}`,
+        );
+      if (e.type === 'train' && e.event.type === 'extract') {
+        const p = e.event.progress;
+        const tenth = Math.floor((10 * p.done) / p.total);
+        if (tenth !== lastTenth) {
+          lastTenth = tenth;
+          ctx.log(`  features ${p.done}/${p.total} ${p.rate.toFixed(1)} img/s`);
+        }
+      }
+      if (e.type === 'train' && e.event.type === 'stage') ctx.log(`  ${e.event.message}`);
+    },
+  });
+
+  const publish = arg(ctx.args, 'publish');
+  if (publish) {
+    mkdirSync(publish, { recursive: true });
+    copyFileSync(result.studyFile, join(publish, 'study.json'));
+    copyFileSync(result.reportFile, join(publish, 'compare.html'));
+    writeFileSync(join(publish, 'accuracy.svg'), await studyAccuracySvg(result.study));
+    ctx.log(`published study.json, compare.html and accuracy.svg to ${publish}`);
+  }
+
+  const times = wallTimes(result.study);
+  const rows = accuracySpread(result.study).map((p) => {
+    const t = times.find((x) => x.strategy === p.strategy && x.fraction === p.fraction);
+    return {
+      strategy: p.strategy,
+      'per class': p.perClass,
+      'fraction %': Number((100 * p.fraction).toFixed(2)),
+      seeds: p.n,
+      'test acc mean %': Number((100 * p.mean).toFixed(2)),
+      'min %': Number((100 * p.min).toFixed(2)),
+      'max %': Number((100 * p.max).toFixed(2)),
+      'run s (mean)': t ? Number(t.mean.toFixed(1)) : '',
+    };
+  });
+  return {
+    name: d.name,
+    rows,
+    notes: [
+      command,
+      `study ${result.studyFile}, report ${result.reportFile}, ${(result.seconds / 60).toFixed(1)} min in all`,
+      `data: ${data} (${d.dataNote})`,
+    ],
+  };
+}
