@@ -639,7 +639,7 @@ async function calibrationSection(
       : ' It was fitted on the validation split.';
     lead =
       `A temperature of <b>${temp(c.temperature)}</b> ` +
-      `${better ? 'lowers' : 'changes'} the expected calibration error on the ${SPLIT_NAME[c.split]} predictions from ` +
+      `${better ? 'lowers' : 'changes'} the expected calibration error on the ${SPLIT_NAME[c.split]}${c.split === 'out-of-fold' ? ' predictions' : ' split'} from ` +
       `<b>${fixed(c.eceBefore)}</b> to <b>${fixed(c.eceAfter)}</b>` +
       `${c.temperature > 1 ? ' (the raw model was over-confident)' : c.temperature < 1 ? ' (the raw model was under-confident)' : ''}.` +
       how +
