@@ -71,6 +71,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
     name: 'fashion-study',
     strategies: 'scratch,linear-probe,fine-tune',
     out: 'graft-fashion-study',
+    fractions: '1,5,10,25,100',
     dataNote: `train/ = ${pool} per class, seeded draw from the official training set; test/ = first ${testCount} official test images`,
   });
 }

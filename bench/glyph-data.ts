@@ -171,8 +171,8 @@ export function glyphDigest(root: string): string {
   return h.digest('hex');
 }
 
-/** A contact sheet of the first images of some classes, for docs (rows: classes; columns: images). */
-export async function glyphSheet(root: string, file: string, classes = 8, perClass = 12): Promise<void> {
+/** A contact sheet of the first images of some classes, for docs (rows: classes; columns: images); as JPEG. */
+export async function glyphSheet(root: string, file: string, classes = 6, perClass = 12): Promise<void> {
   const tiles: OverlayOptions[] = [];
   GLYPH_CLASSES.slice(0, classes).forEach((letter, r) => {
     for (let i = 0; i < perClass; i++) {
@@ -187,6 +187,6 @@ export async function glyphSheet(root: string, file: string, classes = 8, perCla
     create: { width: perClass * SIZE, height: classes * SIZE, channels: 3, background: '#ffffff' },
   })
     .composite(tiles)
-    .png()
-    .toFile(file);
+    .jpeg({ quality: 80 })
+    .toFile(file.replace(/\.png$/i, '.jpg'));
 }

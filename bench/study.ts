@@ -19,13 +19,15 @@ export interface StudyDefaults {
   out: string;
   /** what the data folder holds, for the notes */
   dataNote: string;
+  /** default --fractions (percentages of the pool) */
+  fractions: string;
 }
 
 export async function runStudy(ctx: BenchContext, data: string, d: StudyDefaults): Promise<BenchResult> {
   const a = (name: string, dflt: string) => arg(ctx.args, name) ?? dflt;
   const num = (name: string) => (arg(ctx.args, name) === undefined ? undefined : Number(arg(ctx.args, name)));
   const strategies = a('strategies', d.strategies).split(',');
-  const fractionsText = a('fractions', '1,5,10,25,100');
+  const fractionsText = a('fractions', d.fractions);
   const seedCount = Number(a('seeds', '3'));
   const inputSize = Number(a('input-size', '96'));
   const scratchInputSize = Number(a('scratch-input-size', '32'));
