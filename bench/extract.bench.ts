@@ -37,7 +37,7 @@ function arg(args: string[], name: string, fallback: number): number {
  * Photo-sized JPEGs (480x360, quality 90) made from the fixture's images, tinted and with grain so the
  * encoder sees photo-like content: decoding them costs what decoding real camera-roll thumbnails does.
  */
-async function makeJpegs(count: number): Promise<string[]> {
+export async function makeJpegs(count: number): Promise<string[]> {
   const dir = join(tmpdir(), 'graft-extract-bench', `jpeg-${count}`);
   mkdirSync(dir, { recursive: true });
   const sources = readdirSync(FIXTURE)

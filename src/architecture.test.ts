@@ -25,8 +25,12 @@ export const LAYER_RANK: Record<string, number> = {
   transfer: 4,
   node: 1.5,
   report: 6,
+  // the browser recipes (models and images in memory, no files): above the library, below the Node recipes
+  'app-web': 6.5,
   app: 7,
   cli: 8,
+  // the HTTP entry point (graft serve): calls recipes like the CLI
+  serve: 8,
   // the package's entries: the browser one re-exports the core (the browser-bundle test keeps it so), the
   // Node one the core and the Node adapters
   browser: 8,
@@ -56,9 +60,9 @@ const layerOf = (file: string) =>
   rel(file)
     .split('/')[0]!
     .replace(/\.[jt]s$/, '');
-/** Node adapters (a node/ folder at any depth, src/node), the app, the CLI and the Node entry may use Node. */
+/** Node adapters (a node/ folder at any depth, src/node), the app, the CLI, the server and the Node entry may use Node. */
 const nodeSide = (file: string) =>
-  /(^|\/)node\//.test(rel(file)) || ['node', 'app', 'cli', 'index'].includes(layerOf(file));
+  /(^|\/)node\//.test(rel(file)) || ['node', 'app', 'cli', 'serve', 'index'].includes(layerOf(file));
 
 function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8');

@@ -12,7 +12,18 @@ const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url),
 };
 
 /** The layers the browser entry exposes; each must be in its bundle. */
-const BROWSER_LAYERS = ['onnx', 'surgery', 'autodiff', 'train', 'runtime', 'data', 'eval', 'transfer', 'zoo'];
+const BROWSER_LAYERS = [
+  'onnx',
+  'surgery',
+  'autodiff',
+  'train',
+  'runtime',
+  'data',
+  'eval',
+  'transfer',
+  'zoo',
+  'app-web',
+];
 
 /** Source that must never be in a browser bundle: Node adapters, and the recipes and CLI above the library. */
 const NODE_SIDE = [/^src\/node\//, /^src\/.*\/node\//, /^src\/app\//, /^src\/cli\//];

@@ -56,6 +56,7 @@ export {
   type SessionOptions,
 } from './runtime/session.js';
 export { detectBackends, type SupportedBackend } from './runtime/ort.js';
+export { wasmThreads } from './runtime/ort.web.js';
 
 // data: images as arrays, labels, splits (decoding files is Node's, in ./index.ts)
 export { type Preprocessing, type ResizeMode, planResize } from './data/preprocessing.js';
@@ -86,6 +87,27 @@ export {
   classificationReport,
   softmax,
 } from './eval/index.js';
+
+// the browser recipes: fine-tune a backbone fetched over HTTP on images in memory, export model.onnx
+export {
+  readBackbone,
+  fetchBackbone,
+  fetchBytes,
+  type WebBackbone,
+  type ReadBackboneOptions,
+  type FetchBackboneOptions,
+} from './app-web/backbone.js';
+export { chooseDevice, type DeviceRequest, type DeviceChoice } from './app-web/device.js';
+export {
+  prepareFineTune,
+  runFineTune,
+  fineTuneClassifier,
+  type LabelledImages,
+  type WebFineTuneOptions,
+  type WebFineTuneEvent,
+  type WebFineTuneResult,
+  type PreparedFineTune,
+} from './app-web/finetune.js';
 
 // zoo: what the built-in registry knows (fetching is Node's)
 export { listModels, getModel } from './zoo/registry.js';

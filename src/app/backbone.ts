@@ -2,14 +2,12 @@ import { resolve } from 'node:path';
 import { GraftError } from '../errors.js';
 import type { DataLimits } from '../data/limits.js';
 import { type Preprocessing, type ResizeMode, preprocessingKey } from '../data/preprocessing.js';
-import { GraphBuilder } from '../onnx/builder.js';
 import type { Model } from '../onnx/graph.js';
-import { inferShapes } from '../onnx/shapes.js';
 import { cut } from '../surgery/cut.js';
 import { preprocessingFromMetadata } from '../transfer/pipeline-graft.js';
+import { detectFeatureValue, imageInputOf, poolFeatures } from '../transfer/image-backbone.js';
 import { withInputSize } from '../transfer/finetune/input-size.js';
 import { preprocessingFromZoo, withResizeMode } from '../transfer/pipeline.js';
-import { inspectModel } from '../zoo/inspect.js';
 import { type PullResult, loadPulledModel, pullModel, pullSource, weightsKey } from '../zoo/node/pull.js';
 import { loadRegistry } from '../zoo/node/user-models.js';
 import type { ModelRegistry } from '../zoo/registry.js';
@@ -120,28 +118,9 @@ export async function loadBackbone(opts: BackboneOptions = {}): Promise<Backbone
     });
   }
   const full = await loadPulledModel(pulled);
-  const inputs = full.graph.dataInputs;
-  if (inputs.length !== 1) {
-    throw new GraftError('BAD_MODEL', 'An image backbone must have exactly one data input', {
-      file: pulled.modelPath,
-      found: inputs.map((i) => i.name).join(', ') || 'none',
-      fix: 'export the model with a single image input',
-    });
-  }
-  const inputInfo = inputs[0]!;
-  const shape = inputInfo.shape;
-  const layout = shape?.[1] === 3 ? 'NCHW' : shape?.[3] === 3 ? 'NHWC' : undefined;
-  const hw = layout === 'NCHW' ? shape!.slice(2, 4) : layout === 'NHWC' ? shape!.slice(1, 3) : undefined;
-  if (!layout || !hw || typeof hw[0] !== 'number' || typeof hw[1] !== 'number') {
-    throw new GraftError('BAD_MODEL', 'Cannot tell the image size the backbone takes', {
-      file: pulled.modelPath,
-      value: inputInfo.name,
-      expected: 'an input of shape [N, 3, H, W] or [N, H, W, 3] with a fixed H and W',
-      found: `[${(shape ?? []).map((d) => d ?? '?').join(', ')}]`,
-      fix: 'export the model with a fixed input size',
-    });
-  }
-  const inputSize: [number, number] = [hw[0], hw[1]];
+  const input = imageInputOf(full, pulled.modelPath);
+  const { layout, size: inputSize } = input;
+  const shape = full.graph.dataInputs[0]!.shape;
 
   let preprocessing: Preprocessing;
   if (inZoo && entry.preprocessing)
@@ -180,7 +159,7 @@ export async function loadBackbone(opts: BackboneOptions = {}): Promise<Backbone
     sha256: pulled.sha256,
     model: pooled.model,
     featureValue: pooled.output,
-    inputName: inputInfo.name,
+    inputName: input.name,
     itemDims,
     dim: pooled.dim,
     preprocessing: finalPreprocessing,
@@ -263,81 +242,4 @@ export function checkModelName(
 /** Where the feature cache of a cache folder lives. */
 export function featureCacheDir(opts: { cacheDir?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): string {
   return resolve(opts.cwd ?? '.', opts.cacheDir ?? defaultCacheDir(opts.env ?? process.env), 'features');
-}
-
-/** A model whose single output is already [N, dim] is a feature extractor; else the classifier's input. */
-function detectFeatureValue(model: Model, file: string): string {
-  const out = model.graph.outputs;
-  const report = inspectModel(model);
-  // a classifier ends in [N, classes] too: a detected head with weights means the features are before it
-  if (report.classifier && report.classifier.parameters > 0) return report.classifier.featureValue;
-  if (out.length === 1 && out[0]!.shape?.length === 2) return out[0]!.name;
-  const found = report.classifier?.featureValue ?? report.cutPoints[0]?.value;
-  if (!found) {
-    throw new GraftError('BAD_MODEL', 'Cannot find where the features of this model are', {
-      file,
-      fix: 'name the value with --cut (`graft inspect MODEL` lists cut points)',
-    });
-  }
-  return found;
-}
-
-/**
- * [N, C, H, W] maps are averaged over space and [N, T, C] tokens over T, so every backbone yields one
- * vector per image. The pooling is part of the cache namespace.
- */
-function poolFeatures(
-  model: Model,
-  value: string,
-  file: string,
-): { model: Model; output: string; dim: number; pooling: string } {
-  let info = model.graph.info(value);
-  if (!info?.shape) {
-    inferShapes(model);
-    info = model.graph.info(value);
-  }
-  const s = info?.shape;
-  const fail = (): never => {
-    throw new GraftError('SHAPE_MISMATCH', `The features at '${value}' do not have a usable shape`, {
-      file,
-      value,
-      expected: '[N, dim], [N, C, H, W] or [N, T, dim] with a fixed feature size',
-      found: s ? `[${s.map((d) => d ?? '?').join(', ')}]` : 'an unknown shape',
-      fix: 'cut at the pooled features (`graft inspect MODEL` lists cut points)',
-    });
-  };
-  if (!s) return fail();
-  if (s.length === 2) {
-    if (typeof s[1] !== 'number') return fail();
-    return { model, output: value, dim: s[1], pooling: 'none' };
-  }
-  const b = new GraphBuilder(model.graph);
-  let out: string;
-  let dim: number | string | undefined;
-  if (s.length === 4) {
-    dim = s[1];
-    const pooled = b.op('GlobalAveragePool', [value], undefined, { name: 'features_pool' });
-    out = b.op(
-      'Flatten',
-      [pooled],
-      { axis: 1 },
-      { name: 'features_flatten', outputs: [b.graph.uniqueName('pooled_features')] },
-    );
-  } else if (s.length === 3) {
-    dim = s[2];
-    out = b.op(
-      'ReduceMean',
-      [value, b.ints([1], 'features_axes')],
-      { keepdims: 0 },
-      {
-        name: 'features_tokenmean',
-        outputs: [b.graph.uniqueName('pooled_features')],
-      },
-    );
-  } else return fail();
-  if (typeof dim !== 'number') return fail();
-  model.graph.valueInfo.set(out, { name: out, dtype: 'float32', shape: [s[0], dim] });
-  model.graph.outputs = [{ name: out, dtype: 'float32', shape: [s[0], dim] }];
-  model.graph.touch().cleanup();
-  return { model, output: out, dim, pooling: s.length === 4 ? 'spatial-mean' : 'token-mean' };
 }

@@ -42,7 +42,6 @@ import {
 } from './finetune-resume.js';
 import { type RunResult, type ScoredSplit, endRun, runRecord, startRun } from './run-end.js';
 import { type RunFolderChoice, checkRunFolder } from './run-folder.js';
-import { graftVersion } from './version.js';
 
 export interface FineTuneImageOptions extends FineTuneSetupOptions, RunFolderChoice {
   /** the run folder to write */
@@ -189,7 +188,7 @@ export async function fineTuneImageClassifier(opts: FineTuneImageOptions): Promi
     if (e.type === 'freeze-report') freezeLines = e.lines;
     return fineTuneLogLines(e);
   });
-  const { emit, createdAt } = start;
+  const { emit } = start;
   const cwd = opts.cwd ?? process.cwd();
   const out = resolve(cwd, opts.out);
   const { resuming } = checkRunFolder(out, opts);
@@ -325,29 +324,18 @@ export async function fineTuneImageClassifier(opts: FineTuneImageOptions): Promi
     out,
     classes,
     ...evaluation,
-    exportModel: (facts) =>
+    exportModel: ({ temperature, provenance }) =>
       graftClassifier({
         backbone: cut(choice.model, featureValue),
         featureValue,
         head: upperGraph(choice.model, featureValue),
         labels: classes,
         preprocessing: setup.backbone.preprocessing,
-        temperature: facts.temperature,
-        provenance: {
-          graftVersion: graftVersion(),
-          createdAt,
-          baseModel: setup.backbone.name,
-          baseModelSha256: setup.backbone.sha256,
-          featureValue: setup.backbone.featureValue,
-          strategy: setup.strategy,
-          head: headText,
-          data: resolve(cwd, opts.data),
-          trainExamples: setup.items.train.length,
-          valAccuracy: facts.valAccuracy,
-          testAccuracy: facts.testAccuracy,
-          config,
-        },
+        temperature,
+        provenance,
       }),
+    provenance: { baseModelSha256: setup.backbone.sha256, featureValue: setup.backbone.featureValue, config },
+    trainExamples: setup.items.train.length,
     run,
     history,
     kept: choice.kept,

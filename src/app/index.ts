@@ -5,6 +5,7 @@
 import type * as Cache from './cache.js';
 import type * as Classifier from './classifier.js';
 import type * as Compare from './compare.js';
+import type * as CompareShards from './compare-shards.js';
 import type * as Data from './data.js';
 import type * as Demo from './demo.js';
 import type * as Doctor from './doctor.js';
@@ -14,9 +15,16 @@ import type * as Export from './export.js';
 import type * as FineTune from './finetune.js';
 import type * as Inspect from './inspect.js';
 import type * as LrFind from './finetune-lr-find.js';
+import type * as Merge from './merge.js';
+import type * as Queue from './queue.js';
 import type * as Report from './report.js';
+import type * as Serve from './serve.js';
 import type * as TrainImage from './train-image.js';
 import type * as TrainText from './train-text.js';
+import type * as TextEmbed from './text-embed.js';
+import type * as TextEval from './text-eval.js';
+import type * as TextExport from './text-export.js';
+import type * as TextPredict from './text-predict.js';
 import type * as Zoo from './zoo.js';
 
 /** A recipe as the entry points call it: always asynchronous (it may load its module first). */
@@ -34,6 +42,11 @@ export interface App {
   embedImages: Recipe<typeof Embed.embedImages>;
   evaluateClassifier: Recipe<typeof Evaluate.evaluateClassifier>;
   predictImages: Recipe<typeof Classifier.predictImages>;
+  classifierKind: Recipe<typeof TextPredict.classifierKind>;
+  predictTexts: Recipe<typeof TextPredict.predictTexts>;
+  evaluateTextClassifier: Recipe<typeof TextEval.evaluateTextClassifier>;
+  embedTexts: Recipe<typeof TextEmbed.embedTexts>;
+  exportTextClassifier: Recipe<typeof TextExport.exportTextClassifier>;
   exportClassifier: Recipe<typeof Export.exportClassifier>;
   inspectTarget: Recipe<typeof Inspect.inspectTarget>;
   writeReport: Recipe<typeof Report.writeReport>;
@@ -44,6 +57,11 @@ export interface App {
   verifyCacheEntries: Recipe<typeof Cache.verifyCacheEntries>;
   cleanCacheEntries: Recipe<typeof Cache.cleanCacheEntries>;
   checkProviders: Recipe<typeof Doctor.checkProviders>;
+  // scale-out and serving (issue 16)
+  runCompareShard: Recipe<typeof CompareShards.runCompareShard>;
+  mergeShards: Recipe<typeof Merge.mergeShards>;
+  runQueueWorker: Recipe<typeof Queue.runQueueWorker>;
+  prepareServe: Recipe<typeof Serve.prepareServe>;
 }
 
 export const app: App = {
@@ -58,6 +76,11 @@ export const app: App = {
   embedImages: async (...a) => (await import('./embed.js')).embedImages(...a),
   evaluateClassifier: async (...a) => (await import('./evaluate.js')).evaluateClassifier(...a),
   predictImages: async (...a) => (await import('./classifier.js')).predictImages(...a),
+  classifierKind: async (...a) => (await import('./text-predict.js')).classifierKind(...a),
+  predictTexts: async (...a) => (await import('./text-predict.js')).predictTexts(...a),
+  evaluateTextClassifier: async (...a) => (await import('./text-eval.js')).evaluateTextClassifier(...a),
+  embedTexts: async (...a) => (await import('./text-embed.js')).embedTexts(...a),
+  exportTextClassifier: async (...a) => (await import('./text-export.js')).exportTextClassifier(...a),
   exportClassifier: async (...a) => (await import('./export.js')).exportClassifier(...a),
   inspectTarget: async (...a) => (await import('./inspect.js')).inspectTarget(...a),
   writeReport: async (...a) => (await import('./report.js')).writeReport(...a),
@@ -68,4 +91,8 @@ export const app: App = {
   verifyCacheEntries: async (...a) => (await import('./cache.js')).verifyCacheEntries(...a),
   cleanCacheEntries: async (...a) => (await import('./cache.js')).cleanCacheEntries(...a),
   checkProviders: async (...a) => (await import('./doctor.js')).checkProviders(...a),
+  runCompareShard: async (...a) => (await import('./compare-shards.js')).runCompareShard(...a),
+  mergeShards: async (...a) => (await import('./merge.js')).mergeShards(...a),
+  runQueueWorker: async (...a) => (await import('./queue.js')).runQueueWorker(...a),
+  prepareServe: async (...a) => (await import('./serve.js')).prepareServe(...a),
 };

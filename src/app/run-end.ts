@@ -213,14 +213,21 @@ export interface ScoredFacts {
   testAccuracy?: number;
 }
 
+/** What the exported model's metadata records of its making (graft.provenance). */
+export type Provenance = Record<string, unknown>;
+
 export interface RunEndInput {
   /** the run folder (absolute) */
   out: string;
   classes: readonly string[];
   val?: ScoredSplit;
   test?: ScoredSplit;
-  /** builds the model to save, with the temperature folded in and the scores in its provenance */
-  exportModel(facts: ScoredFacts): Model;
+  /** builds the model to save, with the temperature folded in and `provenance` in its metadata */
+  exportModel(facts: ScoredFacts & { provenance: Provenance }): Model;
+  /** what the provenance records beyond run.json's facts: the base model's hash, the head config, ... */
+  provenance: { baseModelSha256: string; config: Record<string, unknown> } & Provenance;
+  /** training examples, for the provenance */
+  trainExamples: number;
   run: Omit<RunInfo, 'format' | 'temperature' | 'kept'>;
   history: readonly HistoryRow[];
   /** which epoch (or phase, or candidate) the saved model comes from, and why */
@@ -359,8 +366,23 @@ export function endRun(input: RunEndInput): RunEnd {
     valAccuracy: reports.val?.accuracy,
     testAccuracy: reports.test?.accuracy,
   };
+  const { baseModelSha256, config, ...recipeFacts } = input.provenance;
+  const provenance: Provenance = {
+    graftVersion: input.run.graftVersion,
+    createdAt: input.run.createdAt,
+    baseModel: input.run.model,
+    baseModelSha256,
+    ...recipeFacts,
+    strategy: input.run.strategy,
+    head: input.run.head,
+    data: input.run.data.source,
+    trainExamples: input.trainExamples,
+    valAccuracy: facts.valAccuracy,
+    testAccuracy: facts.testAccuracy,
+    config,
+  };
   const modelPath = join(input.out, RUN_FILES.model);
-  saveOnnxFile(modelPath, input.exportModel(facts));
+  saveOnnxFile(modelPath, input.exportModel({ ...facts, provenance }));
   if (input.kept) input.say(`kept: ${describeKept(input.kept)}`);
   writeRunFolder(input.out, {
     run: {

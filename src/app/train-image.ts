@@ -41,7 +41,6 @@ import {
 
 export { formatEpoch } from './run-end.js';
 import { type RunFolderChoice, checkRunFolder } from './run-folder.js';
-import { graftVersion } from './version.js';
 
 export type { SplitSummary } from './run-end.js';
 
@@ -122,7 +121,7 @@ export interface TrainImageResult extends RunResult {
  */
 export async function trainImageClassifier(opts: TrainImageOptions): Promise<TrainImageResult> {
   const start = startRun(opts.onEvent, imageLogLines);
-  const { emit, createdAt } = start;
+  const { emit } = start;
   const cwd = opts.cwd ?? process.cwd();
   const strategy = opts.strategy ?? 'linear-probe';
   const head: HeadChoice = headForStrategy(strategy, opts.head ? parseHeadChoice(opts.head) : undefined);
@@ -322,30 +321,23 @@ export async function trainImageClassifier(opts: TrainImageOptions): Promise<Tra
     classes,
     val: val ? await scored(valItems, val) : undefined,
     test: test ? await scored(testItems, test) : undefined,
-    exportModel: (facts) =>
+    exportModel: ({ temperature, provenance }) =>
       graftClassifier({
         backbone: backbone.model,
         featureValue: backbone.featureValue,
         head: trained.model,
         labels: classes,
         preprocessing: backbone.preprocessing,
-        temperature: facts.temperature,
-        provenance: {
-          graftVersion: graftVersion(),
-          createdAt,
-          baseModel: backbone.name,
-          baseModelSha256: backbone.sha256,
-          featureValue: backbone.featureValue,
-          featureDim: backbone.dim,
-          strategy,
-          head: headText,
-          data,
-          trainExamples: trainItems.length,
-          valAccuracy: facts.valAccuracy,
-          testAccuracy: facts.testAccuracy,
-          config: trained.config,
-        },
+        temperature,
+        provenance,
       }),
+    provenance: {
+      baseModelSha256: backbone.sha256,
+      featureValue: backbone.featureValue,
+      featureDim: backbone.dim,
+      config: trained.config,
+    },
+    trainExamples: trainItems.length,
     run,
     history: trained.history,
     ...(kept ? { kept } : {}),

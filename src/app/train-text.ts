@@ -15,7 +15,6 @@ import {
   startRun,
 } from './run-end.js';
 import { type RunFolderChoice, checkRunFolder } from './run-folder.js';
-import { graftVersion } from './version.js';
 import type { Device } from '../runtime/session.js';
 import { formatHeadChoice, parseHeadChoice } from '../transfer/heads/index.js';
 import { balancedClassWeights } from '../transfer/pipeline.js';
@@ -66,6 +65,8 @@ export interface TextTrainSettings extends TextOnlySettings, SourceSettings {
   strategy?: TextStrategy;
   /** 'linear', 'mlp:256', 'knn:5', 'prototype' (default: the strategy's) */
   head?: string;
+  /** fine-tuning a sentence encoder: 'all' (default) or 'last:N' layers train with the head (--unfreeze) */
+  unfreeze?: string;
   epochs?: number;
   lr?: number;
   batchSize?: number;
@@ -119,7 +120,7 @@ export interface TextTrainResult extends RunResult {
  */
 export async function runTextTraining(opts: TextTrainOptions): Promise<TextTrainResult> {
   const start = startRun(opts.onEvent, textLogLines);
-  const { emit, createdAt } = start;
+  const { emit } = start;
   const cwd = opts.cwd ?? process.cwd();
   const out = resolve(cwd, opts.out);
   const data = resolve(cwd, opts.data);
@@ -195,6 +196,7 @@ export async function runTextTraining(opts: TextTrainOptions): Promise<TextTrain
     classWeights,
     keepTopWords: opts.keepTopWords,
     newWordMinCount: opts.newWordMinCount,
+    unfreeze: opts.unfreeze,
     session,
     onEvent: emit,
   });
@@ -249,24 +251,10 @@ export async function runTextTraining(opts: TextTrainOptions): Promise<TextTrain
     classes,
     val: valItems.length ? await scored(valItems) : undefined,
     test: testItems.length ? await scored(testItems) : undefined,
-    exportModel: (facts) =>
-      finalizeTextClassifier(trained.model, trained.encoder, {
-        labels: classes,
-        temperature: facts.temperature,
-        provenance: {
-          graftVersion: graftVersion(),
-          createdAt,
-          baseModel: loaded.name,
-          baseModelSha256: loaded.sha256,
-          strategy: trained.strategy,
-          head: headText,
-          data,
-          trainExamples: trainItems.length,
-          valAccuracy: facts.valAccuracy,
-          testAccuracy: facts.testAccuracy,
-          config: trained.config,
-        },
-      }),
+    exportModel: ({ temperature, provenance }) =>
+      finalizeTextClassifier(trained.model, trained.encoder, { labels: classes, temperature, provenance }),
+    provenance: { baseModelSha256: loaded.sha256, config: trained.config },
+    trainExamples: trainItems.length,
     run,
     history: trained.history,
     datasetReport: ds.report,

@@ -137,22 +137,40 @@ export type DemoSettings = OutputSettings &
   SourceSettings &
   RuntimeCliSettings &
   Pick<HeadCliSettings, 'seed'> & { strategy?: FeatureStrategy; out?: string; model?: string };
-export type PredictSettings = OutputSettings & LimitSettings & RuntimeCliSettings & { top?: number; batch?: number };
+/** Columns of a text table, for the commands that read one. */
+export interface TextTableCliSettings {
+  textField?: string;
+  labelField?: string;
+}
+export type PredictSettings = OutputSettings &
+  LimitSettings &
+  RuntimeCliSettings &
+  Pick<TextTableCliSettings, 'textField'> & { top?: number; batch?: number; text?: string };
 export type EvalSettings = OutputSettings &
   LimitSettings &
-  RuntimeCliSettings & { split?: 'train' | 'val' | 'test' | 'all'; batch?: number };
+  RuntimeCliSettings &
+  TextTableCliSettings & { split?: 'train' | 'val' | 'test' | 'all'; batch?: number };
+/** Which share of an array job this process does (graft embed, graft compare). */
+export interface ShardCliSettings {
+  shard?: string;
+}
+
 export type EmbedSettings = OutputSettings &
   LimitSettings &
   RegistrySettings &
   SourceSettings &
   BackboneCliSettings &
-  RuntimeCliSettings & { out?: string; format?: 'npy' | 'jsonl' | 'csv' };
+  RuntimeCliSettings &
+  ShardCliSettings &
+  TextTableCliSettings & { out?: string; format?: 'npy' | 'jsonl' | 'csv'; maxTokens?: number };
 export type CompareSettings = OutputSettings &
   LimitSettings &
   RegistrySettings &
   SourceSettings &
   BackboneCliSettings &
   RuntimeCliSettings &
+  ShardCliSettings &
+  QueueCliSettings &
   Pick<HeadCliSettings, 'epochs' | 'valSplit' | 'testSplit'> & {
     out?: string;
     strategies?: string;
@@ -164,8 +182,47 @@ export type CompareSettings = OutputSettings &
     unfreeze?: string;
     resume?: boolean;
   };
+/** Where a study's runs are queued (graft compare --queue, graft worker). */
+export interface QueueCliSettings {
+  queue?: string;
+  queueName?: string;
+}
+export type MergeSettings = OutputSettings;
+export type WorkerSettings = OutputSettings &
+  RegistrySettings &
+  SourceSettings &
+  RuntimeCliSettings &
+  QueueCliSettings & { lockSeconds?: number; idleExit?: number; maxRuns?: number };
+export type ServeCliSettings = OutputSettings &
+  RuntimeCliSettings &
+  Pick<LimitSettings, 'maxPixels' | 'maxInputPixels'> & {
+    host?: string;
+    port?: number;
+    token?: string;
+    maxBatch?: number;
+    maxDelayMs?: number;
+    maxQueue?: number;
+    maxBody?: number;
+    bodyTimeout?: number;
+    top?: number;
+  };
 export type ExportSettings = OutputSettings &
   Pick<LimitSettings, 'maxInputPixels'> & { format?: 'transformers.js' | 'onnx'; out?: string };
+
+const textTableOptions: OptionTable<TextTableCliSettings> = {
+  textField: {
+    flag: 'text-field',
+    type: 'string',
+    placeholder: 'NAME',
+    description: 'text tables: text column (text)',
+  },
+  labelField: {
+    flag: 'label-field',
+    type: 'string',
+    placeholder: 'NAME',
+    description: 'text tables: label column (label)',
+  },
+};
 
 const RESIZE_MODES = ['auto', 'squash', 'center-crop', 'pad', 'shorter-side-then-crop'] as const satisfies readonly (
   ResizeMode | 'auto'
@@ -301,6 +358,41 @@ const headOptions: OptionTable<HeadCliSettings> = {
   },
 };
 
+/** What every command that runs a backbone over a data set takes: output, model sources, runtime, limits. */
+const backboneRunOptions = {
+  ...outputOptions,
+  ...registryOptions,
+  ...sourceOptions,
+  ...backboneOptions,
+  ...runtimeOptions,
+  ...limitOptions,
+};
+
+const shardOptions: OptionTable<ShardCliSettings> = {
+  shard: {
+    flag: 'shard',
+    type: 'string',
+    placeholder: 'I/N',
+    description:
+      'do share I of N (counted from 0) into the shared --out; N alone takes I from JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID or AWS_BATCH_JOB_ARRAY_INDEX; graft merge joins the shares',
+  },
+};
+
+const queueOptions: OptionTable<QueueCliSettings> = {
+  queue: {
+    flag: 'queue',
+    type: 'string',
+    placeholder: 'URL',
+    description: 'redis://HOST:PORT of a Redis (BullMQ) that graft worker processes take the runs from',
+  },
+  queueName: {
+    flag: 'queue-name',
+    type: 'string',
+    placeholder: 'NAME',
+    description: 'name of the queue on that Redis (default graft-compare)',
+  },
+};
+
 export const COMMANDS: readonly AnyCommand[] = [
   define<ZooListSettings>({
     path: ['zoo', 'list'],
@@ -430,12 +522,7 @@ export const COMMANDS: readonly AnyCommand[] = [
     summary: 'sweep the learning rate over one short run (LR range test) and suggest one for fine-tuning',
     args: [{ name: 'DATA', description: 'a folder of class folders (or train/ val/ test/ folders), or a manifest' }],
     options: {
-      ...outputOptions,
-      ...registryOptions,
-      ...sourceOptions,
-      ...backboneOptions,
-      ...runtimeOptions,
-      ...limitOptions,
+      ...backboneRunOptions,
       strategy: {
         flag: 'strategy',
         short: 's',
@@ -469,12 +556,7 @@ export const COMMANDS: readonly AnyCommand[] = [
     summary: 'compare transfer strategies on growing fractions of the labelled data (accuracy, convergence, time)',
     args: [{ name: 'DATA', description: 'a folder of class folders (or train/ val/ test/ folders), or a manifest' }],
     options: {
-      ...outputOptions,
-      ...registryOptions,
-      ...sourceOptions,
-      ...backboneOptions,
-      ...runtimeOptions,
-      ...limitOptions,
+      ...backboneRunOptions,
       epochs: headOptions.epochs,
       valSplit: headOptions.valSplit,
       testSplit: {
@@ -538,6 +620,8 @@ export const COMMANDS: readonly AnyCommand[] = [
         type: 'boolean',
         description: 'keep the runs an interrupted study finished in --out and run only the rest',
       },
+      ...shardOptions,
+      ...queueOptions,
       out: {
         flag: 'out',
         short: 'o',
@@ -550,20 +634,34 @@ export const COMMANDS: readonly AnyCommand[] = [
       'graft compare photos/ --strategies linear-probe,knn,prototype --fractions 1,5,10,25,100 --seeds 3 --out runs/study',
       'graft compare photos/ --model mobilenet_v2.imagenet_hf --strategies scratch,linear-probe,fine-tune --out runs/study --json',
       'graft compare fashion/ --strategies scratch,linear-probe,fine-tune --fractions 1,5,10,25,100 --seeds 3 --input-size 96 --unfreeze last:2 --scratch-input-size 32 --out runs/fashion-study',
+      'graft compare photos/ --seeds 5 --out /shared/study --shard 4   # in an array job of 4; then graft merge /shared/study',
+      'graft compare photos/ --seeds 5 --out /shared/study --queue redis://10.0.0.5:6379   # with graft worker processes',
     ],
     load: () => import('./commands/compare.js'),
   }),
   define<PredictSettings>({
     path: ['predict'],
-    summary: 'classify image files with a trained model',
+    summary: 'classify image files, or texts, with a trained model',
     args: [
       { name: 'MODEL', description: 'RUN_DIR/model.onnx (or the run folder)' },
-      { name: 'FILES', description: 'image files', variadic: true },
+      {
+        name: 'FILES',
+        description: 'image files; for a text model, tables of texts (CSV/TSV/JSONL)',
+        variadic: true,
+        optional: true,
+      },
     ],
     options: {
       ...outputOptions,
       ...runtimeOptions,
       ...limitOptions,
+      text: {
+        flag: 'text',
+        type: 'string',
+        placeholder: 'TEXT',
+        description: 'text models: classify this text',
+      },
+      textField: textTableOptions.textField,
       top: {
         flag: 'top',
         short: 'k',
@@ -585,20 +683,26 @@ export const COMMANDS: readonly AnyCommand[] = [
     examples: [
       'graft predict runs/photos-lp/model.onnx cat.jpg dog.png --top 3',
       'graft predict runs/photos-lp img/*.jpg --json',
+      'graft predict runs/reviews --text "it broke in a week"',
+      'graft predict runs/reviews/model.onnx new-reviews.csv --json',
     ],
     load: () => import('./commands/predict.js'),
   }),
   define<EvalSettings>({
     path: ['eval'],
-    summary: 'score a trained model on a labelled image folder',
+    summary: 'score a trained model on labelled images or texts',
     args: [
       { name: 'MODEL', description: 'RUN_DIR/model.onnx (or the run folder)' },
-      { name: 'DATA', description: 'a folder of class folders (or train/ val/ test/ folders), or a manifest' },
+      {
+        name: 'DATA',
+        description: 'a folder of class folders (or train/ val/ test/ folders), a manifest, or a text table',
+      },
     ],
     options: {
       ...outputOptions,
       ...runtimeOptions,
       ...limitOptions,
+      ...textTableOptions,
       split: {
         flag: 'split',
         type: 'enum',
@@ -617,20 +721,30 @@ export const COMMANDS: readonly AnyCommand[] = [
     examples: [
       'graft eval runs/photos-lp/model.onnx photos-test/',
       'graft eval runs/photos-lp photos/ --split test --json',
+      'graft eval runs/reviews/model.onnx reviews-test.csv',
     ],
     load: () => import('./commands/eval.js'),
   }),
   define<EmbedSettings>({
     path: ['embed'],
-    summary: 'write backbone features of every image to a file (.npy, .jsonl or .csv)',
-    args: [{ name: 'DATA', description: 'a folder of images in class folders, or a manifest' }],
+    summary: 'write backbone features of every image or text to a file (.npy, .jsonl or .csv)',
+    args: [
+      {
+        name: 'DATA',
+        description: 'a folder of images in class folders, a manifest, or a text table / folder of texts',
+      },
+    ],
     options: {
-      ...outputOptions,
-      ...registryOptions,
-      ...sourceOptions,
-      ...backboneOptions,
-      ...runtimeOptions,
-      ...limitOptions,
+      ...backboneRunOptions,
+      ...textTableOptions,
+      maxTokens: {
+        flag: 'max-tokens',
+        type: 'number',
+        integer: true,
+        min: 1,
+        placeholder: 'N',
+        description: "texts: tokens read per text (default: the model's; 512 for word vectors)",
+      },
       out: { flag: 'out', short: 'o', type: 'string', placeholder: 'FILE', description: 'output file (required)' },
       format: {
         flag: 'format',
@@ -638,10 +752,13 @@ export const COMMANDS: readonly AnyCommand[] = [
         choices: ['npy', 'jsonl', 'csv'],
         description: 'file format (default: from the extension)',
       },
+      ...shardOptions,
     },
     examples: [
       'graft embed photos/ --out photos.npy',
       'graft embed photos/ --model mobilenet_v2.nsfwjs --out feats.csv',
+      'graft embed photos/ --out /shared/photos.npy --shard 0/8   # then graft merge /shared/photos.npy',
+      'graft embed reviews.csv --model use_lite.en --out reviews.npy',
     ],
     load: () => import('./commands/embed.js'),
   }),
@@ -656,7 +773,7 @@ export const COMMANDS: readonly AnyCommand[] = [
         flag: 'format',
         type: 'enum',
         choices: ['transformers.js', 'onnx'],
-        description: 'transformers.js folder layout (default) or the plain .onnx file',
+        description: 'transformers.js folder layout (default for image models) or the plain .onnx file (text models)',
       },
       out: {
         flag: 'out',
@@ -666,7 +783,10 @@ export const COMMANDS: readonly AnyCommand[] = [
         description: 'output folder (or file for onnx) (required)',
       },
     },
-    examples: ['graft export runs/photos-lp/model.onnx --format transformers.js --out web/model'],
+    examples: [
+      'graft export runs/photos-lp/model.onnx --format transformers.js --out web/model',
+      'graft export runs/reviews/model.onnx --format onnx --out reviews.onnx',
+    ],
     load: () => import('./commands/export.js'),
   }),
   define<DemoSettings>({
@@ -707,6 +827,138 @@ export const COMMANDS: readonly AnyCommand[] = [
     },
     examples: ['graft doctor', 'graft doctor --device webgpu --json'],
     load: () => import('./commands/doctor.js'),
+  }),
+  define<MergeSettings>({
+    path: ['merge'],
+    summary: 'join the shards of graft embed --shard or graft compare --shard into one output',
+    args: [{ name: 'TARGET', description: 'the --out the shards were given (an embedding file or a study folder)' }],
+    options: { ...outputOptions },
+    examples: ['graft merge /shared/photos.npy', 'graft merge /shared/study --json'],
+    load: () => import('./commands/merge.js'),
+  }),
+  define<WorkerSettings>({
+    path: ['worker'],
+    summary: 'take the runs of graft compare --queue off a Redis queue and carry them out, until stopped',
+    args: [],
+    options: {
+      ...outputOptions,
+      ...registryOptions,
+      ...sourceOptions,
+      ...runtimeOptions,
+      ...queueOptions,
+      lockSeconds: {
+        flag: 'lock-seconds',
+        type: 'number',
+        min: 1,
+        placeholder: 'S',
+        description:
+          'how long a silent (killed, hung) worker keeps its run before another worker takes it (default 30)',
+      },
+      idleExit: {
+        flag: 'idle-exit',
+        type: 'number',
+        min: 0,
+        placeholder: 'S',
+        description: 'stop after the queue has had nothing to do for S seconds (default: run until stopped)',
+      },
+      maxRuns: {
+        flag: 'max-runs',
+        type: 'number',
+        integer: true,
+        min: 1,
+        placeholder: 'N',
+        description: 'stop after N runs',
+      },
+    },
+    examples: [
+      'graft worker --queue redis://10.0.0.5:6379',
+      'graft worker --queue redis://127.0.0.1:6379 --idle-exit 60',
+    ],
+    load: () => import('./commands/worker.js'),
+  }),
+  define<ServeCliSettings>({
+    path: ['serve'],
+    summary: 'serve a trained classifier over HTTP: POST /predict, GET /healthz, GET /metrics (Prometheus)',
+    args: [{ name: 'MODEL', description: 'RUN_DIR/model.onnx (or the run folder)' }],
+    options: {
+      ...outputOptions,
+      ...runtimeOptions,
+      maxPixels: limitOptions.maxPixels,
+      maxInputPixels: limitOptions.maxInputPixels,
+      host: {
+        flag: 'host',
+        type: 'string',
+        placeholder: 'ADDR',
+        description: 'address to listen on (default 127.0.0.1; any other needs --token)',
+      },
+      port: {
+        flag: 'port',
+        short: 'p',
+        type: 'number',
+        integer: true,
+        min: 0,
+        placeholder: 'N',
+        description: 'TCP port (default 8080; 0 picks a free one)',
+      },
+      token: {
+        flag: 'token',
+        type: 'string',
+        placeholder: 'SECRET',
+        env: 'GRAFT_SERVE_TOKEN',
+        description: 'bearer token every request but /healthz must send (16+ characters; prefer the variable)',
+      },
+      maxBatch: {
+        flag: 'max-batch',
+        type: 'number',
+        integer: true,
+        min: 1,
+        placeholder: 'N',
+        description: 'most requests per model run (default 16; 1 runs each request alone)',
+      },
+      maxDelayMs: {
+        flag: 'max-delay-ms',
+        type: 'number',
+        min: 0,
+        placeholder: 'MS',
+        description: 'how long an idle model waits for more requests to batch with the first (default 2)',
+      },
+      maxQueue: {
+        flag: 'max-queue',
+        type: 'number',
+        integer: true,
+        min: 1,
+        placeholder: 'N',
+        description: 'most requests handled at once; more are answered 503 (default 64)',
+      },
+      maxBody: {
+        flag: 'max-body',
+        type: 'number',
+        min: 0,
+        placeholder: 'MB',
+        description: 'largest request body in MiB; larger get 413 (default 8)',
+      },
+      bodyTimeout: {
+        flag: 'body-timeout',
+        type: 'number',
+        min: 0,
+        placeholder: 'S',
+        description: 'seconds a client may take to send its request; slower get 408 (default 30)',
+      },
+      top: {
+        flag: 'top',
+        short: 'k',
+        type: 'number',
+        integer: true,
+        min: 1,
+        placeholder: 'K',
+        description: 'classes per answer unless the request asks ?top=K (default 5)',
+      },
+    },
+    examples: [
+      'graft serve runs/photos-lp/model.onnx',
+      'GRAFT_SERVE_TOKEN=$(openssl rand -hex 24) graft serve runs/photos-lp --host 0.0.0.0 --port 8080',
+    ],
+    load: () => import('./commands/serve.js'),
   }),
   // graft cache ls | verify | clean
   ...CACHE_COMMANDS,

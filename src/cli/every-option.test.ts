@@ -26,6 +26,7 @@ function recordingApp(calls: Call[]): App {
       async (...args: unknown[]) => {
         calls.push({ recipe, args });
         if (recipe === 'detectDataKind') return String(args[0]).endsWith('.csv') ? 'text' : 'image';
+        if (recipe === 'classifierKind') return String(args[0]).includes('text-model') ? 'text' : 'image';
         throw new Stop('recorded');
       },
   });
@@ -35,7 +36,11 @@ async function callsOf(argv: string[]): Promise<{ calls: Call[]; err: string; ou
   const calls: Call[] = [];
   const io = memoryIo({ HOME: '/nonexistent' }, '/work-dir');
   await runCli(argv, io, COMMANDS, recordingApp(calls));
-  return { calls: calls.filter((c) => c.recipe !== 'detectDataKind'), err: io.err, out: io.out };
+  return {
+    calls: calls.filter((c) => c.recipe !== 'detectDataKind' && c.recipe !== 'classifierKind'),
+    err: io.err,
+    out: io.out,
+  };
 }
 
 /** Flags the CLI itself acts on rather than passing them to a recipe, with how their effect shows. */
@@ -87,12 +92,29 @@ function reaches(calls: Call[], value: unknown): boolean {
   return calls.some((c) => c.args.some(walk));
 }
 
+/** Flags of predict, eval and embed that only text models or text data read. */
+const TEXT_ONLY: Record<string, readonly string[]> = {
+  predict: ['text', 'textField'],
+  eval: ['textField', 'labelField'],
+  embed: ['textField', 'labelField', 'maxTokens'],
+};
+
 /** The positional arguments a command needs, and for graft train the data and strategy a flag applies to. */
 function invocation(c: AnyCommand, key: string): string[] {
   const path = c.path.join(' ');
+  // flags only text models or text data take: predict, eval and export dispatch on the model, embed on the data
+  const text = TEXT_ONLY[path]?.includes(key) ?? false;
   const positional = c.args
-    .filter((a) => !a.optional || a.name === 'DATA')
-    .map((a) => (a.name === 'DATA' ? 'photos' : `x-${a.name}`));
+    .filter((a) => !a.optional || a.name === 'DATA' || a.variadic)
+    .map((a) =>
+      a.name === 'DATA'
+        ? text
+          ? 'texts.csv'
+          : 'photos'
+        : a.name === 'MODEL' && text
+          ? 'text-model.onnx'
+          : `x-${a.name}`,
+    );
   if (path !== 'train') return [...c.path, ...positional];
   // a resumed run takes its data and settings from the run folder
   if (key === 'resume') return ['train'];

@@ -13,19 +13,17 @@ import {
 import type { TrainSettings } from './commands.js';
 import { textTrainOptions } from './text-options.js';
 
-/** Flags only one data kind reads, whatever the strategy. */
+/** Settings some strategy reads (on some data kind): the registry decides who takes them. */
+const STRATEGY_OPTIONS = new Set(STRATEGIES.flatMap((s) => Object.values(s.options as Strategy['options']).flat()));
+
+/** Flags only one data kind reads, whatever the strategy (the text table's flags that no strategy claims). */
 export const DATA_KIND_OPTIONS: Record<DataKind, readonly string[]> = {
   image: ['cut', 'resize', 'extractBatch'],
-  text: Object.keys(textTrainOptions).filter(
-    (k) => k !== 'fineTuneEmbeddings' && k !== 'keepTopWords' && k !== 'newWordMinCount',
-  ),
+  text: Object.keys(textTrainOptions).filter((k) => !STRATEGY_OPTIONS.has(k)),
 };
 
 /** Every flag whose use depends on the data kind or the strategy. */
-const SPECIFIC = new Set([
-  ...Object.values(DATA_KIND_OPTIONS).flat(),
-  ...STRATEGIES.flatMap((s) => Object.values(s.options as Strategy['options']).flat()),
-]);
+const SPECIFIC = new Set([...Object.values(DATA_KIND_OPTIONS).flat(), ...STRATEGY_OPTIONS]);
 
 /** The strategy a run uses: the flag, else what the other flags imply, else the data kind's default. */
 export function chooseStrategy(options: Partial<TrainSettings>, kind: DataKind): Strategy {

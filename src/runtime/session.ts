@@ -3,7 +3,7 @@ import { type DType, type TypedArray } from '../onnx/dtype.js';
 import { encodeModel } from '../onnx/codec.js';
 import { Model } from '../onnx/graph.js';
 import { legalizeForTarget } from '../autodiff/legalize.js';
-import { ort } from './ort.js';
+import { detectBackends, ort } from './ort.js';
 
 /** A tensor on the host: what callers feed and get back. */
 export interface HostTensor {
@@ -62,7 +62,8 @@ export class Session {
 
   static async create(model: Model | Uint8Array, opts: SessionOptions = {}): Promise<Session> {
     const device = opts.device ?? 'cpu';
-    const devices = availableDevices();
+    // the browser seam learns of a WebGPU adapter asynchronously: settle that before checking the device
+    const devices = (await detectBackends()).filter((b) => b.bundled).map((b) => b.name as Device);
     if (!devices.includes(device)) {
       throw new GraftError('CONFIG', `Execution provider '${device}' is not available here`, {
         expected: 'one of the providers this onnxruntime build bundles',

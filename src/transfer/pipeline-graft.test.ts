@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { GraftError } from '../errors.js';
 import { GraphBuilder } from '../onnx/builder.js';
 import type { Model } from '../onnx/graph.js';
-import { META, preprocessingFromMetadata, readClassifierInfo } from './pipeline-graft.js';
+import { META, graftClassifier, preprocessingFromMetadata, readClassifierInfo } from './pipeline-graft.js';
 
 const SECRET = 'METADATA-SECRET-51c2';
 
@@ -96,4 +96,42 @@ test('unreadable labels metadata is not quoted either', () => {
     () => readClassifierInfo(m, 'x.onnx'),
     (e: unknown) => e instanceof GraftError && /not valid JSON/.test(e.message) && !e.message.includes(SECRET),
   );
+});
+
+test('the grafted classifier names every Conv kernel shape (browser WebGPU needs them)', () => {
+  const b = new GraphBuilder('convnet');
+  const x = b.input('image', 'float32', ['N', 3, 8, 8]);
+  const w = b.initializer('w', new Float32Array(4 * 3 * 9).fill(0.1), [4, 3, 3, 3]);
+  const f = b.op(
+    'Flatten',
+    [b.op('GlobalAveragePool', [b.op('Conv', [x, w], { pads: [1, 1, 1, 1] })])],
+    { axis: 1 },
+    { outputs: ['features'] },
+  );
+  b.output(f, 'float32', ['N', 4]);
+  const backbone = b.build();
+  const h = new GraphBuilder('head');
+  const hx = h.input('features', 'float32', ['N', 4]);
+  h.output(
+    h.op('Gemm', [hx, h.initializer('hw', new Float32Array(8), [2, 4])], { transB: 1 }, { outputs: ['logits'] }),
+    'float32',
+    ['N', 2],
+  );
+  const m = graftClassifier({
+    backbone,
+    featureValue: 'features',
+    head: h.build(),
+    labels: ['a', 'b'],
+    preprocessing: {
+      size: [8, 8],
+      resize: 'squash',
+      scale: 1 / 255,
+      mean: [0, 0, 0],
+      std: [1, 1, 1],
+      layout: 'NCHW',
+      channels: 3,
+    },
+  });
+  const conv = m.graph.nodes.find((n) => n.opType === 'Conv')!;
+  assert.deepEqual(conv.attrs.kernel_shape, { type: 'ints', value: [3, 3] });
 });

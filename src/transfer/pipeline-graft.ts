@@ -1,3 +1,4 @@
+import { writeKernelShapes } from '../surgery/kernel-shape.js';
 import { GraftError } from '../errors.js';
 import type { DataLimits } from '../data/limits.js';
 import { type Preprocessing, checkPreprocessing } from '../data/preprocessing.js';
@@ -119,6 +120,9 @@ export function graftClassifier(o: GraftClassifierOptions): Model {
   );
   m.metadata.set(META.provenance, JSON.stringify(o.provenance ?? {}));
   m.producerName = 'graft';
+  // explicit kernel shapes: onnxruntime-web's WebGPU Conv refuses a Conv without one, so the exported model
+  // runs in a browser on WebGPU as well as anywhere else
+  writeKernelShapes(m);
   return m;
 }
 

@@ -101,7 +101,12 @@ export interface ModelEntry {
   numClasses?: number;
   labels?: LabelSource;
   /** options passed to the converter of TF.js formats */
-  convert?: { inputSize?: [number, number]; inputLayout?: Layout };
+  convert?: {
+    inputSize?: [number, number];
+    inputLayout?: Layout;
+    /** a text model fed a sparse batch of token ids: its two placeholders, to be fed dense ids and a mask instead */
+    sparseTokenInputs?: { indices: string; values: string; skipId?: number };
+  };
   /** word-embedding entries: keep only the N most frequent words by default */
   maxWords?: number;
   /** facts a user should know before relying on the model */

@@ -25,6 +25,13 @@ const binary = (op: string, second: Sampling = {}, first: Sampling = {}): GradCh
   }));
 
 gradCheckTable('elementwise', [
+  // positional codes and clamps (USE lite's l2 normalize takes Max(sum of squares, eps))
+  { op: 'Sin', inputs: [{ shape: [3, 4] }] },
+  { op: 'Cos', inputs: [{ shape: [3, 4] }] },
+  ...binary('Max'),
+  ...binary('Min'),
+  { op: 'Max', inputs: [{ shape: [3, 4] }, { shape: [], values: [1e-3], as: 'constant' }] },
+  { op: 'Min', inputs: [{ shape: [2, 3] }, { shape: [3] }, { shape: [2, 1] }] },
   ...binary('Add'),
   ...binary('Sub'),
   ...binary('Mul'),

@@ -50,7 +50,29 @@ function swishGrad(c: GradContext): (string | null)[] | undefined {
   return undefined;
 }
 
+/**
+ * dL/dx_i of Max/Min (any number of broadcasting inputs): dL/dy where x_i is the extreme, shared equally
+ * among inputs that tie (a subgradient, the same whichever input is listed first).
+ */
+const extremeRule = rule((c) => {
+  const out = nulls(c);
+  const go = c.GO(0);
+  if (!go) return out;
+  const y = c.O(0);
+  const hits = c.node.inputs.map((x) => c.emit('Cast', [c.emit('Equal', [x, y])], { to: floatCode(c.dtype(go)) ?? 1 }));
+  const share = hits.length === 1 ? go : c.emit('Div', [go, c.emit('Sum', hits)]);
+  c.node.inputs.forEach((x, i) => {
+    if (x && c.needsGrad(i)) out[i] = c.unbroadcast(c.emit('Mul', [share, hits[i]!]), x);
+  });
+  return out;
+});
+
 export const elementwiseRules: GradTable = {
+  // sinusoidal position codes: d sin = cos, d cos = -sin
+  Sin: defUnary((c, a) => c.emit('Mul', [a.go, c.emit('Cos', [a.x])])),
+  Cos: defUnary((c, a) => c.emit('Neg', [c.emit('Mul', [a.go, c.emit('Sin', [a.x])])])),
+  Max: extremeRule,
+  Min: extremeRule,
   Add: defElementwise([(_, a) => a.go, (_, a) => a.go]),
   Sum: rule((c) => {
     const go = c.GO(0);

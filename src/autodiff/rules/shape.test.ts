@@ -93,4 +93,59 @@ gradCheckTable('shape', [
     attrs: { axis: 1 },
     inputs: [{ shape: [2, 4] }, { shape: [], values: [0], dtype: 'int64', as: 'constant' }],
   },
+  // Gather before opset 16: the one-hot form (repeated and negative indices, a scalar class-token pick)
+  ...[11, 13, 15].map((opset): GradCheckCase => ({
+    op: 'Gather',
+    opset,
+    inputs: [{ shape: [5, 3] }, { shape: [4], values: [1, 3, 1, -1], dtype: 'int64', as: 'constant' }],
+  })),
+  {
+    op: 'Gather',
+    opset: 13,
+    attrs: { axis: 1 },
+    inputs: [{ shape: [2, 4, 3] }, { shape: [3], values: [0, 3, 0], dtype: 'int64', as: 'constant' }],
+  },
+  {
+    op: 'Gather',
+    opset: 13,
+    attrs: { axis: -1 },
+    inputs: [{ shape: [2, 4, 3] }, { shape: [2, 2], values: [2, 1, 1, 0], dtype: 'int64', as: 'constant' }],
+  },
+  {
+    op: 'Gather',
+    opset: 13,
+    attrs: { axis: 1 },
+    inputs: [{ shape: [2, 4, 3] }, { shape: [], values: [0], dtype: 'int64', as: 'constant' }],
+  },
+  // GatherND: rows of a [N, T, C] tensor picked by (n, t) pairs, a repeated pair accumulates
+  ...[13, 17].map((opset): GradCheckCase => ({
+    op: 'GatherND',
+    opset,
+    inputs: [{ shape: [2, 3, 4] }, { shape: [4, 2], values: [0, 1, 1, 2, 0, 1, 1, 0], dtype: 'int64', as: 'constant' }],
+  })),
+  {
+    op: 'GatherND',
+    opset: 13,
+    inputs: [{ shape: [3, 4] }, { shape: [2, 1], values: [2, 0], dtype: 'int64', as: 'constant' }],
+  },
+  {
+    op: 'GatherND',
+    opset: 17,
+    inputs: [{ shape: [2, 3, 4] }, { shape: [2, 2], values: [0, 0, 1, 2], dtype: 'int64', as: 'constant' }],
+  },
+  // ScatterND: data and updates both get gradients, with and without the 'add' reduction
+  ...[
+    [13, undefined],
+    [17, 'none'],
+    [17, 'add'],
+  ].map(([opset, reduction]): GradCheckCase => ({
+    op: 'ScatterND',
+    opset: opset as number,
+    attrs: reduction ? { reduction: reduction as string } : undefined,
+    inputs: [
+      { shape: [2, 3, 4] },
+      { shape: [3, 2], values: [0, 1, 1, 2, 0, 0], dtype: 'int64', as: 'constant' },
+      { shape: [3, 4] },
+    ],
+  })),
 ]);

@@ -1,7 +1,7 @@
 import type { GradContext, GradTable } from '../types.js';
 import { Tensor } from '../../onnx/tensor.js';
 import { normAxis } from '../shapes.js';
-import { reshapeLike, split, unsqueeze } from '../ops.js';
+import { reduceSum, reshapeLike, split, squeeze, unsqueeze } from '../ops.js';
 import { defLinear, nulls, requireRank, rule, unsupported } from './helpers.js';
 
 /** Ops that only move elements: the gradient is dL/dy given the input's shape back. */
@@ -212,12 +212,140 @@ const gatherRule = rule((c) => {
   return out;
 });
 
+/**
+ * dL/dx of Gather before opset 16 (no scatter-add): a one-hot matrix of the indices times dL/dy, which sums
+ * the gradient of indices picked twice as the scatter would. It costs [indices x axis length] floats: fine
+ * for a class-token pick or a vocabulary of thousands, the opset-16 rule is leaner for bigger tables.
+ */
+const gatherOneHotRule = rule((c) => {
+  const out = nulls(c);
+  const go = c.GO(0);
+  if (!go || !c.needsGrad(0)) return out;
+  const [x, idx] = [c.I(0), c.I(1)];
+  const rank = requireRank(c, x);
+  const ir = requireRank(c, idx);
+  const axis = normAxis(c.node.intAttr('axis', 0), rank);
+  out[0] = oneHotScatter(c, x, idx, ir, axis, go);
+  return out;
+});
+
+/** The gradient of Gather(x, idx, axis) as OneHot(idx)^T @ dL/dy, any opset from 11. */
+function oneHotScatter(
+  c: GradContext,
+  x: string,
+  idx: string,
+  ir: number,
+  axis: number,
+  go: string,
+  xRank?: number,
+): string {
+  const rank = xRank ?? requireRank(c, x);
+  const dims = c.shape(x) ?? Array.from({ length: rank }, () => undefined);
+  const float64 = c.dtype(x) === 'float64';
+  const depth =
+    typeof dims[axis] === 'number'
+      ? c.ints([dims[axis] as number])
+      : c.emit('Gather', [c.emit('Shape', [x]), c.ints([axis])]);
+  // one-hot rows by comparison with 0..depth-1 (onnxruntime's OneHot has no float64 kernel); negative
+  // indices count from the end, as Gather reads them
+  const flat64 = c.emit('Reshape', [idx, c.ints([-1])]);
+  const flat = c.dtype(idx) === 'int64' ? flat64 : c.emit('Cast', [flat64], { to: 7 });
+  const wrapped = c.emit('Mod', [c.emit('Add', [flat, depth]), depth]);
+  const positions =
+    typeof dims[axis] === 'number'
+      ? c.ints(Array.from({ length: dims[axis] as number }, (_, i) => i))
+      : c.emit('Range', [squeeze(c, c.ints([0]), [0]), squeeze(c, depth, [0]), squeeze(c, c.ints([1]), [0])]);
+  const oneHot = c.emit('Cast', [c.emit('Equal', [unsqueeze(c, wrapped, [1]), unsqueeze(c, positions, [0])])], {
+    to: float64 ? 11 : 1,
+  });
+  // dL/dy with the index dims first, as rows [K, rest]
+  const rest = Array.from({ length: rank - 1 + ir }, (_, i) => i).filter((i) => i < axis || i >= axis + ir);
+  const permGo = [...Array.from({ length: ir }, (_, i) => axis + i), ...rest];
+  const k = c.constant(c.shapeOf(flat));
+  const rowsShape = k ? c.ints([k[0]!, -1]) : c.emit('Concat', [c.shapeOf(flat), c.ints([-1])], { axis: 0 });
+  const rows = c.emit('Reshape', [c.emit('Transpose', [go], { perm: permGo }), rowsShape]);
+  const summed = c.emit('MatMul', [c.emit('Transpose', [oneHot], { perm: [1, 0] }), rows]);
+  // [axis length, rest] back to x's shape: reshape as x with `axis` first, then move it home
+  const permX = [axis, ...Array.from({ length: rank }, (_, i) => i).filter((i) => i !== axis)];
+  const shapeT = dims.every((d): d is number => typeof d === 'number')
+    ? c.ints(permX.map((p) => dims[p]!))
+    : c.emit('Gather', [c.emit('Shape', [x]), c.ints(permX)]);
+  const inverse = new Array<number>(rank);
+  permX.forEach((p, i) => (inverse[p] = i));
+  return c.emit('Transpose', [c.emit('Reshape', [summed, shapeT])], { perm: inverse });
+}
+
+/**
+ * dL/d data of GatherND (batch_dims 0): dL/dy scattered back, adding where slices repeat (ScatterND
+ * 'add', opset 16+). Before 16, with the indexed leading dims static: the index tuples become row numbers
+ * of the data seen as [rows, rest], and the one-hot form of Gather applies.
+ */
+const gatherNdRule = rule((c) => {
+  const out = nulls(c);
+  const go = c.GO(0);
+  if (!go || !c.needsGrad(0)) return out;
+  if (c.node.intAttr('batch_dims', 0) !== 0) throw unsupported(c, 'batch_dims other than 0', 'use batch_dims 0');
+  const [x, idx] = [c.I(0), c.I(1)];
+  if (c.opset >= 16) {
+    out[0] = c.emit('ScatterND', [zerosLike(c, x, x), idx, go], { reduction: 'add' });
+    return out;
+  }
+  const rank = requireRank(c, x);
+  const ir = requireRank(c, idx);
+  const q = c.shape(idx)?.[ir - 1];
+  const lead = typeof q === 'number' ? c.shape(x)!.slice(0, q) : undefined;
+  if (typeof q !== 'number' || !lead!.every((d): d is number => typeof d === 'number')) {
+    throw unsupported(c, 'before opset 16 the indexed dims must be static', 'export with opset 16 or later');
+  }
+  const strides = lead.map((_, k) => lead.slice(k + 1).reduce((a, b) => a * b, 1));
+  const rowsOf = reduceSum(c, c.emit('Mul', [idx, c.ints(strides)]), [-1], false);
+  // the gradient of Gather(x seen as [rows, rest], row numbers, axis 0), reshaped back
+  const rows = lead.reduce((a, b) => a * b, 1);
+  const rest = c.shape(x)!.slice(q);
+  const asRows = rest.every((d): d is number => typeof d === 'number')
+    ? c.emit('Reshape', [x, c.ints([rows, ...rest])])
+    : c.emit('Reshape', [
+        x,
+        c.emit('Concat', [c.ints([rows]), c.emit('Slice', [c.emit('Shape', [x]), c.ints([q]), c.ints([rank])])], {
+          axis: 0,
+        }),
+      ]);
+  const g = oneHotScatter(c, asRows, rowsOf, ir - 1, 0, go, rank - q + 1);
+  out[0] = c.emit('Reshape', [g, c.shapeOf(x)]);
+  return out;
+});
+
+/**
+ * ScatterND: dL/d updates = dL/dy at the written places (GatherND); dL/d data = dL/dy ('add': every
+ * element passes through) or dL/dy with the overwritten places zeroed (no reduction).
+ */
+const scatterNdRule = rule((c) => {
+  const out = nulls(c);
+  const go = c.GO(0);
+  if (!go) return out;
+  const reduction = c.node.stringAttr('reduction', 'none');
+  if (reduction !== 'none' && reduction !== 'add') {
+    throw unsupported(c, `reduction '${reduction}'`, "use reduction 'none' or 'add', or freeze what comes before it");
+  }
+  const [idx, updates] = [c.I(1), c.I(2)];
+  if (c.needsGrad(2)) out[2] = c.emit('GatherND', [go, idx]);
+  if (c.needsGrad(0)) {
+    out[0] = reduction === 'add' ? go : c.emit('ScatterND', [go, idx, zerosLike(c, updates, updates)]);
+  }
+  return out;
+});
+
 export const shapeRules: GradTable = {
   Slice: sliceRule,
   Pad: padRule,
   Split: splitRule,
   // scatter-add (ScatterND's reduction attribute) arrived in opset 16
-  Gather: [{ ...gatherRule, sinceOpset: 16 }],
+  Gather: [
+    { ...gatherOneHotRule, sinceOpset: 11, untilOpset: 15 },
+    { ...gatherRule, sinceOpset: 16 },
+  ],
+  GatherND: [{ ...gatherNdRule, sinceOpset: 11 }],
+  ScatterND: [{ ...scatterNdRule, sinceOpset: 11 }],
   Identity: defLinear((_, go) => go),
   Reshape: reshapeBack,
   Flatten: reshapeBack,

@@ -20,7 +20,7 @@ export async function run(ctx: CommandContext<CompareSettings>): Promise<number>
   const strategies = splitList(options.strategies ?? 'linear-probe,prototype');
   const fractions = parsePercentages(options.fractions ?? '10,100');
   const seedCount = options.seeds ?? 1;
-  const result = await ctx.app.runCompare({
+  const study = {
     data,
     out: options.out,
     strategies,
@@ -40,7 +40,18 @@ export async function run(ctx: CommandContext<CompareSettings>): Promise<number>
     testSplit: options.testSplit,
     ...runSettings(options, io),
     onEvent: options.quiet ? undefined : compareRenderer(io),
-  });
+  };
+  if (options.shard !== undefined) {
+    const r = await ctx.app.runCompareShard({ ...study, shard: options.shard, queue: options.queue });
+    if (options.json) io.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+    else {
+      const what = r.shard.alreadyDone ? 'had finished already' : `finished in ${seconds(r.seconds)}`;
+      io.stdout.write(`shard ${r.shard.index}/${r.shard.count} ${what}: ${r.runs.length} runs in ${r.out}\n`);
+      io.stdout.write(`when every shard has finished: graft merge ${options.out}\n`);
+    }
+    return 0;
+  }
+  const result = await ctx.app.runCompare({ ...study, queue: options.queue, queueName: options.queueName });
   if (options.json) {
     io.stdout.write(
       `${JSON.stringify({ studyFile: result.studyFile, reportFile: result.reportFile, seconds: result.seconds, accuracy: accuracySpread(result.study), study: result.study }, null, 2)}\n`,
@@ -86,6 +97,13 @@ function compareRenderer(io: CliIo): (e: CompareEvent) => void {
         io.stderr.write(
           `[${e.index}/${e.total}]${e.resumed ? ' kept from the interrupted study:' : ''} test accuracy ${(100 * e.run.testAcc).toFixed(2)}%  (${e.run.perClass.toFixed(1)} per class, ${seconds(e.run.seconds)})\n`,
         );
+        break;
+      case 'queue':
+        io.stderr.write(
+          `queue: ${e.done}/${e.total} runs done, ${e.active} running, ${e.waiting} waiting for a worker\n`,
+        );
+        break;
+      case 'study-done':
         break;
       case 'train':
         // Only the feature extraction is worth showing per run: epoch lines of dozens of runs would drown it.

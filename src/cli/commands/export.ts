@@ -10,13 +10,16 @@ export async function run({ app, options, args, io }: CommandContext<ExportSetti
       fix: `run e.g. \`graft export ${args.MODEL} --out web/model\``,
     });
   }
-  const r = await app.exportClassifier(
-    args.MODEL!,
-    options.out,
-    options.format ?? 'transformers.js',
-    io.cwd,
-    limitsFromOptions(options),
-  );
+  const text = (await app.classifierKind(args.MODEL!, io.cwd)) === 'text';
+  const r = text
+    ? await app.exportTextClassifier(args.MODEL!, options.out, options.format ?? 'onnx', io.cwd)
+    : await app.exportClassifier(
+        args.MODEL!,
+        options.out,
+        options.format ?? 'transformers.js',
+        io.cwd,
+        limitsFromOptions(options),
+      );
   if (options.json) io.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
   else {
     io.stdout.write(`exported (${r.format}) to ${r.out}\n`);

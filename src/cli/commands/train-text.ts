@@ -3,6 +3,7 @@ import { formatEpoch } from '../../app/run-end.js';
 import type { TextStrategy } from '../../transfer/text/train.js';
 import type { CommandContext, TrainSettings } from '../commands.js';
 import { progressRenderer } from '../progress.js';
+import { countRenderer } from './run-progress.js';
 
 /** `graft train DATA --out RUN_DIR` when DATA holds text: the train command delegates here. */
 export async function runTextTrain(ctx: CommandContext<TrainSettings>): Promise<number> {
@@ -11,7 +12,10 @@ export async function runTextTrain(ctx: CommandContext<TrainSettings>): Promise<
   const say = (s: string) => {
     if (!quiet) io.stderr.write(`${s}\n`);
   };
-  let lastTenth = -1;
+  // the features pass is counted work, drawn with the images' bar (one per split)
+  const bars = new Map<string, { bar: ReturnType<typeof countRenderer>; started: number }>();
+  // when the work of the next bar began: the last message or the end of the previous bar
+  let mark = Date.now();
   const result = await app.runTextTraining({
     overwrite: o.overwrite,
     data: args.DATA!,
@@ -42,6 +46,7 @@ export async function runTextTrain(ctx: CommandContext<TrainSettings>): Promise<
     tokenizer: o.tokenizer,
     maxWords: o.maxWords,
     keepTopWords: o.keepTopWords,
+    unfreeze: o.unfreeze,
     newWordMinCount: o.newWordMinCount,
     textField: o.textField,
     labelField: o.labelField,
@@ -51,12 +56,20 @@ export async function runTextTrain(ctx: CommandContext<TrainSettings>): Promise<
     limits: limitsFromOptions(o),
     onSourceEvent: quiet ? undefined : progressRenderer(io),
     onEvent: (e) => {
-      if (e.type === 'stage' || e.type === 'info') say(e.message);
-      else if (e.type === 'epoch') say(formatEpoch(e.record, e.epochs));
+      if (e.type === 'stage' || e.type === 'info') {
+        mark = Date.now();
+        say(e.message);
+      } else if (e.type === 'epoch') say(formatEpoch(e.record, e.epochs));
       else if (e.type === 'features') {
-        const tenth = Math.floor((10 * e.done) / Math.max(1, e.total));
-        if (tenth !== lastTenth || e.done === e.total) say(`features (${e.split}) ${e.done}/${e.total}`);
-        lastTenth = e.done === e.total ? -1 : tenth;
+        if (quiet) return;
+        let b = bars.get(e.split);
+        if (!b) bars.set(e.split, (b = { bar: countRenderer(io, `features (${e.split})`, 'texts'), started: mark }));
+        const rate = e.done / Math.max((Date.now() - b.started) / 1000, 1e-3);
+        b.bar.update({ done: e.done, total: e.total, rate, etaSeconds: (e.total - e.done) / rate });
+        if (e.done === e.total) {
+          b.bar.end();
+          mark = Date.now();
+        }
       } else if (e.type === 'issue' && e.issue.kind !== 'unsupported') {
         say(`  skipped ${e.issue.files.slice(0, 3).join(', ')}: ${e.issue.kind} (${e.issue.detail})`);
       }

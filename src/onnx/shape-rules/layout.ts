@@ -211,6 +211,24 @@ const slice: ShapeRule = (ctx) => {
   ctx.set(0, { dtype, shape: out, value });
 };
 
+/** GatherND (batch_dims b): indices [...I, q] pick slices of data: I + data[b + q:] (batch dims lead). */
+const gatherNd: ShapeRule = (ctx) => {
+  const data = ctx.shape(0);
+  const ind = ctx.shape(1);
+  const dtype = ctx.dtype(0);
+  const q = ind?.[ind.length - 1];
+  if (!data || !ind || !isNum(q)) return ctx.set(0, { dtype });
+  const b = ctx.node.intAttr('batch_dims', 0);
+  if (b + q > data.length) {
+    ctx.fail('index tuples are longer than data has axes', {
+      inputIndex: 1,
+      expected: `at most ${data.length - b} coordinates`,
+      found: String(q),
+    });
+  }
+  ctx.set(0, { dtype, shape: [...ind.slice(0, -1), ...data.slice(b + q)] });
+};
+
 const gather: ShapeRule = (ctx) => {
   const data = ctx.shape(0);
   const ind = ctx.shape(1);
@@ -387,6 +405,9 @@ export const layoutRules: Record<string, ShapeRule> = {
   Concat: concat,
   Slice: slice,
   Gather: gather,
+  GatherND: gatherNd,
+  ScatterND: (ctx) => ctx.set(0, { dtype: ctx.dtype(0), shape: ctx.shape(0) }),
+  ScatterElements: (ctx) => ctx.set(0, { dtype: ctx.dtype(0), shape: ctx.shape(0) }),
   GatherElements: (ctx) => ctx.set(0, { dtype: ctx.dtype(0), shape: ctx.shape(1) }),
   Split: split,
   Expand: expand,

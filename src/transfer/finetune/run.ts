@@ -74,6 +74,11 @@ export interface FineTuneOptions {
    */
   restoreBest?: boolean;
   session?: SessionOptions;
+  /**
+   * the provider the training graphs are built for (default: the session's device). A graph built for WebGPU
+   * also runs on the CPU, with the same results: that is how its parity with a browser is checked.
+   */
+  target?: string;
   onPhase?: (e: PhaseStart) => void;
   onEpoch?: (e: { phase: string; record: EpochRecord; epochs: number }) => void;
   /** continue where an interrupted run stopped (what `onProgress` last saved) */
@@ -345,7 +350,12 @@ export async function preparePhase(opts: FineTuneOptions, current: Model, phase:
     ...(opts.classWeights ? { classWeights: opts.classWeights } : {}),
     ...(smoothing ? { labelSmoothing: smoothing } : {}),
   };
-  const graph = buildTrainingGraph(upper, { logits: opts.logits, loss, trainable, target: opts.session?.device });
+  const graph = buildTrainingGraph(upper, {
+    logits: opts.logits,
+    loss,
+    trainable,
+    target: opts.target ?? opts.session?.device,
+  });
   contractBatchedGradients(graph.model);
   const groups =
     phase.discriminative !== undefined && blocks.length > 1

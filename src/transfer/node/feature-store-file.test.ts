@@ -56,3 +56,16 @@ test('file feature store: opening marks the store in use by this process', () =>
   FileFeatureStore.open(dir, 'ns-used', 2);
   assert.equal(namesInUse(dir).get('features:ns-used'), process.pid);
 });
+
+test('file feature store: two stores of one namespace (shards sharing a cache) keep each other’s vectors', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'graft-fs-'));
+  const a = FileFeatureStore.open(dir, 'shared', 2);
+  const b = FileFeatureStore.open(dir, 'shared', 2);
+  a.set('from-a', Float32Array.of(1, 2));
+  b.set('from-b', Float32Array.of(3, 4));
+  await a.flush();
+  await b.flush();
+  const c = FileFeatureStore.open(dir, 'shared', 2);
+  assert.deepEqual([...c.get('from-a')!], [1, 2], "b's flush kept a's vector");
+  assert.deepEqual([...c.get('from-b')!], [3, 4]);
+});

@@ -71,6 +71,7 @@ export class FileFeatureStore implements FeatureStore {
 
   async flush(): Promise<void> {
     if (!this.dirty) return;
+    this.mergeFromDisk();
     const keys = [...this.map.keys()];
     const header = new TextEncoder().encode(JSON.stringify({ namespace: this.namespace, dim: this.dim, keys }));
     const pre = new Uint8Array(12);
@@ -102,6 +103,25 @@ export class FileFeatureStore implements FeatureStore {
     } catch (e) {
       return { problem: e instanceof GraftError ? `damaged: ${e.fields.found}` : String(e) };
     }
+  }
+
+  /**
+   * Another process sharing the cache (a shard, a worker) may have flushed since this store was opened: its
+   * vectors are taken in before this flush replaces the file, so neither loses the other's work. A file that
+   * is damaged or holds a non-finite vector contributes nothing.
+   */
+  private mergeFromDisk(): void {
+    if (this.discarded || !existsSync(this.path)) return;
+    let f;
+    try {
+      f = decodeFeatureFile(readFileSync(this.path), this.path);
+    } catch {
+      return;
+    }
+    if (f.dim !== this.dim || firstNonFinite(f.data) >= 0) return;
+    f.keys.forEach((k, i) => {
+      if (!this.map.has(k)) this.map.set(k, f.data.subarray(i * this.dim, (i + 1) * this.dim));
+    });
   }
 
   private load(): void {

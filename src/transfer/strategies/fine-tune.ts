@@ -7,7 +7,7 @@ import { FINE_TUNE_OPTIONS, TEXT_FINE_TUNE_OPTIONS, type Strategy } from './type
  * spread over the whole depth of the network (the blocks near the head train at nearly the head's rate),
  * optionally anchored to the pretrained weights (`--anchor`, L2-SP). Starting from a trained head keeps a
  * random one from distorting the features, so on small data fine-tuning starts where the probe ended. On
- * text, the word vectors train with the head.
+ * text, the word vectors (or a sentence encoder's last layers, `--unfreeze last:N`) train with the head.
  */
 export const fineTune = {
   name: 'fine-tune',

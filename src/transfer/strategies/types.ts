@@ -66,10 +66,14 @@ export const ANCHORED_OPTIONS: readonly string[] = [...WEIGHT_OPTIONS, 'anchor']
 /** Settings of the strategies that start from the linear probe (fine-tune, lp-ft). */
 export const FINE_TUNE_OPTIONS: readonly string[] = [...ANCHORED_OPTIONS, 'probeEpochs'];
 
-/** Settings of text fine-tuning (the word vectors train with the head). */
+/**
+ * Settings of text fine-tuning: word vectors train with the head (the first three), or a sentence encoder's
+ * layers do (`unfreeze`: all, or the last N).
+ */
 export const TEXT_FINE_TUNE_OPTIONS: readonly string[] = [
   ...FEATURE_OPTIONS,
   'fineTuneEmbeddings',
   'keepTopWords',
   'newWordMinCount',
+  'unfreeze',
 ];

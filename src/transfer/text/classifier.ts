@@ -6,8 +6,9 @@ import { type HostTensor, Session, type SessionOptions } from '../../runtime/ses
 import { BAG_INPUTS, padTokenIds } from './bag-model.js';
 import { CLASSIFIER_LOGITS, CLASSIFIER_PROBABILITIES, META } from '../pipeline-graft.js';
 import { runInBatches } from './features.js';
-import { SentenceTokenizer, encoderFeeds } from './sentence-encoder.js';
-import { type WordTokenizerConfig, wordTokenizerConfig } from './tokenizer.js';
+import { SentenceTokenizer, type TextTokenizer, encoderFeeds } from './sentence-encoder.js';
+import { SentencePieceTokenizer, readScoredPieces } from './sentencepiece.js';
+import { type WordTokenizerConfig, stripEmailHeaders, stripHtmlTags, wordTokenizerConfig } from './tokenizer.js';
 import { Vocabulary, vocabularyOf } from './vocabulary.js';
 
 /** Metadata keys of an exported text classifier. */
@@ -19,12 +20,35 @@ export const TEXT_META = {
   vocabulary: 'graft.vocabulary',
   /** sentence encoders: the tokenizer.json text */
   tokenizer: 'graft.tokenizer',
+  /** SentencePiece sentence encoders: JSON [piece, score] pairs, id i is pair i */
+  sentencePiece: 'graft.sentencepiece',
   tokenizerConfig: 'graft.tokenizer_config',
 } as const;
 
 export type TextModelInfo =
   | { kind: 'word-vectors'; tokenizer: WordTokenizerConfig }
-  | { kind: 'sentence-encoder'; maxTokens: number; inputs: string[] };
+  | {
+      kind: 'sentence-encoder';
+      maxTokens: number;
+      inputs: string[];
+      tokenizer?: 'sentencepiece';
+      /** raw e-mails and HTML handled before tokenizing, as for word vectors */
+      prepare?: TextPreparation;
+    };
+
+/** What is removed from a raw text before a sentence encoder's tokenizer sees it. */
+export interface TextPreparation {
+  emailHeaders?: 'keep' | 'drop' | 'subject';
+  stripHtml?: boolean;
+}
+
+/** The text with e-mail headers and HTML handled as `p` says. */
+export function prepareText(text: string, p: TextPreparation | undefined): string {
+  let t = text;
+  if (p?.emailHeaders && p.emailHeaders !== 'keep') t = stripEmailHeaders(t, p.emailHeaders === 'subject');
+  if (p?.stripHtml) t = stripHtmlTags(t);
+  return t;
+}
 
 /** Turns texts into model feeds: token ids per text, then padded batches. */
 export interface TextInputEncoder {
@@ -56,13 +80,21 @@ export class WordInputEncoder implements TextInputEncoder {
 export class SentenceInputEncoder implements TextInputEncoder {
   readonly info: TextModelInfo;
   constructor(
-    readonly tokenizer: SentenceTokenizer,
+    readonly tokenizer: TextTokenizer,
     readonly inputs: readonly string[],
+    readonly prepare?: TextPreparation,
   ) {
-    this.info = { kind: 'sentence-encoder', maxTokens: tokenizer.maxTokens, inputs: [...inputs] };
+    const p = prepare && (prepare.emailHeaders !== undefined || prepare.stripHtml) ? { prepare: { ...prepare } } : {};
+    this.info = {
+      kind: 'sentence-encoder',
+      maxTokens: tokenizer.maxTokens,
+      inputs: [...inputs],
+      ...(tokenizer instanceof SentencePieceTokenizer ? { tokenizer: 'sentencepiece' as const } : {}),
+      ...p,
+    };
   }
   encode(text: string): Int32Array {
-    return this.tokenizer.encode(text);
+    return this.tokenizer.encode(prepareText(text, this.prepare));
   }
   feeds(lists: readonly Int32Array[]): Record<string, HostTensor> {
     return encoderFeeds(lists, this.inputs);
@@ -140,8 +172,13 @@ export function writeTextMetadata(model: Model, encoder: TextInputEncoder, label
   if (encoder instanceof WordInputEncoder) {
     model.metadata.set(TEXT_META.vocabulary, JSON.stringify(encoder.vocabulary.words));
   } else if (encoder instanceof SentenceInputEncoder) {
-    model.metadata.set(TEXT_META.tokenizer, JSON.stringify(encoder.tokenizer.tokenizerJson));
-    model.metadata.set(TEXT_META.tokenizerConfig, JSON.stringify(encoder.tokenizer.tokenizerConfig));
+    const tok = encoder.tokenizer;
+    if (tok instanceof SentencePieceTokenizer) {
+      model.metadata.set(TEXT_META.sentencePiece, JSON.stringify(tok.pieces));
+    } else if (tok instanceof SentenceTokenizer) {
+      model.metadata.set(TEXT_META.tokenizer, JSON.stringify(tok.tokenizerJson));
+      model.metadata.set(TEXT_META.tokenizerConfig, JSON.stringify(tok.tokenizerConfig));
+    }
   }
 }
 
@@ -185,13 +222,20 @@ export function textEncoderOf(model: Model, file?: string): { encoder: TextInput
       labels,
     };
   }
+  if (info?.kind === 'sentence-encoder' && info.tokenizer === 'sentencepiece') {
+    const pieces = readScoredPieces(parseJsonMeta(model, TEXT_META.sentencePiece, file), file);
+    return {
+      encoder: new SentenceInputEncoder(new SentencePieceTokenizer(pieces, info.maxTokens), info.inputs, info.prepare),
+      labels,
+    };
+  }
   if (info?.kind === 'sentence-encoder') {
     const json = parseJsonMeta(model, TEXT_META.tokenizer, file) as Record<string, unknown>;
     const config = model.metadata.has(TEXT_META.tokenizerConfig)
       ? (parseJsonMeta(model, TEXT_META.tokenizerConfig, file) as Record<string, unknown>)
       : {};
     return {
-      encoder: new SentenceInputEncoder(new SentenceTokenizer(json, config, info.maxTokens), info.inputs),
+      encoder: new SentenceInputEncoder(new SentenceTokenizer(json, config, info.maxTokens), info.inputs, info.prepare),
       labels,
     };
   }

@@ -5,5 +5,6 @@ export * from './vocabulary.js';
 export * from './bag-model.js';
 export * from './features.js';
 export * from './sentence-encoder.js';
+export * from './sentencepiece.js';
 export * from './classifier.js';
 export * from './train.js';

@@ -82,12 +82,31 @@ test('sentence encoder + linear head: learns the classes, and the exported model
   }
 });
 
-test('a sentence encoder cannot be fine-tuned here; an encoder without input_ids is refused', async () => {
+test('a sentence encoder fine-tunes with its head (every weight); an encoder without input_ids is refused', async () => {
   const backbone = { kind: 'sentence-encoder' as const, model: tinyEncoder(8), tokenizerJson: tinyTokenizerJson() };
   const data = sentimentTexts(10, 1);
+  const r = await trainTextClassifier({
+    backbone,
+    classes: ['n', 'p'],
+    train: data,
+    strategy: 'fine-tune',
+    epochs: 2,
+    seed: 1,
+  });
+  assert.equal(r.strategy, 'fine-tune');
+  assert.equal(r.config.unfreeze, 'all');
+  assert.ok(Number(r.config.trainedEncoderWeights) >= 1, 'encoder weights trained');
+  assert.equal(r.history.length, 2);
+  const before = backbone.model.graph.initializers;
+  const changed = [...before.keys()].filter((k) => {
+    const t = r.model.graph.initializers.get(k);
+    const a = before.get(k)!.toArray();
+    return t && t.dims.length > 0 && Array.from(t.toArray() as Float32Array).some((v, i) => v !== a[i]);
+  });
+  assert.ok(changed.length >= 1, 'fine-tuning changed the encoder weights');
   await assert.rejects(
-    trainTextClassifier({ backbone, classes: ['n', 'p'], train: data, strategy: 'fine-tune' }),
-    (e: unknown) => isGraftError(e) && e.code === 'CONFIG' && /feature-extract/.test(e.message),
+    trainTextClassifier({ backbone, classes: ['n', 'p'], train: data, strategy: 'fine-tune', unfreeze: 'last:x' }),
+    (e: unknown) => isGraftError(e) && e.code === 'BAD_INPUT' && /--unfreeze/.test(e.message),
   );
   const renamed = tinyEncoder(8);
   renamed.graph.inputs[0]!.name = 'ids';

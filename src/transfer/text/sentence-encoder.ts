@@ -9,12 +9,18 @@ import type { HostTensor } from '../../runtime/session.js';
 export const ENCODER_INPUTS = { ids: 'input_ids', mask: 'attention_mask', types: 'token_type_ids' } as const;
 export const SENTENCE_FEATURES = 'sentence_embedding';
 
+/** What turns a text into a sentence encoder's token ids (a Hugging Face tokenizer, or SentencePiece). */
+export interface TextTokenizer {
+  readonly maxTokens: number;
+  encode(text: string): Int32Array;
+}
+
 /**
  * A Hugging Face tokenizer (tokenizer.json, with tokenizer_config.json when there is one), run by the
  * maintained `@huggingface/tokenizers` package. Texts longer than `maxTokens` are cut, keeping the
  * closing special token ([SEP], </s>) the encoder was trained to see.
  */
-export class SentenceTokenizer {
+export class SentenceTokenizer implements TextTokenizer {
   private readonly tok: Tokenizer;
   private readonly special: ReadonlySet<number>;
 

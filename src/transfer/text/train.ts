@@ -16,9 +16,16 @@ import { trainHead, withoutDropout } from '../pipeline-head.js';
 import { type FeatureStrategy, headForStrategy, strategyInfo } from '../strategies/index.js';
 import type { FeatureSet } from '../prototype.js';
 import { BAG_INPUTS, EMBEDDING_TABLE, type PoolKind, bagOfEmbeddingsModel, padTokenIds } from './bag-model.js';
-import { SentenceInputEncoder, type TextInputEncoder, WordInputEncoder, writeTextMetadata } from './classifier.js';
+import {
+  SentenceInputEncoder,
+  type TextInputEncoder,
+  type TextPreparation,
+  WordInputEncoder,
+  writeTextMetadata,
+} from './classifier.js';
 import { runInBatches, standardization } from './features.js';
-import { SentenceTokenizer, sentenceFeatureModel } from './sentence-encoder.js';
+import { SentenceTokenizer, type TextTokenizer, sentenceFeatureModel } from './sentence-encoder.js';
+import { type ScoredPiece, SentencePieceTokenizer } from './sentencepiece.js';
 import { type WordTokenizerConfig, wordTokenizerConfig } from './tokenizer.js';
 import { Vocabulary, vocabularyOf, vocabularyUsage } from './vocabulary.js';
 
@@ -29,15 +36,42 @@ export type TextStrategy = FeatureStrategy | 'fine-tune';
 export type TextBackbone =
   /** a word-vector lookup model (token_ids -> Gather of a table), vocabulary in its metadata: glove.6b.100d */
   | { kind: 'word-vectors'; model: Model }
-  /** a Hugging Face encoder export (input_ids, attention_mask -> token states) and its tokenizer.json */
+  /**
+   * a sentence encoder (input_ids, attention_mask -> token states or a sentence embedding) and its tokenizer:
+   * a Hugging Face tokenizer.json, or SentencePiece [piece, score] pairs (use_lite.en's vocab.json)
+   */
   | {
       kind: 'sentence-encoder';
       model: Model;
-      tokenizerJson: Record<string, unknown>;
+      tokenizerJson?: Record<string, unknown>;
       tokenizerConfig?: Record<string, unknown>;
+      sentencePiece?: readonly ScoredPiece[];
       /** the token-state output (default last_hidden_state, else the first output) */
       output?: string;
     };
+
+/** What a sentence encoder's input side removes first: the e-mail and HTML settings of the tokenizer options. */
+export function textPreparation(opts: Pick<TextTrainingSettings, 'tokenizer'>): TextPreparation | undefined {
+  const t = opts.tokenizer;
+  return t && (t.emailHeaders !== undefined || t.stripHtml)
+    ? { emailHeaders: t.emailHeaders, stripHtml: t.stripHtml }
+    : undefined;
+}
+
+/** The tokenizer of a sentence-encoder backbone, cutting texts at `maxTokens`. */
+export function sentenceTokenizerOf(
+  bb: Extract<TextBackbone, { kind: 'sentence-encoder' }>,
+  maxTokens: number,
+): TextTokenizer {
+  if (bb.sentencePiece) return new SentencePieceTokenizer(bb.sentencePiece, maxTokens);
+  if (!bb.tokenizerJson) {
+    throw new GraftError('BAD_MODEL', 'The sentence encoder comes without a tokenizer', {
+      expected: 'a tokenizer.json or a SentencePiece vocabulary',
+      fix: 'pass --tokenizer path/to/tokenizer.json',
+    });
+  }
+  return new SentenceTokenizer(bb.tokenizerJson, bb.tokenizerConfig ?? {}, maxTokens);
+}
 
 export interface TextSplit {
   texts: readonly string[];
@@ -75,6 +109,10 @@ export interface TextTrainingSettings {
   newWordMinCount?: number;
   /** fine-tune: learning rate of the word vectors relative to the head's (default 1) */
   embeddingLrScale?: number;
+  /** fine-tune of a sentence encoder: 'all' (default) or 'last:N' transformer layers train with the head */
+  unfreeze?: string;
+  /** fine-tune of a sentence encoder: its learning rate relative to the head's (default 0.1) */
+  encoderLrScale?: number;
   session?: SessionOptions;
   onEvent?: (e: TextTrainEvent) => void;
 }
@@ -97,7 +135,8 @@ export interface TrainedTextModel {
   stopReason?: string;
   /** hyper-parameters in effect, for run.json */
   config: Record<string, number | string | boolean | number[] | undefined>;
-  timing: { featureSeconds: number; trainSeconds: number; textsPerSecond?: number };
+  /** texts per second: through the frozen model (features), and through training steps (fine-tuning) */
+  timing: { featureSeconds: number; trainSeconds: number; textsPerSecond?: number; trainTextsPerSecond?: number };
 }
 
 /** fine-tune defaults: a few passes over the texts; the table starts from good vectors and needs little. */
@@ -122,11 +161,14 @@ export async function trainTextClassifier(opts: TrainTextOptions): Promise<Train
   checkSplit(opts.train, opts.classes.length, 'training');
   if (opts.val) checkSplit(opts.val, opts.classes.length, 'validation');
   if (strategy === 'fine-tune') {
-    if (opts.backbone.kind !== 'word-vectors') {
-      throw new GraftError('CONFIG', 'Only word vectors can be fine-tuned here', {
-        expected: 'a word-vector model (e.g. glove.6b.100d) for --strategy fine-tune',
-        found: 'a sentence encoder',
-        fix: 'use --strategy feature-extract (or linear-probe, knn, prototype) with a sentence encoder',
+    if (opts.backbone.kind === 'sentence-encoder') {
+      const { fineTuneSentenceEncoder } = await import('./encoder-finetune.js');
+      return fineTuneSentenceEncoder(opts);
+    }
+    if (opts.unfreeze !== undefined) {
+      throw new GraftError('BAD_INPUT', '--unfreeze applies to sentence encoders, not word vectors', {
+        found: `--unfreeze ${opts.unfreeze}`,
+        fix: 'drop --unfreeze (fine-tuning word vectors trains the table and the head), or use --model use_lite.en',
       });
     }
     return fineTuneWordVectors(opts);
@@ -202,22 +244,33 @@ async function featuresOf(
   return { features: f.data, dim: f.dim, labels: split.labels, numClasses };
 }
 
+/**
+ * The frozen feature model of a text backbone and the encoder of its inputs: pooled word vectors, or a
+ * sentence encoder's pooled states. What feature strategies train on and `graft embed` writes.
+ */
+export function textFeatureModel(
+  bb: TextBackbone,
+  opts: Pick<TextTrainingSettings, 'pool' | 'tokenizer'>,
+): { model: Model; features: string; encoder: TextInputEncoder } {
+  if (bb.kind === 'word-vectors') {
+    const { table, dims } = wordTable(bb.model);
+    const encoder = new WordInputEncoder(vocabularyOf(bb.model), wordTokenizerConfig(opts.tokenizer));
+    return { ...bagOfEmbeddingsModel({ table, dims, pool: opts.pool ?? 'mean+max' }), encoder };
+  }
+  const sf = sentenceFeatureModel(bb.model, bb.output);
+  const encoder = new SentenceInputEncoder(
+    sentenceTokenizerOf(bb, opts.tokenizer?.maxTokens ?? 256),
+    sf.inputs,
+    textPreparation(opts),
+  );
+  return { model: sf.model, features: sf.features, encoder };
+}
+
 async function trainOnFeatures(opts: TrainTextOptions, strategy: FeatureStrategy): Promise<TrainedTextModel> {
   const head = headForStrategy(strategy, opts.head);
   const numClasses = opts.classes.length;
-  let featureModel: { model: Model; features: string };
-  let encoder: TextInputEncoder;
   const bb = opts.backbone;
-  if (bb.kind === 'word-vectors') {
-    const { table, dims } = wordTable(bb.model);
-    encoder = wordEncoder(opts, vocabularyOf(bb.model));
-    featureModel = bagOfEmbeddingsModel({ table, dims, pool: opts.pool ?? 'mean+max' });
-  } else {
-    const sf = sentenceFeatureModel(bb.model, bb.output);
-    const tok = new SentenceTokenizer(bb.tokenizerJson, bb.tokenizerConfig ?? {}, opts.tokenizer?.maxTokens ?? 256);
-    encoder = new SentenceInputEncoder(tok, sf.inputs);
-    featureModel = sf;
-  }
+  const { encoder, ...featureModel } = textFeatureModel(bb, opts);
   const started = performance.now();
   const session = await Session.create(featureModel.model, opts.session);
   let train: FeatureSet;

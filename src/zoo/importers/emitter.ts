@@ -93,6 +93,12 @@ export class Emitter {
   private valueNames = new Set<string>();
   private nodeNames = new Set<string>();
   private converted = new Map<TfValue, Map<string, string>>();
+  /**
+   * Whether an open leading dim of an intermediate value is declared as the batch 'N'. True for image
+   * models; a text model's values lead with token counts (a sparse batch, the tokens kept), which must not
+   * share the batch's symbol: onnxruntime plans buffers by it.
+   */
+  labelBatch = true;
 
   constructor(graphName: string, opset: number) {
     this.graph = new Graph({ name: graphName });
@@ -161,7 +167,7 @@ export class Emitter {
       this.graph.valueInfo.set(v.onnx, {
         name: v.onnx,
         dtype: ONNX_DTYPE[v.dtype],
-        shape: v.shape ? onnxDims(permuteShape(v.shape, v.perm)) : undefined,
+        shape: v.shape ? onnxDims(permuteShape(v.shape, v.perm), this.labelBatch) : undefined,
       });
     }
     return v;
@@ -193,7 +199,7 @@ export class Emitter {
       const hit = cache.get(key);
       if (hit) return hit;
       const data = isIdentity(perm) ? v.konst : transposeHost(v.konst, perm!);
-      const name = this.initializer(v.name, data);
+      const name = this.initializer(v.name, v.dtype === 'int64' && data.dtype === 'int32' ? asInt64(data) : data);
       cache.set(key, name);
       return name;
     }
@@ -215,7 +221,7 @@ export class Emitter {
     this.graph.valueInfo.set(out, {
       name: out,
       dtype: ONNX_DTYPE[v.dtype],
-      shape: v.shape ? onnxDims(permuteShape(v.shape, perm)) : undefined,
+      shape: v.shape ? onnxDims(permuteShape(v.shape, perm), this.labelBatch) : undefined,
     });
     cache.set(key, out);
     return out;
@@ -372,6 +378,11 @@ export class Emitter {
   }
 }
 
+/** An int32 host array widened to int64 (TF.js stores int64 constants as int32). */
+function asInt64(a: HostArray): { dtype: DType; shape: number[]; data: BigInt64Array } {
+  return { dtype: 'int64', shape: a.shape, data: BigInt64Array.from(a.data as Int32Array, (v) => BigInt(v)) };
+}
+
 function reserve(set: Set<string>, want: string): string {
   if (!set.has(want)) {
     set.add(want);
@@ -386,8 +397,8 @@ function reserve(set: Set<string>, want: string): string {
   }
 }
 
-export function onnxDims(shape: readonly number[]): Dim[] {
-  return shape.map((d, i) => (d >= 0 ? d : i === 0 ? 'N' : undefined));
+export function onnxDims(shape: readonly number[], labelBatch = true): Dim[] {
+  return shape.map((d, i) => (d >= 0 ? d : i === 0 && labelBatch ? 'N' : undefined));
 }
 
 export function symOf(v: TfValue): SymInt[] | undefined {

@@ -5,7 +5,13 @@ import { Emitter, type TfValue } from './emitter.js';
 import { GRAPH_OPS, supportedGraphOps } from './graph_ops.js';
 import { NodeView, inlineTensor, tfDType, type GraphDefJson, type TfNodeDef } from './graphdef.js';
 import { NCHW } from './layout.js';
-import type { ReadFile, TfjsImportOptions, TfjsModelJson } from './types.js';
+import {
+  DENSE_TOKEN_INPUTS,
+  type ReadFile,
+  type SparseTokenInputs,
+  type TfjsImportOptions,
+  type TfjsModelJson,
+} from './types.js';
 import { loadWeights } from './weights.js';
 
 const DEFAULT_OPSET = 17;
@@ -35,6 +41,7 @@ export async function importTfjsGraphModel(
   const opset = checkOpset(opts.opset);
   const layout = opts.inputLayout ?? 'NCHW';
   const em = new Emitter(opts.graphName ?? 'tfjs_graph_model', opset);
+  em.labelBatch = !opts.sparseTokenInputs;
 
   const byName = new Map(graphDef.node.map((n) => [n.name, n]));
   const outputs = opts.outputs?.length
@@ -67,12 +74,19 @@ export async function importTfjsGraphModel(
     return v;
   };
 
+  checkSparseInputs(opts.sparseTokenInputs, byName);
+  let denseTokens: { indices: TfValue; values: TfValue } | undefined;
   for (const def of order) {
     const node = new NodeView(def);
     let produced: TfValue[];
     if (def.op === 'Const') produced = [constant(def, weights)];
-    else if (def.op === 'Placeholder') produced = [placeholder(node, em, opts, layout)];
-    else if (def.op === 'NoOp') produced = [];
+    else if (def.op === 'Placeholder') {
+      const sparse = opts.sparseTokenInputs;
+      produced =
+        sparse && (def.name === sparse.indices || def.name === sparse.values)
+          ? [(denseTokens ??= denseTokenBatch(em, sparse, byName))[def.name === sparse.indices ? 'indices' : 'values']]
+          : [placeholder(node, em, opts, layout)];
+    } else if (def.op === 'NoOp') produced = [];
     else {
       const inputs = (def.input ?? []).filter((r) => !r.startsWith('^')).map((r) => valueOf(r, def.name));
       const convert = GRAPH_OPS[def.op]!;
@@ -213,7 +227,10 @@ function constant(def: TfNodeDef, weights: Map<string, import('./types.js').Host
       fix: 'check that all weight shards listed in model.json are present and belong to this model',
     });
   }
-  const dtype = konst.dtype === 'bool' ? 'bool' : konst.dtype;
+  // TF.js stores int64 constants as int32; the value keeps its TF type, so it meets int64 tensors as one
+  const declared = def.attr?.dtype?.type;
+  const int64 = konst.dtype === 'int32' && declared !== undefined && tfDType(declared, def.name) === 'int64';
+  const dtype = int64 ? 'int64' : konst.dtype;
   return { name: def.name, dtype, shape: [...konst.shape], konst };
 }
 
@@ -246,4 +263,56 @@ function placeholder(node: NodeView, em: Emitter, opts: TfjsImportOptions, layou
   }
   const symbolic = tfShape.length === 4 ? (layout === 'NCHW' ? ['N', 'C', 'H', 'W'] : ['N', 'H', 'W', 'C']) : ['N'];
   return em.input(node.name, dtype, tfShape, layout, symbolic);
+}
+
+/** Both sparse parts must name int placeholders of the expected ranks, or the rewrite would be meaningless. */
+function checkSparseInputs(sparse: SparseTokenInputs | undefined, byName: Map<string, TfNodeDef>): void {
+  if (!sparse) return;
+  for (const [part, name, rank] of [
+    ['indices', sparse.indices, 2],
+    ['values', sparse.values, 1],
+  ] as const) {
+    const def = byName.get(name);
+    const node = def && new NodeView(def);
+    const dtype = node && tfDType(node.type('dtype'), name);
+    const shape = node?.shape('shape');
+    if (!def || def.op !== 'Placeholder' || (dtype !== 'int32' && dtype !== 'int64') || shape?.length !== rank) {
+      throw new GraftError('BAD_MODEL', `The sparse token ${part} are not an integer input of rank ${rank}`, {
+        node: name,
+        expected: `a Placeholder '${name}' of int32/int64 [${rank === 2 ? 'count, 2' : 'count'}]`,
+        found: def ? `${def.op} ${dtype ?? ''} [${shape?.join(', ') ?? '?'}]` : 'no such node',
+        fix: 'name the placeholders of the sparse token batch in sparseTokenInputs',
+      });
+    }
+  }
+}
+
+/**
+ * The sparse token batch computed from dense inputs: the coordinates of the kept positions (attention
+ * mask 1, and not the skipped id) in row-major order, as a SparseTensor lists them, and the ids there.
+ */
+function denseTokenBatch(
+  em: Emitter,
+  sparse: SparseTokenInputs,
+  byName: Map<string, TfNodeDef>,
+): { indices: TfValue; values: TfValue } {
+  const ids = em.input(DENSE_TOKEN_INPUTS.ids, 'int64', [-1, -1], 'NHWC', ['N', 'T']);
+  const mask = em.input(DENSE_TOKEN_INPUTS.mask, 'int64', [-1, -1], 'NHWC', ['N', 'T']);
+  const n = 'dense_tokens';
+  let keep = em.emit1('Cast', [mask.onnx!], { to: 9 }, `${n}/mask`);
+  if (sparse.skipId !== undefined) {
+    const skip = em.int64s([sparse.skipId], `${n}/skip_id`);
+    const isSkip = em.emit1('Equal', [ids.onnx!, skip], undefined, `${n}/is_skipped`);
+    keep = em.emit1('And', [keep, em.emit1('Not', [isSkip], undefined, `${n}/not_skipped`)], undefined, `${n}/keep`);
+  }
+  const nz = em.emit1('NonZero', [keep], undefined, `${n}/NonZero`);
+  const coords = em.emit1('Transpose', [nz], { perm: [1, 0] }, `${n}/indices`);
+  const values = em.emit1('GatherND', [ids.onnx!, coords], undefined, `${n}/values`);
+  // the graph reads them in its placeholders' type
+  const typed = (name: string, v: string, shape: number[]): TfValue => {
+    const dtype = tfDType(new NodeView(byName.get(name)!).type('dtype'), name);
+    const onnx = dtype === 'int64' ? v : em.emit1('Cast', [v], { to: 6 }, `${v}/int32`);
+    return em.produced({ name, dtype, shape, onnx });
+  };
+  return { indices: typed(sparse.indices, coords, [-1, 2]), values: typed(sparse.values, values, [-1]) };
 }

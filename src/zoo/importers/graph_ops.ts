@@ -2,6 +2,7 @@ import { GraftError } from '../../errors.js';
 import { konstNumbers, symOf, type Activation, type Emitter, type Padding, type TfValue } from './emitter.js';
 import { tfDType, type NodeView } from './graphdef.js';
 import * as math from './ops_math.js';
+import * as index from './ops_index.js';
 import * as nn from './ops_nn.js';
 import * as shape from './ops_shape.js';
 
@@ -361,7 +362,48 @@ export const GRAPH_OPS: Record<string, OpConverter> = {
   Transpose: (c) => shape.transpose(c.em, input(c, 0), constInts(c, 1, 'perm'), c.name),
   BroadcastTo: (c) => shape.broadcastTo(c.em, input(c, 0), input(c, 1), c.name),
   Cast: (c) => math.cast(c.em, input(c, 0), tfDType(c.node.type('DstT'), c.name), c.name),
+
+  Sin: unary('Sin'),
+  Cos: unary('Cos'),
+  Less: compare('Less'),
+  LessEqual: compare('LessOrEqual'),
+  Greater: compare('Greater'),
+  GreaterEqual: compare('GreaterOrEqual'),
+  Equal: compare('Equal'),
+  LogicalNot: (c) => math.unary(c.em, 'Not', input(c, 0), c.name),
+  LogicalAnd: (c) => math.binary(c.em, 'And', input(c, 0), input(c, 1), c.name, 'bool'),
+  LogicalOr: (c) => math.binary(c.em, 'Or', input(c, 0), input(c, 1), c.name, 'bool'),
+  Where: (c) => {
+    if (c.inputs.length !== 1) {
+      throw new GraftError('UNSUPPORTED_OP', 'Where with three inputs (select) is not supported', {
+        node: c.name,
+        op: c.node.op,
+        fix: 'use SelectV2, or Where with one input (the coordinates of true elements)',
+      });
+    }
+    return index.where(c.em, input(c, 0), c.name);
+  },
+  GatherV2: (c) => {
+    if (c.node.int('batch_dims', 0) !== 0) {
+      throw new GraftError('UNSUPPORTED_OP', 'GatherV2 with batch_dims is not supported', {
+        node: c.name,
+        op: c.node.op,
+        found: `batch_dims ${c.node.int('batch_dims', 0)}`,
+      });
+    }
+    return index.gather(c.em, input(c, 0), input(c, 1), constInts(c, 2, 'axis')[0]!, c.name);
+  },
+  GatherNd: (c) => index.gatherNd(c.em, input(c, 0), input(c, 1), c.name),
+  ScatterNd: (c) => index.scatterNd(c.em, input(c, 0), input(c, 1), input(c, 2), c.name),
+  SparseToDense: (c) => index.sparseToDense(c.em, input(c, 0), input(c, 1), input(c, 2), input(c, 3), c.name),
+  SplitV: (c) => index.splitV(c.em, input(c, 0), constInts(c, 1, 'split sizes'), constInts(c, 2, 'axis')[0]!, c.name),
+  Range: (c) => index.rangeOf(c.em, input(c, 0), input(c, 1), input(c, 2), c.name),
 };
+
+/** A comparison: a bool tensor. */
+function compare(op: string): OpConverter {
+  return (c) => math.binary(c.em, op, input(c, 0), input(c, 1), c.name, 'bool');
+}
 
 /** Ops handled by the importer itself rather than the table. */
 export const SOURCE_OPS = ['Const', 'Placeholder', 'NoOp'];

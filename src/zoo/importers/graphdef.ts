@@ -17,7 +17,7 @@ export interface TfShapeProto {
 }
 
 export interface TfTensorProto {
-  dtype?: string;
+  dtype?: string | number;
   tensorShape?: TfShapeProto;
   tensorContent?: string;
   floatVal?: number[];
@@ -27,15 +27,15 @@ export interface TfTensorProto {
 }
 
 export interface TfAttr {
-  s?: string;
+  s?: string | number[];
   i?: string | number;
   f?: number;
   b?: boolean;
-  type?: string;
+  type?: string | number;
   shape?: TfShapeProto;
   tensor?: TfTensorProto;
   list?: {
-    s?: string[];
+    s?: (string | number[])[];
     i?: (string | number)[];
     f?: number[];
     b?: boolean[];
@@ -95,7 +95,8 @@ export class NodeView {
     return a?.b !== undefined ? Boolean(a.b) : fallback;
   }
 
-  type(key: string): string | undefined {
+  /** a DataType: its name ('DT_FLOAT') or, as some converters write it, its enum number */
+  type(key: string): string | number | undefined {
     return this.def.attr?.[key]?.type;
   }
 
@@ -110,18 +111,32 @@ export function shapeFromProto(s: TfShapeProto): number[] | undefined {
   return (s.dim ?? []).map((d) => (d.size === undefined ? 0 : Number(d.size)));
 }
 
-export function decodeBase64Text(s: string): string {
-  return new TextDecoder().decode(base64Bytes(s));
+/** A bytes attribute: base64 text (proto3 JSON), or a list of byte values as some converters write it. */
+export function decodeBase64Text(s: string | readonly number[]): string {
+  return new TextDecoder().decode(typeof s === 'string' ? base64Bytes(s) : Uint8Array.from(s, (b) => b & 0xff));
 }
 
 export function base64Bytes(s: string): Uint8Array {
-  const bin = atob(s);
+  let bin: string;
+  try {
+    bin = atob(s);
+  } catch (e) {
+    throw new GraftError('BAD_MODEL', 'A string or tensor of the graph is not valid base64', {
+      expected: 'base64 text (proto3 JSON bytes)',
+      fix: 'the model graph is malformed; re-convert it',
+      cause: e,
+    });
+  }
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
   return out;
 }
 
-export function tfDType(t: string | undefined, node: string): TfDType {
+/** DataType enum numbers, as some converters write them instead of the names. */
+const DTYPE_CODES: Record<number, string> = { 1: 'DT_FLOAT', 3: 'DT_INT32', 9: 'DT_INT64', 10: 'DT_BOOL' };
+
+export function tfDType(type: string | number | undefined, node: string): TfDType {
+  const t = typeof type === 'number' || /^\d+$/.test(type ?? '') ? (DTYPE_CODES[Number(type)] ?? String(type)) : type;
   switch (t) {
     case undefined:
     case 'DT_FLOAT':

@@ -81,4 +81,4 @@ export async function importTfjsModelFile(
  * Changes whenever conversion output changes (the zoo keys its cache of converted models on it, so a
  * new importer converts again instead of serving a stale ONNX file).
  */
-export const IMPORTER_VERSION = 'graft-tfjs-importer-1';
+export const IMPORTER_VERSION = 'graft-tfjs-importer-4';

@@ -2,7 +2,7 @@
 import { GraftError } from '../../errors.js';
 import type { AttrInput } from '../../onnx/attrs.js';
 import { rankOf, type Emitter, type Padding, type TfValue } from './emitter.js';
-import { NCHW, broadcastShapes, range, transposeHost } from './layout.js';
+import { NCHW, broadcastShapes, isIdentity, range, transposeHost } from './layout.js';
 import { binary } from './ops_math.js';
 
 export function conv2d(
@@ -38,6 +38,14 @@ export function conv2d(
     });
   }
   const outChannels = o.depthwise ? cin * m : m;
+  const pointwise =
+    !o.depthwise &&
+    group === 1 &&
+    kh === 1 &&
+    kw === 1 &&
+    o.strides.every((v) => v === 1) &&
+    (o.padding.kind !== 'EXPLICIT' || o.padding.pads.every((p) => p === 0));
+  if (pointwise && isIdentity(x.perm) && kernel.konst) return pointwiseMatMul(em, o, cin, m);
   const w = convKernel(em, kernel, o.depthwise);
   const inputs = [em.get(x, NCHW), w];
   if (o.bias) inputs.push(em.get(o.bias, undefined));
@@ -62,6 +70,32 @@ export function conv2d(
     onnx: out,
     perm: NCHW,
   });
+}
+
+/**
+ * A 1x1, stride-1 convolution of a value held in TF layout (a text model's [N, T, 1, C] projection): a
+ * MatMul over the channel axis, in place, with no transposes to and from channels-first; images (already
+ * channels-first) keep the Conv.
+ */
+function pointwiseMatMul(
+  em: Emitter,
+  o: { x: TfValue; kernel: TfValue; bias?: TfValue; name: string },
+  cin: number,
+  cout: number,
+): TfValue {
+  const k = o.kernel.konst!;
+  const cache = em.cacheOf(o.kernel);
+  let w = cache.get('matmul');
+  if (!w) {
+    // HWIO with H = W = 1 is [Cin, Cout] in the same row-major order
+    w = em.initializer(o.kernel.name, { ...k, shape: [cin, cout] });
+    cache.set('matmul', w);
+  }
+  const mmName = o.bias ? `${o.name}/MatMul` : o.name;
+  const mm = em.emit1('MatMul', [em.value(o.x), w], undefined, mmName);
+  const shape = [...o.x.shape!.slice(0, 3), cout];
+  const v = em.produced({ name: mmName, dtype: 'float32', shape, onnx: mm });
+  return o.bias ? binary(em, 'Add', v, o.bias, o.name) : v;
 }
 
 /** HWIO -> OIHW; depthwise HWCM -> [C*M, 1, kh, kw] (output channel c*M+m, as TF orders them). */
@@ -124,8 +158,9 @@ export function matmul(
 ): TfValue {
   const ra = rankOf(a);
   const rb = rankOf(b);
-  const m = a.shape ? a.shape[transA ? 1 : 0]! : -1;
-  const n = b.shape ? b.shape[transB ? 0 : 1]! : -1;
+  // rows of a and columns of b: the last two axes (batched products have leading batch axes)
+  const m = a.shape && ra ? a.shape[ra - (transA ? 1 : 2)]! : -1;
+  const n = b.shape && rb ? b.shape[rb - (transB ? 2 : 1)]! : -1;
   if (ra === 2 && rb === 2) {
     const inputs = [em.get(a, undefined), em.get(b, undefined)];
     if (bias) inputs.push(em.get(bias, undefined));

@@ -61,7 +61,28 @@ export interface TfjsImportOptions {
   graphName?: string;
   /** default-domain opset of the output model (13..21); default 17 */
   opset?: number;
+  /**
+   * A text model that takes a sparse batch of token ids (the two parts of a TF SparseTensor) gets dense
+   * inputs instead: `input_ids` and `attention_mask`, both int64 [batch, tokens], the form every other
+   * text encoder takes. The sparse parts are computed from them inside the graph.
+   */
+  sparseTokenInputs?: SparseTokenInputs;
 }
+
+export interface SparseTokenInputs {
+  /** the placeholder of [count, 2] (sentence, position) coordinates */
+  indices: string;
+  /** the placeholder of the [count] token ids */
+  values: string;
+  /**
+   * a token id the model treats as absent (USE lite's own mask is `ids > 0`, so id 0 cannot be a token):
+   * positions holding it are left out of the sparse batch as padding is, keeping the positions of the rest
+   */
+  skipId?: number;
+}
+
+/** Names of the dense inputs that replace a sparse token batch. */
+export const DENSE_TOKEN_INPUTS = { ids: 'input_ids', mask: 'attention_mask' } as const;
 
 /** A decoded weight or constant: TF.js dtypes, TF (row-major, channels-last) layout. */
 export interface HostArray {

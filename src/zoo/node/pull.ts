@@ -208,7 +208,11 @@ async function pullFrom(
       used.push(f.file);
     }
     const converter = opts.converter ?? (await loadTfjsConverter());
-    const convertOpts = { inputSize: entry.convert?.inputSize, inputLayout: entry.convert?.inputLayout ?? 'NCHW' };
+    const convertOpts = {
+      inputSize: entry.convert?.inputSize,
+      inputLayout: entry.convert?.inputLayout ?? 'NCHW',
+      ...(entry.convert?.sparseTokenInputs ? { sparseTokenInputs: entry.convert.sparseTokenInputs } : {}),
+    };
     const key = [
       'convert',
       converter.version,
@@ -222,6 +226,7 @@ async function pullFrom(
       const m = await converter.importTfjsModel(modelJson, read, {
         inputSize: convertOpts.inputSize,
         inputLayout: convertOpts.inputLayout,
+        sparseTokenInputs: convertOpts.sparseTokenInputs,
         graphName: entry.name.replace(/\W/g, '_'),
       });
       m.metadata.set('graft.source', formatSource(spec));

@@ -13,6 +13,7 @@ import { parseSource, siblingSource, type SourceSpec } from '../../../zoo/source
 import type { ModelEntry } from '../../../zoo/types.js';
 import type { TextBackbone } from '../train.js';
 import { VOCABULARY_KEY } from '../vocabulary.js';
+import { readScoredPieces } from '../sentencepiece.js';
 
 export const DEFAULT_TEXT_MODEL = 'glove.6b.100d';
 
@@ -59,7 +60,7 @@ export async function loadTextBackbone(opts: LoadTextBackboneOptions = {}): Prom
   const inZoo = registry.has(name);
   const entry = inZoo ? registry.get(name) : undefined;
   if (entry && entry.input.kind !== 'text') {
-    const textModels = registry.list().filter((e) => e.input.kind === 'text' && e.format !== 'tfjs-graph');
+    const textModels = registry.list().filter((e) => e.input.kind === 'text');
     throw new GraftError('CONFIG', `'${name}' is an image model, not a text model`, {
       value: name,
       expected: 'word vectors or a sentence encoder',
@@ -67,17 +68,33 @@ export async function loadTextBackbone(opts: LoadTextBackboneOptions = {}): Prom
       fix: `use --model ${DEFAULT_TEXT_MODEL} (the default for text), or a sentence encoder`,
     });
   }
-  if (entry && entry.format === 'tfjs-graph') {
-    throw new GraftError('CONFIG', `'${name}' cannot be used for text training yet`, {
+  const sentencePiece =
+    entry?.input.kind === 'text' && entry.input.tokenizer === 'sentencepiece-unigram'
+      ? entry.input.vocabulary
+      : undefined;
+  if (entry && entry.format === 'tfjs-graph' && !sentencePiece) {
+    throw new GraftError('CONFIG', `'${name}' cannot be used for text training`, {
       value: name,
-      found: 'a TF.js sentence encoder that takes sparse SentencePiece ids (SparseToDense, ScatterNd ops)',
-      fix: `use --model ${DEFAULT_TEXT_MODEL}, or a Hugging Face ONNX sentence encoder with its tokenizer.json`,
+      found: 'a TF.js text model without a SentencePiece vocabulary in its zoo entry',
+      fix: `use --model ${DEFAULT_TEXT_MODEL} or use_lite.en, or an ONNX sentence encoder with its tokenizer.json`,
     });
   }
   const pulled = inZoo ? await pullModel(name, pullOpts) : await pullSource(name, pullOpts);
   const model = await loadPulledModel(pulled);
   if (entry?.format === 'embeddings' || model.metadata.has(VOCABULARY_KEY)) {
     return { name, sha256: pulled.sha256, backbone: { kind: 'word-vectors', model } };
+  }
+  const maxTokensOf = entry?.input.kind === 'text' ? entry.input.maxTokens : undefined;
+  if (sentencePiece) {
+    const ctx = sourceContext({ ...opts, env: opts.env, cwd: opts.cwd, onEvent: opts.onEvent });
+    const file = (await resolveFiles([parseSource(sentencePiece)], ctx))[0]!;
+    const pieces = readScoredPieces(await readJson(file.path, 'the vocab.json of the model'), file.path);
+    return {
+      name,
+      sha256: pulled.sha256,
+      backbone: { kind: 'sentence-encoder', model, sentencePiece: pieces },
+      ...(maxTokensOf !== undefined ? { maxTokens: maxTokensOf } : {}),
+    };
   }
   const tokenizer = await findTokenizer(name, entry, pulled, model, opts);
   const maxTokens = entry?.input.kind === 'text' ? entry.input.maxTokens : undefined;
@@ -137,11 +154,11 @@ async function findTokenizer(
       if (isGraftError(e) && e.code === 'NOT_FOUND' && !opts.tokenizer) continue;
       throw e;
     }
-    const tokenizerJson = await readJson(path);
+    const tokenizerJson = await readJsonObject(path);
     let tokenizerConfig: Record<string, unknown> | undefined;
     try {
       const config = beside(spec.kind === 'file' ? { kind: 'file', path } : spec, 'tokenizer_config.json');
-      tokenizerConfig = await readJson((await resolveFiles([config], ctx))[0]!.path);
+      tokenizerConfig = await readJsonObject((await resolveFiles([config], ctx))[0]!.path);
     } catch (e) {
       // the config only refines special-token handling; tokenizer.json alone is enough
       if (!(isGraftError(e) && e.code === 'NOT_FOUND')) throw e;
@@ -155,7 +172,7 @@ async function findTokenizer(
   });
 }
 
-async function readJson(path: string): Promise<Record<string, unknown>> {
+async function readJson(path: string, what = 'the tokenizer.json of the encoder'): Promise<unknown> {
   let v: unknown;
   const text = await readFile(path, 'utf8');
   try {
@@ -165,9 +182,14 @@ async function readJson(path: string): Promise<Record<string, unknown>> {
     throw new GraftError('BAD_INPUT', 'Cannot read the tokenizer file as JSON', {
       file: path,
       found: jsonErrorPosition(e, text),
-      fix: 'pass the tokenizer.json of the encoder',
+      fix: `pass ${what}`,
     });
   }
+  return v;
+}
+
+async function readJsonObject(path: string): Promise<Record<string, unknown>> {
+  const v = await readJson(path);
   if (v === null || typeof v !== 'object' || Array.isArray(v)) {
     throw new GraftError('BAD_INPUT', 'The tokenizer file is not a JSON object', {
       file: path,

@@ -51,19 +51,23 @@ export interface Feed {
   dtype?: 'float32' | 'int32';
 }
 
-/** Runs a TF.js graph model on NHWC feeds and returns the named outputs as flat arrays. */
+/**
+ * Runs a TF.js graph model on NHWC feeds and returns the named outputs as flat arrays. Graphs with dynamic
+ * ops (Where, NonMaxSuppression) need `dynamic`: TF.js runs them only through executeAsync.
+ */
 export async function tfjsGraphPredict(
   modelJson: TfjsModelJson,
   readFile: ReadFile,
   feeds: Record<string, Feed>,
   outputs: string[],
+  opts: { dynamic?: boolean } = {},
 ): Promise<{ data: Float32Array; shape: number[] }[]> {
   await tfReady();
   const a = await artifacts(modelJson, readFile);
   const model = await tfconv.loadGraphModel({ load: async () => a });
   const inputs: Record<string, tf.Tensor> = {};
   for (const [k, f] of Object.entries(feeds)) inputs[k] = tf.tensor(f.data, f.shape, f.dtype ?? 'float32');
-  const result = model.execute(inputs, outputs);
+  const result = opts.dynamic ? await model.executeAsync(inputs, outputs) : model.execute(inputs, outputs);
   const list = Array.isArray(result) ? result : [result];
   const out = await Promise.all(
     list.map(async (t) => ({ data: Float32Array.from(await t.data()), shape: [...t.shape] })),
