@@ -1,10 +1,10 @@
 // The study runner behind `npm run bench -- fashion-study` and `glyph-study`: runs `runCompare` (the code
 // behind `graft compare`) on a prepared data folder, prints the equivalent command, publishes the results
 // on request, and tabulates test accuracy per strategy and data size.
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCompare } from '../src/app/compare.js';
+import { runCompare, studyRunName } from '../src/app/compare.js';
 import { accuracySpread, studyAccuracySvg, wallTimes } from '../src/report/compare.js';
 import type { BenchContext, BenchResult } from './harness.js';
 
@@ -111,9 +111,42 @@ export async function runStudy(ctx: BenchContext, data: string, d: StudyDefaults
     name: d.name,
     rows,
     notes: [
+      ...calibrationNotes(out, result.study.runs),
       command,
       `study ${result.studyFile}, report ${result.reportFile}, ${(result.seconds / 60).toFixed(1)} min in all`,
       `data: ${data} (${d.dataNote})`,
     ],
   };
+}
+
+/**
+ * Per run (issue 13): the temperature the run chose and why, the test ECE at T = 1 and at that temperature,
+ * and for `auto` the candidate it kept; read back from each run folder's metrics.json and run.json.
+ */
+function calibrationNotes(
+  out: string,
+  runs: readonly { strategy: string; fraction: number; seed: number; perClass: number }[],
+) {
+  const notes: string[] = [];
+  for (const r of runs) {
+    const dir = join(out, 'runs', studyRunName(r.strategy, r.fraction, r.seed));
+    if (!existsSync(join(dir, 'metrics.json'))) continue;
+    const m = JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8')) as {
+      calibration?: {
+        temperature: number;
+        test?: { eceBefore: number; eceAfter: number };
+        fit?: { method: string; examples: number; outcome: string; fitted?: number };
+      };
+    };
+    const run = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as { kept?: { phase?: string } };
+    const c = m.calibration;
+    if (!c?.test || !c.fit) continue;
+    notes.push(
+      `calibration ${r.strategy} ${r.perClass}/class seed ${r.seed}: T ${c.temperature.toFixed(3)} (${c.fit.outcome}` +
+        `${c.fit.fitted !== undefined ? `, fit ${c.fit.fitted.toFixed(3)}` : ''}, ${c.fit.method} on ${c.fit.examples}), ` +
+        `test ECE at T = 1 ${c.test.eceBefore.toFixed(4)}, at T ${c.test.eceAfter.toFixed(4)}` +
+        (r.strategy === 'auto' && run.kept?.phase ? `; kept ${run.kept.phase}` : ''),
+    );
+  }
+  return notes;
 }
