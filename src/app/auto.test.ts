@@ -138,6 +138,13 @@ test('a model trained on 90 images does not give 99% to random noise', async () 
   );
   assert.equal(r.val!.examples, 9);
   assert.equal(r.val!.accuracy, 1);
+  // too few validation images: the temperature is chosen on out-of-fold predictions of heads trained as far
+  // as the run's own head (to the epoch it kept), not on nine images
+  assert.equal(r.calibration!.method, 'out-of-fold');
+  assert.match(
+    readFileSync(join(r.runDir, 'train.log'), 'utf8'),
+    /gave out-of-fold predictions for all 99 labelled images, each fold's head trained to epoch \d+ as the run's was/,
+  );
   const rnd = mulberry32(3);
   const files: string[] = [];
   for (let i = 0; i < 24; i++) {

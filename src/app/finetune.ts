@@ -134,8 +134,13 @@ async function chooseModel(
       type: 'stage',
       message: `auto: ${val?.labels.length ?? 0} validation images are fewer than the ${minHeldOut} a decision needs: cross-validating probe and fine-tune on all ${pooled} labelled images`,
     });
+    // each fold's probe trains to the epoch the run's probe kept, as the run's own fine-tune started from it
     const oof = await crossValidateFineTune(
-      { ...opts, data: { at: setup.data.at, train: setup.data.train, val } },
+      {
+        ...opts,
+        probeStopAfter: result.phases[probeIndex]?.bestEpoch,
+        data: { at: setup.data.at, train: setup.data.train, val },
+      },
       {
         seed: setup.seed,
         onFold: (f, n) => emit({ type: 'stage', message: `  fold ${f}/${n}` }),

@@ -260,10 +260,12 @@ export async function trainImageClassifier(opts: TrainImageOptions): Promise<Tra
     (val?.labels.length ?? 0) < TEMPERATURE_RULE.minExamples &&
     trainItems.length + valItems.length >= 2 * DEFAULT_FOLDS
   ) {
-    const oof = await crossValidateHead(concatFeatures(train, val), headSettings, { seed });
+    // each fold's head trained as far as the run's own: to the epoch it kept
+    const stopAfter = trained.bestEpoch;
+    const oof = await crossValidateHead(concatFeatures(train, val), { ...headSettings, stopAfter }, { seed });
     emit({
       type: 'stage',
-      message: `calibration: ${valItems.length} validation images are too few to choose a temperature on; ${oof.folds}-fold cross-validation of the head gave out-of-fold predictions for all ${oof.labels.length} labelled images (${oof.seconds.toFixed(1)}s)`,
+      message: `calibration: ${valItems.length} validation images are too few to choose a temperature on; ${oof.folds}-fold cross-validation of the head gave out-of-fold predictions for all ${oof.labels.length} labelled images${stopAfter !== undefined ? `, each fold's head trained to epoch ${stopAfter} as the run's was` : ''} (${oof.seconds.toFixed(1)}s)`,
     });
     calibrateOn = oof;
   }

@@ -44,8 +44,9 @@ export function poolSamples(train: LabelledSamples, val?: LabelledSamples): Labe
 
 /**
  * Runs `opts.phases` on each fold's training part of the pooled (train + val) cached activations and returns
- * the out-of-fold logits of the probe and of the final model. Folds have no validation split, so a probe
- * phase keeps its last epoch there; augmentation is off in the folds (they train on the cached, un-augmented
+ * the out-of-fold logits of the probe and of the final model. Folds have no validation split: a probe
+ * phase trains there to `opts.probeStopAfter` (the epoch the full run's probe kept), else keeps its last
+ * epoch; augmentation is off in the folds (they train on the cached, un-augmented
  * activations). Costs `folds` fine-tunes on (k-1)/k of the data: `auto` calls it only when the data are small.
  */
 export async function crossValidateFineTune(

@@ -73,6 +73,11 @@ export interface FineTuneOptions {
    * 1-5 of 15 and scored 79.0% on average, the last epoch 85.0%.
    */
   restoreBest?: boolean;
+  /**
+   * probe phases stop after this epoch of their schedule (`stopAfter` of trainHead): cross-validation's
+   * folds, which have no validation split, train their probe to the epoch the full run's probe kept
+   */
+  probeStopAfter?: number;
   session?: SessionOptions;
   /**
    * the provider the training graphs are built for (default: the session's device). A graph built for WebGPU
@@ -423,6 +428,7 @@ async function probeHead(
     classWeights: opts.classWeights,
     labelSmoothing: phase.labelSmoothing ?? opts.labelSmoothing,
     restoreBest: opts.restoreBest,
+    stopAfter: opts.probeStopAfter,
     session: opts.session,
     onEpoch: (record, epochs) => opts.onEpoch?.({ phase: phase.name, record, epochs }),
   });
