@@ -6,7 +6,7 @@
 //
 //   npm run bench -- fashion-study [--strategies=scratch,linear-probe,fine-tune] [--fractions=1,5,10,25,100]
 //        [--seeds=3] [--input-size=96] [--scratch-input-size=32] [--unfreeze=WHICH] [--epochs=N]
-//        [--scratch-epochs=N] [--threads=N] [--seed-list=0,2] [--pool=1000] [--test-count=10000] [--out=DIR] [--fresh]
+//        [--scratch-epochs=N] [--threads=N] [--seed-list=0,2] [--pool=1000] [--test-count=10000] [--out=DIR] [--fresh] [--join]
 //        [--publish=docs/fashion-study]   (copies study.json, compare.html and the accuracy chart there)
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

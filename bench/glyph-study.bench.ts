@@ -5,7 +5,7 @@
 //
 //   npm run bench -- glyph-study [--strategies=linear-probe,fine-tune,auto] [--fractions=1,2.5,10] [--seeds=3]
 //        [--input-size=96] [--unfreeze=...] [--epochs=N] [--threads=N] [--seed-list=0,2] [--pool=1000]
-//        [--test-count=100] [--out=DIR] [--fresh] [--publish=DIR] [--sheet=FILE.jpg] (a contact sheet: docs/glyphs/sheet.jpg)
+//        [--test-count=100] [--out=DIR] [--fresh] [--join] [--publish=DIR] [--sheet=FILE.jpg] (a contact sheet: docs/glyphs/sheet.jpg)
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { glyphDigest, glyphSheet, makeGlyphs } from './glyph-data.js';

@@ -4,8 +4,8 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCompare, studyRunName } from '../src/app/compare.js';
-import { accuracySpread, studyAccuracySvg, wallTimes } from '../src/report/compare.js';
+import { STUDY_RUN_FILE, readStudyRun, runCompare, studyRunName, writeStudy } from '../src/app/compare.js';
+import { accuracySpread, parseStudy, studyAccuracySvg, wallTimes } from '../src/report/compare.js';
 import type { BenchContext, BenchResult } from './harness.js';
 
 export function arg(args: string[], name: string): string | undefined {
@@ -50,39 +50,44 @@ export async function runStudy(ctx: BenchContext, data: string, d: StudyDefaults
   ctx.log(command);
   const started = Date.now();
   let lastTenth = -1;
-  const result = await runCompare({
-    data,
-    out,
-    strategies,
-    fractions: fractionsText.split(',').map((p) => Number(p) / 100),
-    // --seed-list=2 runs only those seeds (to split a study over processes; a last pass with --seeds joins them)
-    seeds: arg(ctx.args, 'seed-list')?.split(',').map(Number) ?? Array.from({ length: seedCount }, (_, i) => i),
-    inputSize,
-    scratchInputSize,
-    unfreeze,
-    epochs,
-    scratchEpochs,
-    threads,
-    resume,
-    onEvent: (e) => {
-      const elapsed = `${((Date.now() - started) / 60000).toFixed(1)} min`;
-      if (e.type === 'run-start')
-        ctx.log(`[${e.index}/${e.total}] ${e.strategy} ${e.fraction * 100}% seed ${e.seed} (${elapsed})`);
-      if (e.type === 'run-done')
-        ctx.log(
-          `[${e.index}/${e.total}] ${e.run.strategy}: test ${(100 * e.run.testAcc).toFixed(2)}% at ${e.run.perClass} per class, ${e.run.seconds.toFixed(1)} s${e.resumed ? ' (kept)' : ''}`,
-        );
-      if (e.type === 'train' && e.event.type === 'extract') {
-        const p = e.event.progress;
-        const tenth = Math.floor((10 * p.done) / p.total);
-        if (tenth !== lastTenth) {
-          lastTenth = tenth;
-          ctx.log(`  features ${p.done}/${p.total} ${p.rate.toFixed(1)} img/s`);
+  // --join: no training; study.json and compare.html from the runs that finished in the study folder (a study
+  // split over processes with --seed-list/--fractions; the report lists the runs still missing)
+  const joined = ctx.args.includes('--join') ? await joinStudy(out, strategies, fractionsText, seedCount) : undefined;
+  const result =
+    joined ??
+    (await runCompare({
+      data,
+      out,
+      strategies,
+      fractions: fractionsText.split(',').map((p) => Number(p) / 100),
+      // --seed-list=2 runs only those seeds (to split a study over processes; a last pass with --seeds joins them)
+      seeds: arg(ctx.args, 'seed-list')?.split(',').map(Number) ?? Array.from({ length: seedCount }, (_, i) => i),
+      inputSize,
+      scratchInputSize,
+      unfreeze,
+      epochs,
+      scratchEpochs,
+      threads,
+      resume,
+      onEvent: (e) => {
+        const elapsed = `${((Date.now() - started) / 60000).toFixed(1)} min`;
+        if (e.type === 'run-start')
+          ctx.log(`[${e.index}/${e.total}] ${e.strategy} ${e.fraction * 100}% seed ${e.seed} (${elapsed})`);
+        if (e.type === 'run-done')
+          ctx.log(
+            `[${e.index}/${e.total}] ${e.run.strategy}: test ${(100 * e.run.testAcc).toFixed(2)}% at ${e.run.perClass} per class, ${e.run.seconds.toFixed(1)} s${e.resumed ? ' (kept)' : ''}`,
+          );
+        if (e.type === 'train' && e.event.type === 'extract') {
+          const p = e.event.progress;
+          const tenth = Math.floor((10 * p.done) / p.total);
+          if (tenth !== lastTenth) {
+            lastTenth = tenth;
+            ctx.log(`  features ${p.done}/${p.total} ${p.rate.toFixed(1)} img/s`);
+          }
         }
-      }
-      if (e.type === 'train' && e.event.type === 'stage') ctx.log(`  ${e.event.message}`);
-    },
-  });
+        if (e.type === 'train' && e.event.type === 'stage') ctx.log(`  ${e.event.message}`);
+      },
+    }));
 
   const publish = arg(ctx.args, 'publish');
   if (publish) {
@@ -149,4 +154,20 @@ function calibrationNotes(
     );
   }
   return notes;
+}
+
+async function joinStudy(out: string, strategies: string[], fractionsText: string, seedCount: number) {
+  const file = join(out, 'study.json');
+  const { runs: _runs, createdAt: _created, ...header } = parseStudy(readFileSync(file, 'utf8'), file);
+  const fractions = fractionsText.split(',').map((p) => Number(p) / 100);
+  const seeds = Array.from({ length: seedCount }, (_, i) => i);
+  const runs = fractions.flatMap((fraction) =>
+    seeds.flatMap((seed) =>
+      strategies.flatMap((strategy) => {
+        const done = join(out, 'runs', studyRunName(strategy, fraction, seed), STUDY_RUN_FILE);
+        return existsSync(done) ? [readStudyRun(done, { strategy, fraction, seed })] : [];
+      }),
+    ),
+  );
+  return { ...(await writeStudy({ ...header, strategies, fractions, seeds }, runs, out)), seconds: 0 };
 }
