@@ -30,7 +30,7 @@ const OPTIONS = {
   unfreeze: 'last:2',
   lr: 0.03,
   epochs: 8,
-  headEpochs: 3,
+  probeEpochs: 3,
   batchSize: 16,
   seed: 1,
 } satisfies Partial<WebFineTuneOptions>;
@@ -134,8 +134,8 @@ describe('the browser entry in Chromium on onnxruntime-web wasm', () => {
     assert.equal(report.device, 'wasm');
     assert.equal(report.crossOriginIsolated, true, 'the page is not cross-origin isolated (COOP/COEP)');
     assert.equal(report.wasmThreads, 2, 'the threads option did not size the wasm thread pool');
-    assert.deepEqual(report.phases, ['head:probe', 'unfrozen:train']);
-    assert.ok(report.history!.length === OPTIONS.headEpochs + OPTIONS.epochs, 'every epoch ran');
+    assert.deepEqual(report.phases, ['probe:probe', 'fine-tune:train']);
+    assert.ok(report.history!.length === OPTIONS.probeEpochs + OPTIONS.epochs, 'every epoch ran');
     const last = report.history!.at(-1)!;
     assert.ok(last.trainLoss < report.history![0]!.trainLoss, 'the loss went down');
     assert.equal(report.valAccuracy, 1, 'the four textures are told apart');

@@ -132,6 +132,47 @@ test('runCompare: every strategy x fraction x seed in study.json, one shared tes
   assert.doesNotMatch(html, /Incomplete study/);
 });
 
+test('runCompare with auto: the study trains it beside the probe and fine-tune, and auto scores as the one it kept', async () => {
+  const out = join(dir, 'auto');
+  const r = await runCompare({
+    data,
+    out,
+    model,
+    cacheDir: join(dir, 'cache'),
+    strategies: ['linear-probe', 'fine-tune', 'auto'],
+    fractions: [1],
+    seeds: [0],
+    unfreeze: 'last:1',
+    env: { HOME: dir },
+    cwd: dir,
+  });
+  assert.deepEqual(
+    r.study.runs.map((x) => x.strategy),
+    ['linear-probe', 'fine-tune', 'auto'],
+  );
+  const acc = (s: string) => r.study.runs.find((x) => x.strategy === s)!.testAcc;
+  const run = JSON.parse(readFileSync(join(out, 'runs', 'auto-f100-seed0', 'run.json'), 'utf8')) as {
+    kept: { phase: string; reason: string; selection: { method: string; candidates: { name: string }[] } };
+  };
+  // 270 training images hold 30 for validation, fewer than a decision needs: cross-validation decided
+  assert.equal(run.kept.selection.method, 'cross-validation');
+  assert.deepEqual(
+    run.kept.selection.candidates.map((c) => c.name),
+    ['probe', 'fine-tune'],
+  );
+  assert.match(run.kept.reason, new RegExp(`^kept ${run.kept.phase}: accuracy`));
+  // the same seed trains the same probe and the same fine-tune: auto's test accuracy is its kept one's (no
+  // --epochs here: a study's --epochs would also set linear-probe's epochs, not those of auto's probe phase)
+  assert.equal(
+    acc('auto'),
+    acc(run.kept.phase === 'probe' ? 'linear-probe' : 'fine-tune'),
+    JSON.stringify([run.kept, r.study.runs.map((x) => [x.strategy, x.testAcc, x.history.length])]),
+  );
+  // the auto run's history holds both phases, as the report's curves shade them
+  const phases = new Set(r.study.runs.find((x) => x.strategy === 'auto')!.history.map((h) => h.phase));
+  assert.deepEqual([...phases], ['probe', 'fine-tune']);
+});
+
 test('scratch and full: trained through the fine-tuning recipe', async () => {
   const opts = {
     data,

@@ -31,6 +31,7 @@ const SAVED: Record<string, 'string' | 'number' | 'boolean'> = {
   headEpochs: 'number',
   probeEpochs: 'number',
   discriminative: 'number',
+  anchor: 'number',
   schedule: 'string',
   batchSize: 'number',
   weightDecay: 'number',

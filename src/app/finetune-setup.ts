@@ -28,7 +28,7 @@ import { reinitialize } from '../transfer/finetune/reinit.js';
 import type { CachedData, LabelledSamples } from '../transfer/finetune/run.js';
 import { type PhaseSchedule, type PhaseSpec, STRATEGY_DEFAULTS, formatPhase } from '../transfer/strategies/phases.js';
 import { type FineTuneStrategy, headForStrategy, planPhases, strategyInfo } from '../transfer/strategies/index.js';
-import { type HeadChoice, hiddenLayers, parseHeadChoice } from '../transfer/heads/index.js';
+import { type HeadChoice, gradientFit, hiddenLayers, parseHeadChoice } from '../transfer/heads/index.js';
 import type { SourceEventListener, SourceSettings } from '../zoo/sources/events.js';
 import { sha256Hex } from '../zoo/sources/node/cache.js';
 import { FileFeatureStore } from '../transfer/node/feature-store-file.js';
@@ -64,8 +64,10 @@ export interface FineTuneImageSettings extends SourceSettings {
   lr?: number;
   headEpochs?: number;
   probeEpochs?: number;
-  /** earliest block's rate as a fraction of the head's (0.01 = lr/100 .. lr); 0 turns it off */
+  /** the rate the network's first block would get, as a fraction of the head's (0.01 = lr/100 .. lr); 0 turns it off */
   discriminative?: number;
+  /** L2-SP: strength of the pull of trained pretrained weights back to their pretrained values (0: none) */
+  anchor?: number;
   schedule?: PhaseSchedule;
   batchSize?: number;
   weightDecay?: number;
@@ -175,6 +177,16 @@ export async function setupFineTune(opts: FineTuneSetupOptions): Promise<FineTun
     );
   }
   const head = headForStrategy(strategy, opts.head ? parseHeadChoice(opts.head) : undefined);
+  if (fromScratch && opts.anchor) {
+    throw new GraftError(
+      'BAD_INPUT',
+      '--anchor pulls weights back to their pretrained values; a run from scratch has none',
+      {
+        found: `--anchor ${opts.anchor} with --strategy ${strategy}`,
+        fix: 'drop --anchor, or fine-tune a pretrained model (e.g. --strategy fine-tune)',
+      },
+    );
+  }
   const data = resolve(cwd, opts.data);
   const ds = await scanRunImages(
     data,
@@ -228,6 +240,7 @@ export async function setupFineTune(opts: FineTuneSetupOptions): Promise<FineTun
     ...settings,
     headEpochs: opts.headEpochs,
     probeEpochs: opts.probeEpochs,
+    probeDefaults: gradientFit(head)?.defaults,
     discriminative: opts.discriminative === 0 ? false : opts.discriminative,
     schedule: opts.schedule,
   });

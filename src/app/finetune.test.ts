@@ -37,6 +37,7 @@ before(async () => {
     strategy: 'fine-tune',
     unfreeze: 'last:2',
     epochs: 3,
+    probeEpochs: 3,
     seed: 1,
     ...session,
   });
@@ -48,7 +49,11 @@ test('fine-tune writes a run folder graft report reads, with the freeze report, 
   assert.equal(run.run.strategy, 'fine-tune');
   assert.equal(run.run.config.unfreeze, 'last:2');
   assert.equal(run.run.config.activations, 'cache');
-  assert.equal(run.history.length, 3 + 3, 'head epochs then the unfrozen phase, numbered on');
+  assert.equal(run.history.length, 3 + 3, 'probe epochs then the fine-tune phase, numbered on');
+  assert.deepEqual(
+    run.history.map((h) => h.phase),
+    ['probe', 'probe', 'probe', 'fine-tune', 'fine-tune', 'fine-tune'],
+  );
   assert.deepEqual(
     run.history.map((h) => h.epoch),
     Array.from({ length: 6 }, (_, i) => i + 1),
@@ -64,7 +69,21 @@ test('fine-tune writes a run folder graft report reads, with the freeze report, 
   assert.match(log, /freeze report:\n {2}block +trainable +params +BN/);
   assert.match(log, /layers\/block_1 +- +1,200 +2 x inference +frozen/);
   assert.match(log, /freeze-boundary cache: activations at layers\/block_1\/out\/Relu_out \[8x32x32\] computed once/);
-  assert.match(log, /phase unfrozen: [\d,]+ trainable parameters, inputs cached \(at layers\/block_1\/out\/Relu_out\)/);
+  assert.match(
+    log,
+    /phase fine-tune: [\d,]+ trainable parameters, inputs cached \(at layers\/block_1\/out\/Relu_out\)/,
+  );
+  // which epoch the saved model is, in the log, run.json and the result
+  assert.deepEqual(
+    { epoch: first.kept.epoch, epochs: first.kept.epochs, phase: first.kept.phase },
+    { epoch: 6, epochs: 6, phase: 'fine-tune' },
+  );
+  assert.match(
+    first.kept.reason,
+    /^the last epoch of phase fine-tune \(phases that train blocks keep their last epoch/,
+  );
+  assert.deepEqual(run.run.kept, first.kept);
+  assert.match(log, /kept: epoch 6 of 6 \(phase fine-tune\): the last epoch of phase fine-tune/);
   const ft = JSON.parse(readFileSync(join(first.runDir, 'finetune.json'), 'utf8')) as {
     blocks: { name: string; trainable: number }[];
     phases: { name: string }[];
@@ -75,7 +94,7 @@ test('fine-tune writes a run folder graft report reads, with the freeze report, 
   );
   assert.deepEqual(
     ft.phases.map((p) => p.name),
-    ['head', 'unfrozen'],
+    ['probe', 'fine-tune'],
   );
   assert.match(first.freezeReport[0]!, /^ {2}block +trainable +params +BN$/);
   assert.equal(
@@ -115,7 +134,7 @@ test('a second run at the same boundary reuses every cached activation; augmenta
     cacheDir,
     unfreeze: 'last:1',
     epochs: 2,
-    headEpochs: 1,
+    probeEpochs: 1,
     augment: true,
     ...session,
   });
@@ -151,7 +170,7 @@ test('from scratch: every weight re-initialised, the whole network trains on ima
 test('lr-find sweeps the head on cached pooled features by default and writes the sweep', async () => {
   const out = join(dir, 'sweep.csv');
   const r = await lrFindImages({ data, model, cacheDir, steps: 30, out, seed: 2, ...session });
-  assert.equal(r.phase, 'unfrozen');
+  assert.equal(r.phase, 'fine-tune');
   assert.equal(r.activations.at, 'features');
   assert.equal(r.trainableParams, 4 * 16 + 4);
   assert.ok(r.points.length >= 8 && r.points.length <= 30);

@@ -7,12 +7,18 @@ import { Session } from '../runtime/session.js';
 import { cut } from '../surgery/cut.js';
 import { formatUnfreeze } from '../transfer/finetune/freeze-plan.js';
 import { forwardAll } from '../transfer/finetune/forward.js';
+import { applyTrainedParams } from '../autodiff/build.js';
+import type { KeptModel } from '../report/run-folder.js';
+import { crossValidateFineTune } from '../transfer/finetune/cross-validate.js';
 import {
+  type FineTuneOptions,
   type FineTuneProgress,
   type FineTuneResult,
   type LabelledSamples,
   fineTune,
 } from '../transfer/finetune/run.js';
+import { AUTO_MIN_HELD_OUT, type Selection, selectCandidate } from '../transfer/finetune/select.js';
+import { strategyInfo } from '../transfer/strategies/index.js';
 import { GraftError } from '../errors.js';
 import { upperGraph } from '../transfer/finetune/split.js';
 import { formatHeadChoice } from '../transfer/heads/index.js';
@@ -40,10 +46,13 @@ import { type RunFolderChoice, checkRunFolder } from './run-folder.js';
 export interface FineTuneImageOptions extends FineTuneSetupOptions, RunFolderChoice {
   /** the run folder to write */
   out: string;
+  /** auto: validation examples it decides on without cross-validating (default AUTO_MIN_HELD_OUT; tests lower it) */
+  autoMinHeldOut?: number;
 }
 
 export interface FineTuneImageResult extends RunResult {
   unfreeze: string;
+  kept: KeptModel;
   badFiles: BadFile[];
   /** the freeze report printed before training */
   freezeReport: string[];
@@ -55,6 +64,120 @@ export interface FineTuneImageResult extends RunResult {
   epochSeconds: Record<string, number>;
   inputSize: [number, number];
   fromScratch: boolean;
+}
+
+/** The model a fine-tune saves: its final one, or (auto) the probe when that did better on held-out data. */
+interface ModelChoice {
+  model: Model;
+  kept: KeptModel;
+  /** out-of-fold logits of the kept candidate, when auto cross-validated: the temperature is chosen on them */
+  calibrateOn?: { logits: Float32Array; labels: Int32Array; folds: number };
+}
+
+/**
+ * Says which model the run saves and why. A strategy's phases keep their last epoch (a probe phase its
+ * lowest-validation-loss epoch), so the saved model is the last phase's; `auto` then compares the model its
+ * probe phase ended with against the final one on held-out predictions (the validation split when it holds
+ * AUTO_MIN_HELD_OUT examples, else out-of-fold predictions of k-fold cross-validation on all labelled
+ * examples) and keeps the better.
+ */
+async function chooseModel(
+  setup: FineTuneSetup,
+  opts: FineTuneOptions,
+  result: FineTuneResult,
+  emit: (e: FineTuneEvent) => void,
+  minHeldOut: number,
+): Promise<ModelChoice> {
+  const epochs = result.history.length;
+  const offsetOf = (i: number) => result.phases.slice(0, i).reduce((a, p) => a + p.epochs, 0);
+  const phaseKept = (i: number): KeptModel => {
+    const p = result.phases[i]!;
+    const epoch = offsetOf(i) + (p.bestEpoch ?? p.epochs);
+    const why =
+      p.bestEpoch !== undefined
+        ? `the epoch of phase ${p.name} with the lowest validation loss`
+        : p.kind === 'probe'
+          ? `the last epoch of phase ${p.name}`
+          : `the last epoch of phase ${p.name} (phases that train blocks keep their last epoch: their rate anneals to ~0 and their validation loss is a poor guide on small data)`;
+    return { epoch, epochs, phase: p.name, reason: why };
+  };
+  const lastIndex = result.phases.length - 1;
+  const final: ModelChoice = { model: result.model, kept: phaseKept(lastIndex) };
+  if (!strategyInfo(setup.strategy).keepsBetter || !result.probeValues || lastIndex < 0) return final;
+  const probeIndex = result.phases.map((p) => p.kind).lastIndexOf('probe');
+  const probe: ModelChoice = {
+    model: applyTrainedParams(opts.model, result.probeValues),
+    kept: phaseKept(probeIndex),
+  };
+  if (probeIndex === lastIndex) return probe;
+  const k = setup.classes.length;
+  const val = setup.data.val;
+  const names = ['probe', result.phases[lastIndex]!.name];
+  let selection: Selection;
+  let calibrateOn: ModelChoice['calibrateOn'];
+  if (val && val.labels.length >= minHeldOut) {
+    const logitsOf = async (m: Model) =>
+      (await forwardAll(above(m, setup.data.at), val, { outputs: [opts.logits], session: setup.session }))[opts.logits]!
+        .data;
+    selection = selectCandidate(
+      [
+        { name: names[0]!, logits: await logitsOf(probe.model) },
+        { name: names[1]!, logits: await logitsOf(result.model) },
+      ],
+      val.labels,
+      k,
+      { method: 'validation' },
+    );
+  } else {
+    const pooled = setup.data.train.labels.length + (val?.labels.length ?? 0);
+    emit({
+      type: 'stage',
+      message: `auto: ${val?.labels.length ?? 0} validation images are fewer than the ${minHeldOut} a decision needs: cross-validating probe and fine-tune on all ${pooled} labelled images`,
+    });
+    // each fold's probe trains to the epoch the run's probe kept, as the run's own fine-tune started from it
+    const oof = await crossValidateFineTune(
+      {
+        ...opts,
+        probeStopAfter: result.phases[probeIndex]?.bestEpoch,
+        data: { at: setup.data.at, train: setup.data.train, val },
+      },
+      {
+        seed: setup.seed,
+        onFold: (f, n) => emit({ type: 'stage', message: `  fold ${f}/${n}` }),
+      },
+    );
+    selection = selectCandidate(
+      [
+        { name: names[0]!, logits: oof.logits.probe! },
+        { name: names[1]!, logits: oof.logits.final },
+      ],
+      oof.labels,
+      k,
+      { method: 'cross-validation', folds: oof.folds },
+    );
+    const keptLogits = selection.kept === names[0] ? oof.logits.probe! : oof.logits.final;
+    calibrateOn = { logits: keptLogits, labels: oof.labels, folds: oof.folds };
+  }
+  const chosen = selection.kept === names[0] ? probe : final;
+  return {
+    model: chosen.model,
+    kept: {
+      ...chosen.kept,
+      reason: `${selection.reason}; within it, ${chosen.kept.reason}`,
+      selection: {
+        method: selection.method,
+        examples: selection.examples,
+        ...(selection.folds !== undefined ? { folds: selection.folds } : {}),
+        candidates: selection.scores,
+      },
+    },
+    ...(calibrateOn ? { calibrateOn } : {}),
+  };
+}
+
+/** The graph above the cached value (the whole model when the cache holds the images themselves). */
+function above(model: Model, at: string): Model {
+  return model.graph.dataInputs.some((i) => i.name === at) ? model : upperGraph(model, at);
 }
 
 /**
@@ -104,23 +227,27 @@ export async function fineTuneImageClassifier(opts: FineTuneImageOptions): Promi
       dataFingerprint: fingerprint,
     });
   }
+  const ftOpts: FineTuneOptions = {
+    model: setup.classifier.model,
+    logits: setup.classifier.logits,
+    featureValue: setup.classifier.featureValue,
+    headParams: setup.classifier.headParams,
+    head: setup.head,
+    plan: setup.plan,
+    phases: setup.phases,
+    data: setup.data,
+    numClasses: setup.classes.length,
+    batchSize: opts.batchSize,
+    weightDecay: opts.weightDecay,
+    labelSmoothing: opts.labelSmoothing,
+    anchor: opts.anchor,
+    seed: setup.seed,
+    session: setup.session,
+  };
   let result: FineTuneResult;
   try {
     result = await fineTune({
-      model: setup.classifier.model,
-      logits: setup.classifier.logits,
-      featureValue: setup.classifier.featureValue,
-      headParams: setup.classifier.headParams,
-      head: setup.head,
-      plan: setup.plan,
-      phases: setup.phases,
-      data: setup.data,
-      numClasses: setup.classes.length,
-      batchSize: opts.batchSize,
-      weightDecay: opts.weightDecay,
-      labelSmoothing: opts.labelSmoothing,
-      seed: setup.seed,
-      session: setup.session,
+      ...ftOpts,
       resumeFrom,
       onProgress: (p) => saveProgress(out, p),
       onPhase: (e) =>
@@ -134,8 +261,9 @@ export async function fineTuneImageClassifier(opts: FineTuneImageOptions): Promi
   } finally {
     await setup.dispose();
   }
+  const choice = await chooseModel(setup, ftOpts, result, emit, opts.autoMinHeldOut ?? AUTO_MIN_HELD_OUT);
   emit({ type: 'stage', message: 'scoring val and test' });
-  const evaluation = await evaluateSplits(setup, result.model);
+  const evaluation = await evaluateSplits(setup, choice.model);
   const classes = setup.classes;
 
   const plan = setup.plan;
@@ -158,6 +286,7 @@ export async function fineTuneImageClassifier(opts: FineTuneImageOptions): Promi
     headEpochs: opts.headEpochs ?? null,
     probeEpochs: opts.probeEpochs ?? null,
     discriminative: opts.discriminative ?? null,
+    anchor: opts.anchor ?? 0,
     schedule: opts.schedule ?? null,
     weightDecay: opts.weightDecay ?? null,
     labelSmoothing: opts.labelSmoothing ?? 0,
@@ -202,9 +331,9 @@ export async function fineTuneImageClassifier(opts: FineTuneImageOptions): Promi
     ...evaluation,
     exportModel: ({ temperature, provenance }) =>
       graftClassifier({
-        backbone: cut(result.model, featureValue),
+        backbone: cut(choice.model, featureValue),
         featureValue,
-        head: upperGraph(result.model, featureValue),
+        head: upperGraph(choice.model, featureValue),
         labels: classes,
         preprocessing: setup.backbone.preprocessing,
         temperature,
@@ -214,6 +343,8 @@ export async function fineTuneImageClassifier(opts: FineTuneImageOptions): Promi
     trainExamples: setup.items.train.length,
     run,
     history,
+    kept: choice.kept,
+    ...(choice.calibrateOn ? { calibrateOn: choice.calibrateOn } : {}),
     datasetReport: { ...setup.ds.report, issues: setup.issues },
     log: start.log,
     files: {
@@ -236,6 +367,7 @@ export async function fineTuneImageClassifier(opts: FineTuneImageOptions): Promi
         activations: setup.source,
         batchNormStats: result.batchNormStats ?? null,
         reinitialized: setup.reinitialized ?? null,
+        kept: choice.kept,
       },
     },
     unit: 'images',
@@ -254,6 +386,8 @@ export async function fineTuneImageClassifier(opts: FineTuneImageOptions): Promi
     val: end.val,
     test: end.test,
     temperature: end.temperature,
+    calibration: end.metrics.calibration?.fit,
+    kept: choice.kept,
     freezeReport: freezeLines,
     trainableParams: plan.trainableCount,
     totalParams: plan.totalCount,

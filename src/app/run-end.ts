@@ -6,9 +6,10 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
   type ClassificationReport,
+  applyTemperature,
   calibration,
+  chooseTemperature,
   classificationReport,
-  fitTemperature,
   softmax,
 } from '../eval/index.js';
 import { writeFileAtomic } from '../node/atomic.js';
@@ -17,7 +18,9 @@ import type { Model } from '../onnx/graph.js';
 import { writeRunFolder } from '../report/node/run-folder.js';
 import {
   type BadFile,
+  type CalibrationSummary,
   type HistoryRow,
+  type KeptModel,
   RUN_FILES,
   type RunConfig,
   type RunData,
@@ -25,6 +28,7 @@ import {
   type RunMetrics,
   type Split,
   type SplitCounts,
+  type TemperatureFitSummary,
   type TopLossEntry,
 } from '../report/run-folder.js';
 import type { Device } from '../runtime/session.js';
@@ -68,6 +72,10 @@ export interface RunResult {
   val?: SplitSummary;
   test?: SplitSummary;
   temperature?: number;
+  /** how the temperature was chosen (and why T = 1 when none was kept) */
+  calibration?: TemperatureFitSummary;
+  /** which epoch (or phase, or candidate) the saved model comes from, and why */
+  kept?: KeptModel;
   epochs: number;
   seconds: number;
   /** the full reports (not printed in --json by the CLI) */
@@ -220,8 +228,15 @@ export interface RunEndInput {
   provenance: { baseModelSha256: string; config: Record<string, unknown> } & Provenance;
   /** training examples, for the provenance */
   trainExamples: number;
-  run: Omit<RunInfo, 'format' | 'temperature'>;
+  run: Omit<RunInfo, 'format' | 'temperature' | 'kept'>;
   history: readonly HistoryRow[];
+  /** which epoch (or phase, or candidate) the saved model comes from, and why */
+  kept?: KeptModel;
+  /**
+   * held-out predictions to choose the temperature on instead of the validation split: out-of-fold logits
+   * of k-fold cross-validation on the labelled data, which recipes make when the validation split is small
+   */
+  calibrateOn?: { logits: Float32Array; labels: Int32Array; folds: number };
   /** dataset-report.json */
   datasetReport: unknown;
   /** train.log so far; the scores are appended */
@@ -258,23 +273,60 @@ export function endRun(input: RunEndInput): RunEnd {
   const reports: RunEnd['reports'] = {};
   let temperature: number | undefined;
   const { val, test } = input;
-  if (val) {
-    const fit = fitTemperature({ data: val.logits, numClasses: k }, val.labels);
-    temperature = fit.temperature;
-    if (fit.clamped) {
-      input.say(
-        `warning: the softmax temperature hit its ${fit.clamped === 'max' ? 'upper' : 'lower'} bound (${temperature}) on ` +
-          `${val.labels.length} validation ${input.unit}: ${fit.clamped === 'max' ? 'the model is near chance on them' : 'they are separated with a wide margin'}; ` +
-          'more validation examples (--val-split) give a better calibration',
-      );
-    }
-    metrics.calibration = {
-      split: 'val',
+  const heldOut = input.calibrateOn
+    ? { ...input.calibrateOn, method: 'out-of-fold' as const }
+    : val
+      ? { logits: val.logits, labels: val.labels, method: 'validation' as const, folds: undefined }
+      : undefined;
+  if (heldOut) {
+    // the temperature rule (eval/calibration.ts TEMPERATURE_RULE): enough held-out predictions, a
+    // regularised fit, and kept only when it lowers the cross-validated log loss; else T = 1, said aloud
+    const choice = chooseTemperature({ data: heldOut.logits, numClasses: k }, heldOut.labels);
+    temperature = choice.temperature;
+    const where =
+      heldOut.method === 'validation'
+        ? `the validation split`
+        : `out-of-fold predictions of ${heldOut.folds}-fold cross-validation on the ${heldOut.labels.length} labelled ${input.unit}`;
+    if (!choice.kept) {
+      const hint =
+        choice.outcome === 'too-few' && heldOut.method === 'validation'
+          ? ` (a larger --val-split gives it more; --strategy auto and the linear probe calibrate on cross-validated predictions when the validation split is small)`
+          : '';
+      input.say(`calibration: ${choice.reason}, on ${where}${hint}`);
+    } else input.say(`calibration: ${choice.reason}, on ${where}`);
+    // ECE before and after on the validation split when there is one (else on the held-out predictions)
+    const shown = val ? { logits: val.logits, labels: val.labels } : heldOut;
+    const shownScores = { data: shown.logits, numClasses: k };
+    const before = calibration(softmax(shownScores), shown.labels);
+    const after = calibration(softmax(applyTemperature(shownScores, temperature)), shown.labels);
+    const summary: CalibrationSummary = {
+      split: val ? 'val' : 'out-of-fold',
       temperature,
-      eceBefore: fit.eceBefore,
-      eceAfter: fit.eceAfter,
-      binsBefore: calibration(softmax({ data: val.logits, numClasses: k }), val.labels).bins,
+      eceBefore: before.ece,
+      eceAfter: after.ece,
+      binsBefore: before.bins,
+      binsAfter: after.bins,
+      fit: {
+        method: heldOut.method,
+        examples: choice.examples,
+        ...(heldOut.folds !== undefined ? { cvFolds: heldOut.folds } : {}),
+        kept: choice.kept,
+        outcome: choice.outcome,
+        ...(choice.fitted !== undefined ? { fitted: choice.fitted } : {}),
+        checkFolds: choice.folds,
+        nllBefore: choice.nllBefore,
+        nllAfter: choice.nllAfter,
+        reason: choice.reason,
+      },
     };
+    if (test) {
+      const scores = { data: test.logits, numClasses: k };
+      summary.test = {
+        eceBefore: calibration(softmax(scores), test.labels).ece,
+        eceAfter: calibration(softmax(applyTemperature(scores, temperature)), test.labels).ece,
+      };
+    }
+    metrics.calibration = summary;
   }
   const reportOf = (s: ScoredSplit) =>
     classificationReport({
@@ -288,7 +340,6 @@ export function endRun(input: RunEndInput): RunEnd {
   if (val) {
     reports.val = reportOf(val);
     metrics.val = reports.val;
-    if (metrics.calibration) metrics.calibration.binsAfter = reports.val.calibration.bins;
   }
   if (test) {
     reports.test = reportOf(test);
@@ -332,8 +383,13 @@ export function endRun(input: RunEndInput): RunEnd {
   };
   const modelPath = join(input.out, RUN_FILES.model);
   saveOnnxFile(modelPath, input.exportModel({ ...facts, provenance }));
+  if (input.kept) input.say(`kept: ${describeKept(input.kept)}`);
   writeRunFolder(input.out, {
-    run: { ...input.run, ...(temperature !== undefined ? { temperature } : {}) },
+    run: {
+      ...input.run,
+      ...(temperature !== undefined ? { temperature } : {}),
+      ...(input.kept ? { kept: input.kept } : {}),
+    },
     history: input.history,
     metrics,
     topLosses,
@@ -364,4 +420,14 @@ export function endRun(input: RunEndInput): RunEnd {
   writeFileAtomic(join(input.out, 'train.log'), enc.encode(input.log.join('\n') + '\n'));
   removeStaleRunFiles(input.out, [...WRITTEN, ...extra.map(([name]) => name)]);
   return end;
+}
+
+/** One line about the saved model's origin: "epoch 37 of 100 (phase probe): lowest validation loss". */
+export function describeKept(k: KeptModel): string {
+  const where = [
+    k.epoch !== undefined ? `epoch ${k.epoch}${k.epochs !== undefined ? ` of ${k.epochs}` : ''}` : '',
+    k.phase ? `phase ${k.phase}` : '',
+  ].filter(Boolean);
+  const at = where.length === 2 ? `${where[0]} (${where[1]})` : (where[0] ?? 'the model');
+  return `${at}: ${k.reason}`;
 }

@@ -11,6 +11,9 @@ import { graftClassifier } from '../transfer/pipeline-graft.js';
 import { type HeadTrainingSettings, runHead, trainHead } from '../transfer/pipeline-head.js';
 import { type HeadChoice, formatHeadChoice, parseHeadChoice } from '../transfer/heads/index.js';
 import { balancedClassWeights } from '../transfer/pipeline.js';
+import { DEFAULT_FOLDS, concatFeatures, crossValidateHead } from '../transfer/cross-validate.js';
+import { TEMPERATURE_RULE } from '../eval/index.js';
+import type { KeptModel } from '../report/run-folder.js';
 import { type FeatureStrategy, headForStrategy } from '../transfer/strategies/index.js';
 import type { FeatureSet } from '../transfer/prototype.js';
 import type { EpochRecord } from '../train/types.js';
@@ -229,11 +232,9 @@ export async function trainImageClassifier(opts: TrainImageOptions): Promise<Tra
     type: 'stage',
     message: `training a ${formatHeadChoice(head)} head (${strategy}) on ${trainItems.length} images, validating on ${valItems.length}`,
   });
-  const trained = await trainHead({
+  const headSettings = {
     head,
     numClasses: classes.length,
-    train,
-    val,
     epochs: opts.epochs,
     lr: opts.lr,
     batchSize: opts.batchSize,
@@ -242,11 +243,46 @@ export async function trainImageClassifier(opts: TrainImageOptions): Promise<Tra
     seed,
     classWeights,
     labelSmoothing: opts.labelSmoothing,
-    restoreBest: opts.restoreBest,
     center: opts.center,
     session,
+  };
+  const trained = await trainHead({
+    ...headSettings,
+    train,
+    val,
+    restoreBest: opts.restoreBest,
     onEpoch: (record, epochs) => emit({ type: 'epoch', record, epochs }),
   });
+  // Too few validation images to choose a temperature on: out-of-fold predictions of the same head, k-fold
+  // cross-validated on all labelled features (seconds: the features are cached), calibrate instead.
+  let calibrateOn: { logits: Float32Array; labels: Int32Array; folds: number } | undefined;
+  if (
+    (val?.labels.length ?? 0) < TEMPERATURE_RULE.minExamples &&
+    trainItems.length + valItems.length >= 2 * DEFAULT_FOLDS
+  ) {
+    // each fold's head trained as far as the run's own: to the epoch it kept
+    const stopAfter = trained.bestEpoch;
+    const oof = await crossValidateHead(concatFeatures(train, val), { ...headSettings, stopAfter }, { seed });
+    emit({
+      type: 'stage',
+      message: `calibration: ${valItems.length} validation images are too few to choose a temperature on; ${oof.folds}-fold cross-validation of the head gave out-of-fold predictions for all ${oof.labels.length} labelled images${stopAfter !== undefined ? `, each fold's head trained to epoch ${stopAfter} as the run's was` : ''} (${oof.seconds.toFixed(1)}s)`,
+    });
+    calibrateOn = oof;
+  }
+  const kept: KeptModel | undefined =
+    trained.history.length === 0
+      ? undefined
+      : trained.bestEpoch !== undefined
+        ? {
+            epoch: trained.bestEpoch,
+            epochs: trained.history.length,
+            reason: 'the epoch with the lowest validation loss',
+          }
+        : {
+            epoch: trained.history.length,
+            epochs: trained.history.length,
+            reason: val ? 'the last epoch' : 'the last epoch (no validation split to choose by)',
+          };
 
   const scored = async (items: ImageItem[], set: FeatureSet): Promise<ScoredSplit> => ({
     logits: await runHead(trained.model, set.features, set.dim, { session }),
@@ -306,6 +342,8 @@ export async function trainImageClassifier(opts: TrainImageOptions): Promise<Tra
     trainExamples: trainItems.length,
     run,
     history: trained.history,
+    ...(kept ? { kept } : {}),
+    ...(calibrateOn ? { calibrateOn } : {}),
     datasetReport: { ...ds.report, issues },
     log: start.log,
     unit: 'images',
@@ -324,6 +362,8 @@ export async function trainImageClassifier(opts: TrainImageOptions): Promise<Tra
     val: end.val,
     test: end.test,
     temperature: end.temperature,
+    calibration: end.metrics.calibration?.fit,
+    ...(kept ? { kept } : {}),
     features: {
       computed: feats.computed,
       reused: feats.reused,

@@ -131,7 +131,7 @@ export type LrFindSettings = OutputSettings &
   BackboneCliSettings &
   RuntimeCliSettings &
   Pick<HeadCliSettings, 'head' | 'lr' | 'batch' | 'weightDecay' | 'valSplit' | 'seed'> &
-  Omit<FineTuneCliSettings, 'augment' | 'headEpochs' | 'probeEpochs' | 'schedule'> &
+  Omit<FineTuneCliSettings, 'augment' | 'headEpochs' | 'probeEpochs' | 'schedule' | 'anchor'> &
   LrFindOnlySettings & { strategy?: FineTuneStrategy };
 export type DemoSettings = OutputSettings &
   SourceSettings &

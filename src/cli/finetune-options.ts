@@ -12,6 +12,7 @@ export interface FineTuneCliSettings {
   headEpochs?: number;
   probeEpochs?: number;
   discriminative?: number;
+  anchor?: number;
   schedule?: PhaseSchedule;
   labelSmoothing?: number;
   fromScratch?: boolean;
@@ -54,7 +55,7 @@ export const fineTuneOptions: OptionTable<FineTuneCliSettings> = {
     integer: true,
     min: 0,
     placeholder: 'N',
-    description: 'fine-tune/gradual: epochs of the head-only phase first (default 3)',
+    description: 'gradual: epochs of the head-only phase first (default 3)',
   },
   probeEpochs: {
     flag: 'probe-epochs',
@@ -62,14 +63,24 @@ export const fineTuneOptions: OptionTable<FineTuneCliSettings> = {
     integer: true,
     min: 1,
     placeholder: 'N',
-    description: 'lp-ft: epochs of the linear probe (default 100)',
+    description:
+      "fine-tune, lp-ft, auto: epochs of the linear probe they start from (default: the head's, 100 for linear)",
   },
   discriminative: {
     flag: 'discriminative',
     type: 'number',
     min: 0,
     placeholder: 'RATIO',
-    description: 'rate of the earliest unfrozen block as a fraction of the head rate (0.01 = lr/100..lr; 0: off)',
+    description:
+      "discriminative rates spread over the network's whole depth: the first block's rate as a fraction of the head's (0.01 = lr/100..lr; 0: one rate)",
+  },
+  anchor: {
+    flag: 'anchor',
+    type: 'number',
+    min: 0,
+    placeholder: 'S',
+    description:
+      'fine-tuning a pretrained model: pull the trained weights back to their pretrained values with strength S (L2-SP; default 0: off)',
   },
   schedule: {
     flag: 'schedule',

@@ -1,7 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GraftError } from '../errors.js';
-import { applyTemperature, calibration, expectedCalibrationError, fitTemperature } from './calibration.js';
+import {
+  TEMPERATURE_RULE,
+  applyTemperature,
+  calibration,
+  chooseTemperature,
+  expectedCalibrationError,
+  fitTemperature,
+} from './calibration.js';
 import { softmax } from './scores.js';
 
 const close = (a: number | null, b: number, tol = 1e-12, msg?: string): void =>
@@ -168,4 +175,69 @@ test('temperature scaling holds T at a bound when no finite optimum exists', () 
   assert.ok(perfect.nllAfter < perfect.nllBefore);
   assert.throws(() => fitTemperature([[0, 1]], [0], { minTemperature: 2 }), GraftError);
   assert.throws(() => applyTemperature([[0, 1]], 0), GraftError);
+});
+
+test('the temperature rule: fitted and kept when it lowers cross-validated log loss on enough predictions', () => {
+  const { logits, labels } = syntheticProblem(21, 2000, 5, 2.5);
+  const c = chooseTemperature(logits, labels);
+  assert.equal(c.outcome, 'fitted');
+  assert.ok(c.kept);
+  // the prior moves a fit on 2000 predictions very little
+  assert.ok(Math.abs(c.temperature - 2.5) / 2.5 < 0.08, `T ${c.temperature}`);
+  assert.ok(c.nllBefore - c.nllAfter > c.gainError, `${c.nllAfter} < ${c.nllBefore} by more than ${c.gainError}`);
+  assert.ok(c.eceAfter < c.eceBefore);
+  assert.equal(c.folds, TEMPERATURE_RULE.folds);
+  assert.match(
+    c.reason,
+    /^T = 2\.\d{3} fitted on 2000 held-out predictions; it lowers their log loss in 5-fold cross-validation/,
+  );
+});
+
+test('the temperature rule: T = 1 with too few predictions, or when a fit runs into its bound', () => {
+  // nine validation images, all right with a margin: the plain fit runs to T = 0.001 (the issue's case)
+  const nine = Array.from({ length: 9 }, (_, i) => (i % 3 === 0 ? [4, 0, 0] : i % 3 === 1 ? [0, 4, 0] : [0, 0, 4]));
+  const nineLabels = [0, 1, 2, 0, 1, 2, 0, 1, 2];
+  assert.equal(fitTemperature(nine, nineLabels).clamped, 'min');
+  const few = chooseTemperature(nine, nineLabels);
+  assert.deepEqual([few.temperature, few.kept, few.outcome, few.folds], [1, false, 'too-few', 0]);
+  assert.match(few.reason, /9 held-out predictions, fewer than the 100 a fit needs; T = 1$/);
+  assert.equal(few.nllAfter, few.nllBefore);
+  // 2000 predictions all right by a small margin: sharper is better all the way to T = 0.05, which describes
+  // these examples (separable), not the model
+  const sep = Array.from({ length: 2000 }, (_, i) => [0, 1, 2, 3].map((c) => (c === i % 4 ? 0.2 : 0)));
+  const sepLabels = sep.map((_, i) => i % 4);
+  const at = chooseTemperature(sep, sepLabels);
+  assert.deepEqual([at.temperature, at.kept, at.outcome, at.fitted], [1, false, 'at-bound', 0.05]);
+  assert.match(at.reason, /lower bound 0\.05 on 2000 held-out predictions \(sharper is still better there/);
+  // always wrong by a margin: flattening helps all the way to T = 20
+  const wrongBy = sep.map((row) => row.map((v) => v * 10));
+  const wrong = chooseTemperature(
+    wrongBy,
+    sepLabels.map((l) => (l + 1) % 4),
+  );
+  assert.deepEqual([wrong.temperature, wrong.outcome, wrong.fitted], [1, 'at-bound', 20]);
+});
+
+test('the temperature rule: a fit that does not lower held-out log loss is not kept', () => {
+  // calibrated logits: the fitted T is close to 1, and on 150 predictions the check decides; whichever way
+  // it goes, a kept temperature lowered the cross-validated log loss and a rejected one reverts to T = 1
+  let rejected = 0;
+  for (const seed of [1, 2, 3, 4, 5, 6]) {
+    const { logits, labels } = syntheticProblem(seed, 150, 4, 1);
+    const c = chooseTemperature(logits, labels);
+    if (c.kept) assert.ok(c.nllBefore - c.nllAfter > c.gainError);
+    else {
+      rejected++;
+      assert.equal(c.outcome, 'no-gain');
+      assert.equal(c.temperature, 1);
+      assert.ok(c.nllBefore - c.nllAfter <= c.gainError);
+      assert.equal(c.eceAfter, c.eceBefore);
+      assert.match(
+        c.reason,
+        /did not lower the log loss of held-out predictions in 5-fold cross-validation by more than its standard error/,
+      );
+    }
+  }
+  assert.ok(rejected >= 1, 'on calibrated logits the check rejects at least one of six fits');
+  assert.throws(() => chooseTemperature([[0, 1]], [0], { minTemperature: 1 }), GraftError);
 });

@@ -111,7 +111,8 @@ describe('renderHtmlReport', () => {
     assert.ok(html.includes('(the raw model was over-confident)'));
     const svg = charts(html).get('reliability')!;
     assert.ok(svg.includes(`Before temperature scaling · ECE ${cal.eceBefore.toFixed(3)}`));
-    assert.ok(svg.includes(`After, T = ${cal.temperature.toFixed(2)} · ECE ${cal.eceAfter.toFixed(3)}`));
+    // three significant digits: a small temperature never shows as "T = 0.00"
+    assert.ok(svg.includes(`After, T = ${Number(cal.temperature.toPrecision(3))} · ECE ${cal.eceAfter.toFixed(3)}`));
     // one bar per non-empty bin in each panel
     const filled = cal.binsBefore!.filter((b) => b.count > 0).length + cal.binsAfter!.filter((b) => b.count > 0).length;
     assert.equal(markLabels(svg, 'rect').length, 2 * filled);

@@ -28,7 +28,16 @@ export interface HtmlReportOptions {
   maxBadFiles?: number;
 }
 
-const SPLIT_NAME: Record<EvalSplit, string> = { val: 'validation', test: 'test' };
+const SPLIT_NAME: Record<EvalSplit | 'out-of-fold', string> = {
+  val: 'validation',
+  test: 'test',
+  'out-of-fold': 'out-of-fold (cross-validated)',
+};
+
+/** A temperature as people read it: three significant digits, never "0.00". */
+function temp(t: number): string {
+  return String(Number(t.toPrecision(3)));
+}
 
 /**
  * One self-contained HTML page about a training run: summary, data, learning curves, confusion
@@ -93,10 +102,13 @@ function summaryCards(folder: RunFolder, split: EvalSplit | undefined, primary?:
   }
   if (metrics.calibration) {
     const c = metrics.calibration;
+    const kept = c.fit ? c.fit.kept : true;
     items.push({
       label: 'Calibration error',
-      value: `${fixed(c.eceBefore)} → ${fixed(c.eceAfter)}`,
-      detail: `ECE on ${SPLIT_NAME[c.split]}, T = ${fixed(c.temperature, 2)}`,
+      value: kept ? `${fixed(c.eceBefore)} → ${fixed(c.eceAfter)}` : fixed(c.eceBefore),
+      detail: kept
+        ? `ECE on ${SPLIT_NAME[c.split]}, T = ${temp(c.temperature)}`
+        : `ECE on ${SPLIT_NAME[c.split]}, no temperature (T = 1)`,
     });
   } else if (primary) {
     items.push({ label: 'Calibration error', value: fixed(primary.calibration.ece), detail: 'ECE, no temperature' });
@@ -130,12 +142,12 @@ function summaryCards(folder: RunFolder, split: EvalSplit | undefined, primary?:
     detail: `train ${count(totals.train)} · val ${count(totals.val)} · test ${count(totals.test)}`,
   });
   if (history.length > 0) {
-    const best = bestEpoch(history);
+    const k = run.kept;
     items.push({
       label: 'Epochs',
       value: String(history.length),
-      detail: best
-        ? `best val acc ${pct(best.valAcc)} at ${best.epoch}`
+      detail: k
+        ? `model kept: ${k.epoch !== undefined ? `epoch ${k.epoch}` : 'see Training'}${k.phase ? ` (${esc(k.phase)})` : ''}`
         : `final train loss ${fixed(history.at(-1)!.trainLoss)}`,
     });
   }
@@ -150,12 +162,6 @@ function splitTotals(folder: RunFolder): { train: number; val: number; test: num
     t.test += c.test;
   }
   return t;
-}
-
-function bestEpoch(history: readonly HistoryRow[]): HistoryRow | undefined {
-  let best: HistoryRow | undefined;
-  for (const r of history) if (r.valAcc !== undefined && (!best || r.valAcc > best.valAcc!)) best = r;
-  return best;
 }
 
 async function dataSection(folder: RunFolder, options: HtmlReportOptions): Promise<string> {
@@ -253,19 +259,25 @@ async function trainingSection(folder: RunFolder): Promise<string> {
   }
   const lossRows = curveRows(history, 'trainLoss', 'valLoss');
   const accRows = curveRows(history, 'trainAcc', 'valAcc');
+  const marks: CurveMarks = { phases: phaseSpans(history), kept: run.kept?.epoch };
   const charts: string[] = [];
   charts.push(
-    figure(await renderChart(curveSpec(lossRows, history.length, 'loss'), 'loss', 'Loss per epoch'), undefined, 'loss'),
+    figure(
+      await renderChart(curveSpec(lossRows, history.length, 'loss', marks), 'loss', 'Loss per epoch'),
+      undefined,
+      'loss',
+    ),
   );
   if (accRows.length > 0) {
     charts.push(
       figure(
-        await renderChart(curveSpec(accRows, history.length, 'accuracy'), 'accuracy', 'Accuracy per epoch'),
+        await renderChart(curveSpec(accRows, history.length, 'accuracy', marks), 'accuracy', 'Accuracy per epoch'),
         undefined,
         'accuracy',
       ),
     );
   }
+  const keptText = run.kept ? keptParagraph(run.kept, marks.phases) : '';
   const lr = history.map((r) => r.lr);
   const lrText =
     Math.min(...lr) === Math.max(...lr)
@@ -275,8 +287,62 @@ async function trainingSection(folder: RunFolder): Promise<string> {
   return section(
     'training',
     'Training',
-    `<div class="grid2">${charts.join('')}</div>`,
+    `<div class="grid2">${charts.join('')}</div>${keptText}`,
     `${history.length} epoch${history.length === 1 ? '' : 's'}, ${lrText}, ${duration(perEpoch)} per epoch. Time: ${timing.join(', ')}.`,
+  );
+}
+
+/** A run of consecutive epochs of one phase. */
+interface PhaseSpan {
+  phase: string;
+  first: number;
+  last: number;
+}
+
+function phaseSpans(history: readonly HistoryRow[]): PhaseSpan[] {
+  const spans: PhaseSpan[] = [];
+  for (const r of history) {
+    if (r.phase === undefined) continue;
+    const cur = spans.at(-1);
+    if (cur && cur.phase === r.phase && cur.last === r.epoch - 1) cur.last = r.epoch;
+    else spans.push({ phase: r.phase, first: r.epoch, last: r.epoch });
+  }
+  return spans;
+}
+
+interface CurveMarks {
+  /** phases of a fine-tune: shaded bands and names on the curves (none for one-phase runs) */
+  phases: PhaseSpan[];
+  /** the epoch the saved model comes from: a dashed rule */
+  kept?: number;
+}
+
+function keptParagraph(k: NonNullable<RunFolder['run']['kept']>, phases: PhaseSpan[]): string {
+  const where = [
+    k.epoch !== undefined ? `epoch <b>${k.epoch}</b>${k.epochs !== undefined ? ` of ${k.epochs}` : ''}` : '',
+    k.phase ? `phase <b>${esc(k.phase)}</b>` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+  const phaseText =
+    phases.length > 1
+      ? ` Phases: ${phases.map((p) => `${esc(p.phase)} (epochs ${p.first}–${p.last})`).join(', ')}; the curves shade them.`
+      : '';
+  let table_ = '';
+  if (k.selection) {
+    const s = k.selection;
+    table_ = table(
+      ['candidate', 'held-out accuracy', 'held-out log loss'],
+      s.candidates.map((c) => [esc(c.name), pct(c.accuracy), fixed(c.logLoss)]),
+      [1, 2],
+    );
+    table_ =
+      `<p class="note">Judged ${s.method === 'validation' ? `on ${count(s.examples)} validation examples` : `out of fold in ${s.folds}-fold cross-validation on ${count(s.examples)} labelled examples`}:</p>` +
+      table_;
+  }
+  return (
+    `<h3>The saved model</h3><p>The saved model comes from ${where || 'this run'}: ${esc(k.reason)}.${phaseText}</p>` +
+    table_
   );
 }
 
@@ -286,7 +352,9 @@ export interface CurveRow {
   value: number;
 }
 
-export function curveRows(history: readonly HistoryRow[], train: keyof HistoryRow, val: keyof HistoryRow): CurveRow[] {
+export type CurveMetric = 'trainLoss' | 'valLoss' | 'trainAcc' | 'valAcc';
+
+export function curveRows(history: readonly HistoryRow[], train: CurveMetric, val: CurveMetric): CurveRow[] {
   const rows: CurveRow[] = [];
   for (const r of history) {
     const a = r[train];
@@ -297,42 +365,77 @@ export function curveRows(history: readonly HistoryRow[], train: keyof HistoryRo
   return rows;
 }
 
-export function curveSpec(rows: CurveRow[], epochs: number, what: 'loss' | 'accuracy'): TopLevelSpec {
+export function curveSpec(
+  rows: CurveRow[],
+  epochs: number,
+  what: 'loss' | 'accuracy',
+  marks?: CurveMarks,
+): TopLevelSpec {
   const last = Math.max(...rows.map((r) => r.epoch));
+  const first = rows.length ? Math.min(...rows.map((r) => r.epoch)) : 1;
   const y =
     what === 'accuracy'
       ? { domain: [Math.max(0, Math.floor(Math.min(...rows.map((r) => r.value)) * 10) / 10), 1] }
       : { zero: false };
-  return {
-    width: 440,
-    height: 240,
-    title: what === 'loss' ? 'Loss' : 'Accuracy',
-    data: { values: rows },
-    mark: { type: 'line', point: epochs <= 40, clip: true, interpolate: 'monotone' },
+  const x = {
+    field: 'epoch',
+    type: 'quantitative' as const,
+    title: 'epoch',
+    scale: { domain: [first, Math.max(last, 2)], nice: false },
+    axis: { tickMinStep: 1, format: 'd' },
+  };
+  const lines = {
+    mark: { type: 'line' as const, point: epochs <= 40, clip: true, interpolate: 'monotone' as const },
     encoding: {
-      x: {
-        field: 'epoch',
-        type: 'quantitative',
-        title: 'epoch',
-        scale: { domain: [rows.length ? Math.min(...rows.map((r) => r.epoch)) : 1, Math.max(last, 2)], nice: false },
-        axis: { tickMinStep: 1, format: 'd' },
-      },
+      x,
       y: {
         field: 'value',
-        type: 'quantitative',
+        type: 'quantitative' as const,
         title: what,
         scale: y,
         axis: what === 'accuracy' ? { format: '.0%' } : {},
       },
       color: {
         field: 'series',
-        type: 'nominal',
+        type: 'nominal' as const,
         title: null,
         scale: { domain: ['train', 'validation'], range: [PALETTE[0]!, PALETTE[1]!] },
-        legend: { orient: 'top', direction: 'horizontal' },
+        legend: { orient: 'top' as const, direction: 'horizontal' as const },
       },
     },
   };
+  const base = { width: 440, height: 240, title: what === 'loss' ? 'Loss' : 'Accuracy' };
+  const phases = marks?.phases ?? [];
+  const layers: object[] = [];
+  if (phases.length > 1) {
+    // every other phase shaded, each named at the top: where the probe ends and fine-tuning starts
+    const bands = phases.map((p, i) => ({ phase: p.phase, from: p.first - 0.5, to: p.last + 0.5, shade: i % 2 }));
+    layers.push({
+      data: { values: bands.filter((b) => b.shade === 1) },
+      mark: { type: 'rect', color: '#f1f5f9', clip: true },
+      encoding: { x: { ...x, field: 'from' }, x2: { field: 'to' } },
+    });
+    layers.push({
+      data: { values: bands.map((b) => ({ ...b, mid: (b.from + b.to) / 2 })) },
+      mark: { type: 'text', baseline: 'top', dy: 2, fontSize: 10, color: '#64748b', clip: true },
+      encoding: { x: { ...x, field: 'mid' }, y: { value: 0 }, text: { field: 'phase' } },
+    });
+  }
+  layers.push({ data: { values: rows }, ...lines });
+  if (marks?.kept !== undefined) {
+    layers.push({
+      data: { values: [{ epoch: marks.kept, label: 'kept' }] },
+      mark: { type: 'rule', strokeDash: [4, 3], color: '#475569' },
+      encoding: { x },
+    });
+    layers.push({
+      data: { values: [{ epoch: marks.kept, label: 'kept' }] },
+      mark: { type: 'text', align: 'left', dx: 3, baseline: 'bottom', fontSize: 10, color: '#475569' },
+      encoding: { x, y: { value: 240 }, text: { field: 'label' } },
+    });
+  }
+  if (layers.length === 1) return { ...base, data: { values: rows }, ...lines } as TopLevelSpec;
+  return { ...base, layer: layers } as TopLevelSpec;
 }
 
 async function evaluationSection(
@@ -389,7 +492,7 @@ function splitComparison(val: ClassificationReport, test: ClassificationReport):
     ['log loss', (r) => fixed(r.logLoss)],
     ['ECE', (r) => fixed(r.calibration.ece)],
     ['ROC AUC', (r) => fixed(r.binary ? r.binary.rocAuc : r.rocAuc.macro)],
-    ['temperature', (r) => fixed(r.calibration.temperature, 2)],
+    ['temperature', (r) => (r.calibration.temperature === undefined ? '–' : temp(r.calibration.temperature))],
   ];
   const rows = (
     [
@@ -527,22 +630,34 @@ async function calibrationSection(
   let lead: string;
   if (c && c.binsBefore && c.binsAfter) {
     panels.push({ bins: c.binsBefore, title: `Before temperature scaling · ECE ${fixed(c.eceBefore)}` });
-    panels.push({ bins: c.binsAfter, title: `After, T = ${fixed(c.temperature, 2)} · ECE ${fixed(c.eceAfter)}` });
+    if (!c.fit || c.fit.kept)
+      panels.push({ bins: c.binsAfter, title: `After, T = ${temp(c.temperature)} · ECE ${fixed(c.eceAfter)}` });
   } else if (report && split) {
     const t = report.calibration.temperature;
     panels.push({
       bins: report.calibration.bins,
-      title: `${SPLIT_NAME[split]} split${t !== undefined ? `, T = ${fixed(t, 2)}` : ''} · ECE ${fixed(report.calibration.ece)}`,
+      title: `${SPLIT_NAME[split]} split${t !== undefined ? `, T = ${temp(t)}` : ''} · ECE ${fixed(report.calibration.ece)}`,
     });
   }
-  if (c) {
-    const better = c.eceAfter < c.eceBefore;
+  if (c && c.fit && !c.fit.kept) {
     lead =
-      `A temperature of <b>${fixed(c.temperature, 2)}</b>, fitted on the validation split, ` +
-      `${better ? 'lowers' : 'changes'} the expected calibration error on the ${SPLIT_NAME[c.split]} split from ` +
+      `No temperature is applied (T = 1): ${esc(c.fit.reason)}. ` +
+      `It was chosen on ${count(c.fit.examples)} ${c.fit.method === 'validation' ? 'validation predictions' : `out-of-fold predictions (${c.fit.cvFolds}-fold cross-validation on the labelled data)`}.` +
+      (c.test ? ` Test ECE ${fixed(c.test.eceBefore)}.` : '');
+  } else if (c) {
+    const better = c.eceAfter < c.eceBefore;
+    const how = c.fit
+      ? ` It was fitted on ${count(c.fit.examples)} ${c.fit.method === 'validation' ? 'validation predictions' : `out-of-fold predictions (${c.fit.cvFolds}-fold cross-validation on the labelled data)`} ` +
+        `and kept because it lowers their log loss in ${c.fit.checkFolds}-fold cross-validation (${fixed(c.fit.nllBefore, 4)} → ${fixed(c.fit.nllAfter, 4)}).`
+      : ' It was fitted on the validation split.';
+    lead =
+      `A temperature of <b>${temp(c.temperature)}</b> ` +
+      `${better ? 'lowers' : 'changes'} the expected calibration error on the ${SPLIT_NAME[c.split]}${c.split === 'out-of-fold' ? ' predictions' : ' split'} from ` +
       `<b>${fixed(c.eceBefore)}</b> to <b>${fixed(c.eceAfter)}</b>` +
-      `${c.temperature > 1 ? ' (the raw model was over-confident)' : c.temperature < 1 ? ' (the raw model was under-confident)' : ''}. ` +
-      (folder.run.temperature !== undefined ? 'The exported model includes it.' : '');
+      `${c.temperature > 1 ? ' (the raw model was over-confident)' : c.temperature < 1 ? ' (the raw model was under-confident)' : ''}.` +
+      how +
+      (c.test ? ` On the test split: ECE ${fixed(c.test.eceBefore)} → ${fixed(c.test.eceAfter)}.` : '') +
+      (folder.run.temperature !== undefined ? ' The exported model includes it.' : '');
   } else {
     lead = 'No temperature was fitted (the run has no validation split).';
   }
@@ -676,7 +791,8 @@ function configSection(folder: RunFolder): string {
     ['started', esc(when(run.createdAt))],
     ['graft', esc(run.graftVersion)],
   ];
-  if (run.temperature !== undefined) runPairs.push(['temperature', fixed(run.temperature, 3)]);
+  if (run.temperature !== undefined) runPairs.push(['temperature', temp(run.temperature)]);
+  if (run.kept) runPairs.push(['model kept', esc(run.kept.reason)]);
   const modelPairs: [string, string][] = [];
   if (model) {
     modelPairs.push(['model.onnx', bytes(model.bytes)]);

@@ -72,8 +72,32 @@ export interface RunInfo {
   timing: RunTiming;
   /** where training ran, e.g. "cpu (2 threads)", "webgpu", "cuda:0" */
   device: string;
-  /** softmax temperature fitted on the validation split and stored in the exported model, when fitted */
+  /**
+   * softmax temperature stored in the exported model, when the run chose one (1 when it kept the model's
+   * own probabilities; metrics.json calibration.fit says why)
+   */
   temperature?: number;
+  /** which epoch (or phase, or candidate) the saved model comes from, and why */
+  kept?: KeptModel;
+}
+
+/** Where the saved model comes from: the run's choice of epoch, phase or candidate, in words and numbers. */
+export interface KeptModel {
+  /** the epoch whose parameters were saved, numbered as in history.jsonl */
+  epoch?: number;
+  /** epochs the run trained in all */
+  epochs?: number;
+  /** the phase the saved model comes from (fine-tuning), e.g. 'probe' or 'fine-tune' */
+  phase?: string;
+  /** one sentence: why this one */
+  reason: string;
+  /** the strategy `auto` kept, with how it judged the candidates */
+  selection?: {
+    method: 'validation' | 'cross-validation';
+    examples: number;
+    folds?: number;
+    candidates: { name: string; accuracy: number; logLoss: number }[];
+  };
 }
 
 /** Hyper-parameters. The named ones are always present; any others the strategy used are listed too. */
@@ -142,19 +166,48 @@ export interface RunTiming {
 export interface HistoryRow extends Omit<EpochRecord, 'steps'> {
   /** optimizer steps so far, over all epochs */
   steps?: number;
+  /** fine-tuning: the phase the epoch belongs to (e.g. 'probe', 'fine-tune') */
+  phase?: string;
 }
 
 export { HISTORY_CSV_COLUMNS };
 
 export interface CalibrationSummary {
-  /** the split the ECE values were measured on; the temperature itself is always fitted on val */
-  split: EvalSplit;
+  /**
+   * the examples the ECE values and bins were measured on: the validation split, or (without one) the
+   * out-of-fold predictions the temperature was chosen on ('test' in older run folders)
+   */
+  split: EvalSplit | 'out-of-fold';
+  /** the temperature in use: the fitted one when kept, else 1 */
   temperature: number;
   eceBefore: number;
   eceAfter: number;
   /** reliability bins on `split` without and with the temperature, for the diagram */
   binsBefore?: ReliabilityBin[];
   binsAfter?: ReliabilityBin[];
+  /** how the temperature was chosen (absent in older run folders, which always fitted one on val) */
+  fit?: TemperatureFitSummary;
+  /** ECE of the test split at T = 1 and at the temperature in use */
+  test?: { eceBefore: number; eceAfter: number };
+}
+
+export interface TemperatureFitSummary {
+  /** the held-out predictions it was chosen on */
+  method: 'validation' | 'out-of-fold';
+  examples: number;
+  /** out-of-fold: folds of the cross-validation that made the predictions */
+  cvFolds?: number;
+  /** whether a fitted temperature is in use (false: T = 1) */
+  kept: boolean;
+  outcome: 'fitted' | 'too-few' | 'at-bound' | 'no-gain';
+  /** the regularised fit, when one was made */
+  fitted?: number;
+  /** folds of the check that the temperature lowers held-out log loss (0: no check ran) */
+  checkFolds: number;
+  /** mean log loss at T = 1, and cross-validated with fitted temperatures */
+  nllBefore: number;
+  nllAfter: number;
+  reason: string;
 }
 
 export interface RunMetrics {
@@ -301,7 +354,37 @@ export function parseRunInfo(text: string, file: string = RUN_FILES.run): RunInf
     if (temperature === 0) invalid(w, 'temperature', 'a number > 0', temperature);
     info.temperature = temperature;
   }
+  if (o.kept !== undefined) info.kept = parseKept(o.kept, w);
   return info;
+}
+
+function parseKept(v: unknown, w: Where): KeptModel {
+  const o = object(v, w, 'kept');
+  const kept: KeptModel = { reason: string(o.reason, w, 'kept.reason') };
+  const epoch = optionalNumber(o.epoch, w, 'kept.epoch', { min: 1, integer: true });
+  if (epoch !== undefined) kept.epoch = epoch;
+  const epochs = optionalNumber(o.epochs, w, 'kept.epochs', { min: 0, integer: true });
+  if (epochs !== undefined) kept.epochs = epochs;
+  const phase = optionalString(o.phase, w, 'kept.phase');
+  if (phase !== undefined) kept.phase = phase;
+  if (o.selection !== undefined) {
+    const sel = object(o.selection, w, 'kept.selection');
+    const folds = optionalNumber(sel.folds, w, 'kept.selection.folds', { min: 2, integer: true });
+    kept.selection = {
+      method: oneOf(sel.method, w, 'kept.selection.method', ['validation', 'cross-validation'] as const),
+      examples: number(sel.examples, w, 'kept.selection.examples', { min: 0, integer: true }),
+      ...(folds !== undefined ? { folds } : {}),
+      candidates: array(sel.candidates, w, 'kept.selection.candidates', (c, p) => {
+        const x = object(c, w, p);
+        return {
+          name: string(x.name, w, join(p, 'name')),
+          accuracy: number(x.accuracy, w, join(p, 'accuracy'), { min: 0, max: 1 }),
+          logLoss: number(x.logLoss, w, join(p, 'logLoss'), { min: 0 }),
+        };
+      }),
+    };
+  }
+  return kept;
 }
 
 /** history.jsonl: blank lines are ignored; anything else must be one HistoryRow per line. */
@@ -327,6 +410,8 @@ export function parseHistory(text: string, file: string = RUN_FILES.history): Hi
     if (valLoss !== undefined) row.valLoss = valLoss;
     const steps = optionalNumber(o.steps, w, 'steps', { min: 0, integer: true });
     if (steps !== undefined) row.steps = steps;
+    const phase = optionalString(o.phase, w, 'phase');
+    if (phase !== undefined) row.phase = phase;
     const prev = rows[rows.length - 1];
     if (prev && row.epoch <= prev.epoch) invalid(w, 'epoch', `an epoch after ${prev.epoch} (rows in order)`, row.epoch);
     rows.push(row);
@@ -364,13 +449,38 @@ export function parseMetrics(text: string, labels: readonly string[], file: stri
     const t = number(c.temperature, w, 'calibration.temperature', { min: 0 });
     if (t === 0) invalid(w, 'calibration.temperature', 'a number > 0', t);
     const cal: CalibrationSummary = {
-      split: oneOf(c.split, w, 'calibration.split', ['val', 'test'] as const),
+      split: oneOf(c.split, w, 'calibration.split', ['val', 'test', 'out-of-fold'] as const),
       temperature: t,
       eceBefore: number(c.eceBefore, w, 'calibration.eceBefore', { min: 0, max: 1 }),
       eceAfter: number(c.eceAfter, w, 'calibration.eceAfter', { min: 0, max: 1 }),
     };
     if (c.binsBefore !== undefined) cal.binsBefore = checkBins(c.binsBefore, w, 'calibration.binsBefore');
     if (c.binsAfter !== undefined) cal.binsAfter = checkBins(c.binsAfter, w, 'calibration.binsAfter');
+    if (c.fit !== undefined) {
+      const f = object(c.fit, w, 'calibration.fit');
+      const p = (k: string) => `calibration.fit.${k}`;
+      const fitted = optionalNumber(f.fitted, w, p('fitted'), { min: 0 });
+      const cvFolds = optionalNumber(f.cvFolds, w, p('cvFolds'), { min: 2, integer: true });
+      cal.fit = {
+        method: oneOf(f.method, w, p('method'), ['validation', 'out-of-fold'] as const),
+        examples: number(f.examples, w, p('examples'), { min: 0, integer: true }),
+        ...(cvFolds !== undefined ? { cvFolds } : {}),
+        kept: typeof f.kept === 'boolean' ? f.kept : invalid(w, p('kept'), 'true or false', f.kept),
+        outcome: oneOf(f.outcome, w, p('outcome'), ['fitted', 'too-few', 'at-bound', 'no-gain'] as const),
+        ...(fitted !== undefined ? { fitted } : {}),
+        checkFolds: number(f.checkFolds, w, p('checkFolds'), { min: 0, integer: true }),
+        nllBefore: number(f.nllBefore, w, p('nllBefore'), { min: 0 }),
+        nllAfter: number(f.nllAfter, w, p('nllAfter'), { min: 0 }),
+        reason: string(f.reason, w, p('reason')),
+      };
+    }
+    if (c.test !== undefined) {
+      const te = object(c.test, w, 'calibration.test');
+      cal.test = {
+        eceBefore: number(te.eceBefore, w, 'calibration.test.eceBefore', { min: 0, max: 1 }),
+        eceAfter: number(te.eceAfter, w, 'calibration.test.eceAfter', { min: 0, max: 1 }),
+      };
+    }
     out.calibration = cal;
   }
   return out;

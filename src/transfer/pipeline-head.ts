@@ -8,7 +8,7 @@ import { composeHead } from '../surgery/compose.js';
 import { attachHead } from '../surgery/head.js';
 import { bestParams } from '../train/callbacks/best-params.js';
 import { failOnDivergence } from '../train/callbacks/fail-on-divergence.js';
-import type { Callback } from '../train/events.js';
+import { type Callback, CancelFit } from '../train/events.js';
 import { cosineSchedule, withWarmup } from '../train/schedules.js';
 import { Trainer, paramsFromModel } from '../train/trainer.js';
 import type { EpochRecord } from '../train/types.js';
@@ -34,6 +34,13 @@ export interface HeadTrainingSettings {
   labelSmoothing?: number;
   /** keep the parameters of the epoch with the lowest validation loss (default true when val is given) */
   restoreBest?: boolean;
+  /**
+   * stop after this epoch, on the schedule of all `epochs`: the parameters a run of `epochs` had then. Cross-
+   * validation trains each fold's head to the epoch the run itself kept, so out-of-fold predictions come
+   * from heads trained like the one they stand in for (a fold's head trained to the end is sharper than a
+   * run's head restored to an early epoch, and a temperature fitted on it flattens the run's model)
+   */
+  stopAfter?: number;
   /** kNN and prototype heads: subtract the training mean before cosine similarity (default true) */
   center?: boolean;
   /**
@@ -150,6 +157,17 @@ async function trainGradientHead(opts: TrainHeadOptions, started: number): Promi
       if (t.lastRecord) opts.onEpoch?.(t.lastRecord, epochs);
     },
   };
+  const stopAfter = opts.stopAfter;
+  const stop: Callback | undefined =
+    stopAfter === undefined
+      ? undefined
+      : {
+          name: 'stopAfter',
+          order: 95,
+          afterEpoch: (t) => {
+            if ((t.lastRecord?.epoch ?? 0) >= stopAfter) throw new CancelFit(`stopped after epoch ${stopAfter}`);
+          },
+        };
   const trainer = new Trainer({
     graph,
     params: paramsFromModel(forward.model, graph.params),
@@ -158,7 +176,7 @@ async function trainGradientHead(opts: TrainHeadOptions, started: number): Promi
     batchSize,
     epochs,
     seed,
-    callbacks: [failOnDivergence({ what: 'head' }), ...(best ? [best] : []), progress],
+    callbacks: [failOnDivergence({ what: 'head' }), ...(best ? [best] : []), progress, ...(stop ? [stop] : [])],
     session: opts.session,
   });
   let fit;

@@ -41,7 +41,7 @@ test('graft train --strategy fine-tune prints the freeze report, the phases and 
     'last:2',
     '--epochs',
     '2',
-    '--head-epochs',
+    '--probe-epochs',
     '2',
     '--lr',
     '3e-3',
@@ -50,7 +50,7 @@ test('graft train --strategy fine-tune prints the freeze report, the phases and 
   ]);
   assert.equal(r.code, 0, r.err);
   const err = r.err;
-  const order = ['freeze report:', 'phases:', 'freeze-boundary cache:', 'phase head:', 'phase unfrozen:'].map((s) =>
+  const order = ['freeze report:', 'phases:', 'freeze-boundary cache:', 'phase probe:', 'phase fine-tune:'].map((s) =>
     err.indexOf(s),
   );
   assert.ok(
@@ -59,7 +59,7 @@ test('graft train --strategy fine-tune prints the freeze report, the phases and 
   );
   assert.match(err, /top +176 +176 +1 x inference +train/);
   assert.match(r.out, /trained fine-tune \(unfreeze last:2, linear head\)/);
-  assert.match(r.out, /unfrozen: 2 epochs in [\d.]+s \([\d.]+s\/epoch\)/);
+  assert.match(r.out, /fine-tune: 2 epochs in [\d.]+s \([\d.]+s\/epoch\)/);
   assert.match(r.out, /test accuracy +\d+\.\d\d% +\(12 images/);
 });
 
@@ -82,7 +82,7 @@ test('graft train --strategy full --from-scratch --json, and graft lr-find with 
   assert.deepEqual([res.strategy, res.activations.kind, res.unfreeze], ['scratch', 'images', 'all']);
   const s = await cli(['lr-find', data, ...common, '--steps', '20']);
   assert.equal(s.code, 0, s.err);
-  assert.match(s.out, /learning-rate sweep of phase unfrozen \(68 trainable parameters\)/);
+  assert.match(s.out, /learning-rate sweep of phase fine-tune \(68 trainable parameters\)/);
   assert.match(s.out, /learning rate \(log scale\)/);
   assert.match(s.out, /suggested lr +\d\.\de-\d+|no suggestion/);
 });

@@ -44,7 +44,7 @@ test('a new run refuses a folder that holds another; --overwrite replaces it and
     'fine-tune',
     '--epochs',
     '1',
-    '--head-epochs',
+    '--probe-epochs',
     '1',
     '--out',
     out,

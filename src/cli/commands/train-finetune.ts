@@ -5,6 +5,7 @@ import type { FineTuneStrategy } from '../../transfer/strategies/index.js';
 import type { CommandContext, TrainSettings } from '../commands.js';
 import { runSettings } from '../run-settings.js';
 import { type CliIo, printResult, writeLeftOut } from '../io.js';
+import { outcomeLines } from './run-outcome.js';
 import { trainEventRenderer } from './run-progress.js';
 
 /** `graft train` with a strategy that trains backbone blocks (the registry's weights family). */
@@ -29,6 +30,7 @@ export async function runFineTune(ctx: CommandContext<TrainSettings>): Promise<n
     headEpochs: options.headEpochs,
     probeEpochs: options.probeEpochs,
     discriminative: options.discriminative,
+    anchor: options.anchor,
     schedule: options.schedule,
     batchSize: options.batch,
     weightDecay: options.weightDecay,
@@ -88,8 +90,7 @@ export function printFineTuneSummary(io: CliIo, r: FineTuneImageResult): void {
     w(`val accuracy   ${pct(r.val.accuracy)}  (${r.val.examples} images, log loss ${r.val.logLoss.toFixed(4)})`);
   if (r.test)
     w(`test accuracy  ${pct(r.test.accuracy)}  (${r.test.examples} images, log loss ${r.test.logLoss.toFixed(4)})`);
-  if (r.temperature !== undefined)
-    w(`temperature    ${r.temperature.toFixed(3)} (fitted on val, folded into the model)`);
+  for (const line of outcomeLines(r)) w(line);
   w(`model   ${r.modelPath}`);
   w(`run     ${r.runDir}  (graft report ${r.runDir})`);
 }

@@ -7,6 +7,7 @@ import type { CommandContext, TrainSettings } from '../commands.js';
 import { runSettings } from '../run-settings.js';
 import { checkFlagsApply, chooseStrategy } from '../train-flags.js';
 import { type CliIo, printResult, writeLeftOut } from '../io.js';
+import { outcomeLines } from './run-outcome.js';
 import { trainEventRenderer } from './run-progress.js';
 import { fineTuneEventRenderer, printFineTuneSummary, runFineTune } from './train-finetune.js';
 import { runTextTrain } from './train-text.js';
@@ -135,8 +136,7 @@ export function printSummary(io: CliIo, r: TrainImageResult): void {
   if (r.test)
     w(`test accuracy  ${pct(r.test.accuracy)}  (${r.test.examples} images, log loss ${r.test.logLoss.toFixed(4)})`);
   if (!r.val && !r.test) w('no validation or test images: accuracy not measured (use --val-split or a test/ folder)');
-  if (r.temperature !== undefined)
-    w(`temperature    ${r.temperature.toFixed(3)} (fitted on val, folded into the model)`);
+  for (const line of outcomeLines(r)) w(line);
   w(`model   ${r.modelPath}`);
   w(`run     ${r.runDir}  (graft report ${r.runDir})`);
 }

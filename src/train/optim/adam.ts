@@ -1,5 +1,5 @@
 import { GroupedOptimizer, type HyperRange, type StepContext } from './base.js';
-import type { ParamGroupSpec } from './types.js';
+import type { AnchorSpec, ParamGroupSpec } from './types.js';
 
 export interface AdamConfig {
   lr: number;
@@ -11,6 +11,7 @@ export interface AdamConfig {
   decoupled: boolean;
   groups: readonly ParamGroupSpec[];
   weightDecayOn1d: boolean;
+  anchor?: AnchorSpec;
 }
 
 const RANGES: Record<string, HyperRange> = {
@@ -24,6 +25,7 @@ const RANGES: Record<string, HyperRange> = {
 /**
  * Adam and AdamW (Loshchilov & Hutter's decoupled weight decay), with PyTorch's bias correction:
  *   AdamW: p *= 1 - lr*wd        Adam: g += wd*p
+ *   (an anchored parameter, L2-SP: p = a + (p - a)(1 - lr*s) or g += s*(p - a), towards its anchor a)
  *   m = b1*m + (1-b1)*g;  v = b2*v + (1-b2)*g^2
  *   p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)
  */
@@ -34,9 +36,14 @@ export class Adam extends GroupedOptimizer {
 
   constructor(cfg: AdamConfig, kind = cfg.decoupled ? 'adamw' : 'adam') {
     const { lr, beta1, beta2, eps, weightDecay } = cfg;
-    super({ lr, beta1, beta2, eps, weightDecay }, RANGES, cfg.groups, cfg.weightDecayOn1d, {
-      decoupled: cfg.decoupled,
-    });
+    super(
+      { lr, beta1, beta2, eps, weightDecay },
+      RANGES,
+      cfg.groups,
+      cfg.weightDecayOn1d,
+      { decoupled: cfg.decoupled },
+      cfg.anchor,
+    );
     this.kind = kind;
     this.decoupled = cfg.decoupled;
   }
@@ -49,14 +56,19 @@ export class Adam extends GroupedOptimizer {
     const t = ctx.steps + 1;
     const stepSize = lr / (1 - Math.pow(b1, t));
     const sqrtBc2 = Math.sqrt(1 - Math.pow(b2, t));
-    const shrink = this.decoupled ? 1 - lr * wd : 1;
-    const l2 = this.decoupled ? 0 : wd;
+    // decay pulls towards 0, or towards the anchor (with its own strength) for an anchored parameter;
+    // with no anchor `ref` is 0 and the arithmetic is exactly plain AdamW's
+    const a = ctx.anchor;
+    const pull = a ? (ctx.anchorStrength ?? 0) : wd;
+    const shrink = this.decoupled ? 1 - lr * pull : 1;
+    const l2 = this.decoupled ? 0 : pull;
     for (let i = 0; i < p.length; i++) {
-      const gi = g[i]! + l2 * p[i]!;
+      const ref = a ? a[i]! : 0;
+      const gi = g[i]! + l2 * (p[i]! - ref);
       m[i] = b1 * m[i]! + (1 - b1) * gi;
       v[i] = b2 * v[i]! + (1 - b2) * gi * gi;
       // read back the float32-rounded moments so the update matches what is saved in a checkpoint
-      p[i] = p[i]! * shrink - (stepSize * m[i]!) / (Math.sqrt(v[i]!) / sqrtBc2 + eps);
+      p[i] = ref + (p[i]! - ref) * shrink - (stepSize * m[i]!) / (Math.sqrt(v[i]!) / sqrtBc2 + eps);
     }
   }
 }

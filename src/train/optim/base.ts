@@ -1,6 +1,14 @@
 import { GraftError } from '../../errors.js';
 import { describeSelector, resolveGroups, type ResolvedParam } from './groups.js';
-import type { Optimizer, OptimizerState, ParamGroupSpec, ParamInfo, ParamSetting, ParamState } from './types.js';
+import type {
+  AnchorSpec,
+  Optimizer,
+  OptimizerState,
+  ParamGroupSpec,
+  ParamInfo,
+  ParamSetting,
+  ParamState,
+} from './types.js';
 
 /** What an update rule gets for one parameter at one step. */
 export interface StepContext {
@@ -8,6 +16,9 @@ export interface StepContext {
   weightDecay: number;
   /** steps this parameter has taken before this one */
   steps: number;
+  /** L2-SP: the value this parameter is pulled towards instead of zero (`weightDecay` is then 0) */
+  anchor?: Float32Array;
+  anchorStrength?: number;
 }
 
 /** A hyper-parameter's allowed range, checked on construction and on every `setHyper`. */
@@ -37,9 +48,16 @@ export abstract class GroupedOptimizer implements Optimizer {
     private readonly groups: readonly ParamGroupSpec[],
     private readonly weightDecayOn1d: boolean,
     private readonly extraConfig: Record<string, unknown> = {},
+    private readonly anchor?: AnchorSpec,
   ) {
     this.hyperValues = {};
     this.setHyper(hyper);
+    if (anchor && !(anchor.strength >= 0 && Number.isFinite(anchor.strength))) {
+      throw new GraftError('CONFIG', 'The anchor strength must be a finite number >= 0', {
+        found: String(anchor.strength),
+        fix: 'use e.g. --anchor 0.1, or leave it out',
+      });
+    }
   }
 
   get hyper(): Readonly<Record<string, number>> {
@@ -71,6 +89,17 @@ export abstract class GroupedOptimizer implements Optimizer {
 
   attach(params: readonly ParamInfo[]): void {
     this.resolved = resolveGroups(params, this.groups);
+    for (const [name, v] of Object.entries(this.anchor?.values ?? {})) {
+      const r = this.resolved.find((x) => x.info.name === name);
+      if (!r || r.size !== v.length) {
+        throw new GraftError('CONFIG', `The anchor value of '${name}' does not match a trainable parameter`, {
+          value: name,
+          expected: r ? `${r.size} values` : 'the name of a trainable parameter',
+          found: r ? `${v.length} values` : 'no such trainable parameter',
+          fix: 'anchor the trainable parameters to values of their own shape',
+        });
+      }
+    }
   }
 
   step(
@@ -92,7 +121,15 @@ export abstract class GroupedOptimizer implements Optimizer {
       }
       const st = this.paramState(name);
       const { lr, weightDecay } = this.setting(r);
-      this.update(p, g, st.slots, { lr: lr * lrScale, weightDecay, steps: st.steps });
+      const anchor = this.anchor?.values[name];
+      this.update(
+        p,
+        g,
+        st.slots,
+        anchor
+          ? { lr: lr * lrScale, weightDecay: 0, steps: st.steps, anchor, anchorStrength: this.anchor!.strength }
+          : { lr: lr * lrScale, weightDecay, steps: st.steps },
+      );
       st.steps++;
     }
   }
@@ -149,6 +186,9 @@ export abstract class GroupedOptimizer implements Optimizer {
       hyper: { ...this.hyperValues },
       weightDecayOn1d: this.weightDecayOn1d,
       ...this.extraConfig,
+      ...(this.anchor
+        ? { anchor: { strength: this.anchor.strength, params: Object.keys(this.anchor.values).length } }
+        : {}),
       groups: this.groups.map((g, i) => ({
         name: g.name ?? `group ${i}`,
         params: describeSelector(g.params),

@@ -204,3 +204,39 @@ test('stepping checks gradient sizes', () => {
     (e: unknown) => e instanceof GraftError && e.code === 'SHAPE_MISMATCH',
   );
 });
+
+test('L2-SP anchor: anchored weights decay towards their anchor, not towards 0; the rest keep weight decay', () => {
+  // zero gradients isolate the decay. AdamW (decoupled), lr 0.1, strength 2: p = a + (p - a)(1 - 0.2)
+  const anchor = { W: Float32Array.of(1, 1, 1, 1, 1, 1) };
+  const o = attached('adamw', { lr: 0.1, weightDecay: 0.5, anchor: { strength: 2, values: anchor } });
+  const p = { W: Float32Array.of(2, 0, 1, 3, -1, 1.5), b: Float32Array.of(4, 4, 4) };
+  const zero = { W: new Float32Array(6), b: new Float32Array(3) };
+  o.step(p, zero);
+  close(p.W, [1.8, 0.2, 1, 2.6, -0.6, 1.4], 1e-6, 'W pulled to 1');
+  // b is 1-d: no decay by default, and no anchor
+  assert.deepEqual([...p.b], [4, 4, 4]);
+  // weight decay applies where there is no anchor: a 2-d parameter without an anchor value shrinks to 0
+  const o2 = attached('adamw', { lr: 0.1, weightDecay: 0.5, anchor: { strength: 2, values: {} } });
+  const q = { W: Float32Array.of(2, 2, 2, 2, 2, 2), b: Float32Array.of(1, 1, 1) };
+  o2.step(q, zero);
+  close(q.W, [1.9, 1.9, 1.9, 1.9, 1.9, 1.9], 1e-6, 'W decayed by lr * wd');
+  // coupled (Adam, SGD): the pull s * (p - a) is added to the gradient
+  const sgd = attached('sgd', { lr: 0.1, anchor: { strength: 2, values: anchor } });
+  const r = { W: Float32Array.of(2, 0, 1, 3, -1, 1.5), b: Float32Array.of(0, 0, 0) };
+  sgd.step(r, { W: Float32Array.of(1, 1, 1, 1, 1, 1), b: new Float32Array(3) });
+  // p - 0.1 * (g + 2 (p - 1))
+  close(r.W, [1.7, 0.1, 0.9, 2.5, -0.7, 1.3], 1e-6, 'SGD W');
+  // an anchor of no trainable parameter, or of the wrong size, is a CONFIG error naming it
+  assert.throws(
+    () => attached('adamw', { anchor: { strength: 1, values: { nope: new Float32Array(1) } } }),
+    (e: unknown) => e instanceof GraftError && e.code === 'CONFIG' && /'nope'/.test(e.message),
+  );
+  assert.throws(() => attached('adamw', { anchor: { strength: 1, values: { W: new Float32Array(2) } } }), /'W'/);
+  assert.throws(() => attached('adamw', { anchor: { strength: -1, values: {} } }), /anchor strength/);
+  // strength 0 with an anchor: no decay at all for the anchored parameter
+  const free = attached('adamw', { lr: 0.1, weightDecay: 0.5, anchor: { strength: 0, values: anchor } });
+  const s = { W: Float32Array.of(2, 2, 2, 2, 2, 2), b: Float32Array.of(1, 1, 1) };
+  free.step(s, zero);
+  assert.deepEqual([...s.W], [2, 2, 2, 2, 2, 2]);
+  assert.deepEqual((o.describe() as { anchor: unknown }).anchor, { strength: 2, params: 1 });
+});

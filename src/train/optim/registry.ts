@@ -18,7 +18,7 @@ export interface OptimizerEntry {
   capabilities: Readonly<OptimizerCapabilities>;
   /** hyper-parameter defaults; user options override them */
   defaults: Readonly<Record<string, number | boolean>>;
-  /** option names this optimizer accepts besides groups and weightDecayOn1d */
+  /** option names this optimizer accepts besides groups, weightDecayOn1d and anchor */
   accepts: readonly (keyof OptimizerOptions)[];
   create(opts: OptimizerOptions): Optimizer;
 }
@@ -48,6 +48,7 @@ function sgdEntry(
           nesterov: o.nesterov ?? d.nesterov,
           groups: o.groups ?? [],
           weightDecayOn1d: o.weightDecayOn1d ?? false,
+          anchor: o.anchor,
         },
         name,
       ),
@@ -73,6 +74,7 @@ function adamEntry(name: string, description: string, decoupled: boolean, weight
           decoupled,
           groups: o.groups ?? [],
           weightDecayOn1d: o.weightDecayOn1d ?? false,
+          anchor: o.anchor,
         },
         name,
       ),
@@ -107,7 +109,7 @@ export function optimizerEntry(name: string): OptimizerEntry {
 /** Creates a registered optimizer: `getOptimizer('adamw', { lr: 3e-4 })`. Options it does not take are errors. */
 export function getOptimizer(name: string, opts: OptimizerOptions = {}): Optimizer {
   const entry = optimizerEntry(name);
-  const allowed = new Set<string>([...entry.accepts, 'groups', 'weightDecayOn1d']);
+  const allowed = new Set<string>([...entry.accepts, 'groups', 'weightDecayOn1d', 'anchor']);
   for (const [key, value] of Object.entries(opts)) {
     if (value !== undefined && !allowed.has(key)) {
       throw new GraftError('CONFIG', `Optimizer '${entry.name}' has no option '${key}'`, {

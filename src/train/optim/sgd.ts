@@ -1,6 +1,6 @@
 import { GraftError } from '../../errors.js';
 import { GroupedOptimizer, type HyperRange, type StepContext } from './base.js';
-import type { ParamGroupSpec } from './types.js';
+import type { AnchorSpec, ParamGroupSpec } from './types.js';
 
 export interface SgdConfig {
   lr: number;
@@ -10,6 +10,7 @@ export interface SgdConfig {
   nesterov: boolean;
   groups: readonly ParamGroupSpec[];
   weightDecayOn1d: boolean;
+  anchor?: AnchorSpec;
 }
 
 const RANGES: Record<string, HyperRange> = {
@@ -22,7 +23,7 @@ const RANGES: Record<string, HyperRange> = {
 /**
  * Stochastic gradient descent with optional momentum, Nesterov momentum and (coupled, L2) weight decay,
  * following PyTorch's formulation so that hyper-parameters carry over:
- *   d = g + wd*p;  b = d (first step) or mu*b + (1-dampening)*d;  d = nesterov ? d + mu*b : b;  p -= lr*d
+ *   d = g + wd*p (an anchored parameter, L2-SP: d = g + s*(p - a));  b = d (first step) or mu*b + (1-dampening)*d;  d = nesterov ? d + mu*b : b;  p -= lr*d
  */
 export class Sgd extends GroupedOptimizer {
   readonly kind: string;
@@ -31,9 +32,14 @@ export class Sgd extends GroupedOptimizer {
 
   constructor(cfg: SgdConfig, kind = 'sgd') {
     const { lr, momentum, dampening, weightDecay } = cfg;
-    super({ lr, momentum, dampening, weightDecay }, RANGES, cfg.groups, cfg.weightDecayOn1d, {
-      nesterov: cfg.nesterov,
-    });
+    super(
+      { lr, momentum, dampening, weightDecay },
+      RANGES,
+      cfg.groups,
+      cfg.weightDecayOn1d,
+      { nesterov: cfg.nesterov },
+      cfg.anchor,
+    );
     this.kind = kind;
     this.nesterov = cfg.nesterov;
     if (cfg.nesterov && (momentum <= 0 || dampening !== 0)) {
@@ -52,8 +58,10 @@ export class Sgd extends GroupedOptimizer {
     // a buffer starts as the first gradient (not a decayed zero); it may appear late if momentum is raised
     const first = slots.momentum === undefined;
     const buf = mu !== 0 ? this.slot(slots, 'momentum', p.length) : undefined;
+    const a = ctx.anchor;
+    const pull = a ? (ctx.anchorStrength ?? 0) : wd;
     for (let i = 0; i < p.length; i++) {
-      let d = g[i]! + wd * p[i]!;
+      let d = g[i]! + pull * (p[i]! - (a ? a[i]! : 0));
       if (buf) {
         const b = first ? d : mu * buf[i]! + (1 - damp) * d;
         buf[i] = b;

@@ -33,10 +33,25 @@ export interface OptimizerOptions {
   eps?: number;
   groups?: readonly ParamGroupSpec[];
   /**
+   * L2-SP (Li et al. 2018): pull the named parameters towards reference values (their pretrained ones)
+   * instead of decaying them towards zero. See AnchorSpec.
+   */
+  anchor?: AnchorSpec;
+  /**
    * Apply weight decay to 1-d parameters (biases, norm scales) of the default group too.
    * Off by default: decaying them hurts accuracy and buys no regularisation (timm's default).
    */
   weightDecayOn1d?: boolean;
+}
+
+/**
+ * Reference values some parameters are regularised towards: the penalty (strength / 2) * |p - anchor|^2
+ * replaces weight decay for them (decoupled like the weight decay of AdamW: p -= lr * strength * (p - anchor);
+ * added to the gradient for Adam and SGD). Parameters without a value here keep their weight decay.
+ */
+export interface AnchorSpec {
+  strength: number;
+  values: Readonly<Record<string, Float32Array>>;
 }
 
 /** Per-parameter optimizer memory: steps taken and named slots (momentum, first/second moments). */

@@ -9,6 +9,7 @@ import { forwardAll } from './forward.js';
 import { type FreezePlan, parseUnfreeze, planFreeze } from './freeze-plan.js';
 import { composeClassifier, createHead } from './head.js';
 import { decodeRecord, encodeRecord } from '../../train/checkpoint.js';
+import { crossValidateFineTune } from './cross-validate.js';
 import { type CachedData, type FineTuneProgress, fineTune, preparePhase } from './run.js';
 import { type PhaseSpec, STRATEGY_DEFAULTS, discriminativeGroups } from '../strategies/phases.js';
 import { type FineTuneStrategy, planPhases } from '../strategies/index.js';
@@ -213,7 +214,7 @@ test('with augmentation the activations are refreshed before every epoch and the
     featureValue,
     headParams: cls.headParams,
     plan,
-    phases: planPhases('fine-tune', plan, { epochs: 3, lr: 1e-3, headEpochs: 2 }),
+    phases: planPhases('fine-tune', plan, { epochs: 3, lr: 1e-3, probeEpochs: 2 }),
     data: {
       at: plan.boundary,
       train,
@@ -231,7 +232,7 @@ test('with augmentation the activations are refreshed before every epoch and the
   // the poisoned epoch is the main phase's second: a diverged loss fails the run there, naming where
   await assert.rejects(run, (e: unknown) => {
     assert.ok(isGraftError(e) && e.code === 'RUNTIME', String(e));
-    assert.match(e.message, /Training diverged: the loss became NaN[\s\S]*phase unfrozen, epoch 2, batch 1/);
+    assert.match(e.message, /Training diverged: the loss became NaN[\s\S]*phase fine-tune, epoch 2, batch 1/);
     return true;
   });
   assert.deepEqual(
@@ -241,25 +242,30 @@ test('with augmentation the activations are refreshed before every epoch and the
   );
 });
 
-test('discriminative rates: block groups from ratio x lr (earliest) to lr (head), geometric', async () => {
+test('discriminative rates: spread over the whole depth, from ratio x lr (first block) to lr (head), geometric', async () => {
+  // five positions (0..4, the head last): trained blocks at 1 and 3 get ratio^(3/4) and ratio^(1/4), not
+  // ratio and ratio^(1/2) as they would if the slice were spread over the trained blocks alone
   const groups = discriminativeGroups(
     [
-      { name: 'a', params: ['a.w'] },
-      { name: 'b', params: ['b.w'] },
-      { name: 'empty', params: [] },
-      { name: 'head', params: ['h.w', 'h.b'] },
+      { name: 'a', params: ['a.w'], depth: 1 },
+      { name: 'b', params: ['b.w'], depth: 3 },
+      { name: 'empty', params: [], depth: 2 },
+      { name: 'head', params: ['h.w', 'h.b'], depth: 4 },
     ],
     0.01,
+    5,
   );
   assert.deepEqual(
     groups.map((g) => [g.name, Number(g.lrMultiplier!.toPrecision(6))]),
     [
-      ['a', 0.01],
-      ['b', 0.1],
+      ['a', Number(Math.pow(0.01, 3 / 4).toPrecision(6))],
+      ['b', Number(Math.pow(0.01, 1 / 4).toPrecision(6))],
       ['head', 1],
     ],
   );
-  assert.throws(() => discriminativeGroups([{ name: 'a', params: ['x'] }], 2), /\(0, 1\]/);
+  assert.equal(discriminativeGroups([{ name: 'stem', params: ['s'], depth: 0 }], 0.01, 5)[0]!.lrMultiplier, 0.01);
+  assert.throws(() => discriminativeGroups([{ name: 'a', params: ['x'], depth: 0 }], 2, 2), /\(0, 1\]/);
+  // the tiny CNN's blocks: stem, layers/block_1, layers/block_2, top, head; last:2 trains block_2 and top
   const { cls, plan, featureValue } = setup('last:2');
   const phase = planPhases('fine-tune', plan, { epochs: 1, lr: 1e-3 })[1]!;
   const prepared = await preparePhase(
@@ -277,10 +283,13 @@ test('discriminative rates: block groups from ratio x lr (earliest) to lr (head)
     phase,
   );
   assert.deepEqual(
-    prepared.groups!.map((g) => g.name),
-    ['layers/block_2', 'top', 'head'],
+    prepared.groups!.map((g) => [g.name, Number(g.lrMultiplier!.toPrecision(6))]),
+    [
+      ['layers/block_2', Number(Math.pow(STRATEGY_DEFAULTS.fineTune.discriminative, 2 / 4).toPrecision(6))],
+      ['top', Number(Math.pow(STRATEGY_DEFAULTS.fineTune.discriminative, 1 / 4).toPrecision(6))],
+      ['head', 1],
+    ],
   );
-  assert.equal(prepared.groups![0]!.lrMultiplier, STRATEGY_DEFAULTS.discriminative);
 });
 
 test('strategies as phases: head warm-up then unfrozen; probe to convergence then a tenth of the rate; one block more per stage; all at once', () => {
@@ -288,12 +297,19 @@ test('strategies as phases: head warm-up then unfrozen; probe to convergence the
   const unfrozen = [1, 2, 3];
   const s = { epochs: 9, lr: 1e-3 };
   const brief = (p: PhaseSpec) => [p.name, p.kind, p.blocks, p.epochs, p.lr, p.discriminative ?? null, p.schedule];
+  const ft = STRATEGY_DEFAULTS.fineTune;
+  // the probe both start from is the linear probe as the linear-probe strategy trains it
+  const probe = ['probe', 'probe', [], 100, 3e-3, null, 'cosine'];
   assert.deepEqual(planPhases('fine-tune', plan, s).map(brief), [
-    ['head', 'probe', [], 3, 3e-3, null, 'cosine'],
-    ['unfrozen', 'train', unfrozen, 9, 5e-4, 0.01, 'onecycle'],
+    probe,
+    ['fine-tune', 'train', unfrozen, 9, 1e-3 * ft.lrFactor, ft.discriminative, ft.schedule],
   ]);
+  const [p0] = planPhases('fine-tune', plan, s);
+  assert.deepEqual([p0!.batchSize, p0!.weightDecay, p0!.labelSmoothing], [64, 1e-2, 0]);
+  assert.equal(planPhases('fine-tune', plan, { ...s, probeEpochs: 7 })[0]!.epochs, 7);
+  assert.deepEqual(planPhases('auto', plan, s).map(brief), planPhases('fine-tune', plan, s).map(brief));
   assert.deepEqual(planPhases('lp-ft', plan, s).map(brief), [
-    ['probe', 'probe', [], 100, 3e-3, null, 'cosine'],
+    probe,
     ['fine-tune', 'train', unfrozen, 9, 1e-4, null, 'cosine'],
   ]);
   assert.deepEqual(planPhases('gradual', plan, { ...s, headEpochs: 0 }).map(brief), [
@@ -306,6 +322,7 @@ test('strategies as phases: head warm-up then unfrozen; probe to convergence the
   ]);
   assert.equal(planPhases('fine-tune', plan, { ...s, discriminative: false })[1]!.discriminative, undefined);
   assert.throws(() => planPhases('fine-tune', plan as FreezePlan, { epochs: 0, lr: 1 }), /positive whole number/);
+  assert.throws(() => planPhases('fine-tune', plan, { ...s, probeEpochs: 0 }), /--probe-epochs must be a positive/);
 });
 
 test('a fine-tune stopped after any epoch resumes from its progress record to the very same model', async () => {
@@ -356,4 +373,109 @@ test('a fine-tune stopped after any epoch resumes from its progress record to th
       full.history.map((h) => [h.phase, h.trainLoss]),
     );
   }
+});
+
+test('L2-SP: the anchor holds the pretrained values of the trained backbone weights, and a strong one keeps them there', async () => {
+  const { cls, plan, featureValue } = await pretrainedSetup();
+  const train = await cached(cls.model, plan.boundary, 96, 4);
+  const phases = planPhases('fine-tune', plan, { epochs: 10, lr: 1e-2, probeEpochs: 5 });
+  const opts = {
+    model: cls.model,
+    logits: cls.logits,
+    featureValue,
+    headParams: cls.headParams,
+    plan,
+    phases,
+    data: { at: plan.boundary, train },
+    numClasses: 4,
+    seed: 1,
+    session: ONE_THREAD,
+  };
+  const prepared = await preparePhase({ ...opts, anchor: 5 }, cls.model, phases[1]!);
+  const backbone = plan.trainable.filter((p) => !cls.headParams.includes(p));
+  assert.deepEqual(Object.keys(prepared.anchor!.values).sort(), [...backbone].sort(), 'backbone weights only');
+  assert.equal(prepared.anchor!.strength, 5);
+  for (const p of backbone)
+    assert.deepEqual(
+      [...prepared.anchor!.values[p]!],
+      [...(cls.model.graph.initializers.get(p)!.toArray() as Float32Array)],
+    );
+  assert.equal((await preparePhase(opts, cls.model, phases[1]!)).anchor, undefined, 'no anchor unless asked');
+  // how far the blocks move from their pretrained values, without and with a strong anchor
+  const drift = async (anchor?: number) => {
+    const r = await fineTune({ ...opts, anchor });
+    let d = 0;
+    let n = 0;
+    for (const p of backbone) {
+      const a = r.model.graph.initializers.get(p)!.toArray() as Float32Array;
+      const b = cls.model.graph.initializers.get(p)!.toArray() as Float32Array;
+      for (let i = 0; i < a.length; i++) d += (a[i]! - b[i]!) ** 2;
+      n += a.length;
+    }
+    return Math.sqrt(d / n);
+  };
+  const free = await drift();
+  // each step pulls a weight back by lr * strength of its distance: at 200 the pull outweighs the steps
+  const held = await drift(200);
+  assert.ok(held < free / 2, `anchored drift ${held} vs free ${free}`);
+});
+
+test('fine-tune returns the probed values it started from, which give the probe model; resumes keep them', async () => {
+  const { cls, plan, featureValue } = await pretrainedSetup();
+  const train = await cached(cls.model, plan.boundary, 64, 7);
+  const val = await cached(cls.model, plan.boundary, 16, 8);
+  const records: FineTuneProgress[] = [];
+  const opts = {
+    model: cls.model,
+    logits: cls.logits,
+    featureValue,
+    headParams: cls.headParams,
+    plan,
+    phases: planPhases('fine-tune', plan, { epochs: 2, lr: 1e-2, probeEpochs: 4 }),
+    data: { at: plan.boundary, train, val },
+    numClasses: 4,
+    seed: 3,
+    session: ONE_THREAD,
+  };
+  const r = await fineTune({ ...opts, onProgress: (p) => void records.push(p) });
+  assert.deepEqual(Object.keys(r.probeValues!).sort(), [...cls.headParams].sort());
+  // the probe's values are what the head held when the probe phase ended, before fine-tuning moved it
+  const afterProbe = records.find((p) => p.phasesDone === 1 && !p.trainer)!;
+  for (const p of cls.headParams) assert.deepEqual([...r.probeValues![p]!], [...afterProbe.params[p]!]);
+  assert.notDeepEqual(
+    [...r.probeValues![cls.headParams[0]!]!],
+    [...(r.model.graph.initializers.get(cls.headParams[0]!)!.toArray() as Float32Array)],
+  );
+  const resumed = await fineTune({ ...opts, resumeFrom: records.at(-2)! });
+  assert.deepEqual(resumed.probeValues, r.probeValues);
+});
+
+test('cross-validating a fine-tune: out-of-fold logits of the probe and of the final model for every pooled example', async () => {
+  const { cls, plan, featureValue } = await pretrainedSetup();
+  const train = await cached(cls.model, plan.boundary, 80, 9);
+  const val = await cached(cls.model, plan.boundary, 16, 10);
+  const opts = {
+    model: cls.model,
+    logits: cls.logits,
+    featureValue,
+    headParams: cls.headParams,
+    plan,
+    // the probe's defaults (batch 64, lr 3e-3) take ~200 epochs on 72 examples of the tiny network
+    phases: planPhases('fine-tune', plan, { epochs: 2, lr: 1e-2, probeEpochs: 200 }),
+    data: { at: plan.boundary, train, val },
+    numClasses: 4,
+    seed: 3,
+    session: ONE_THREAD,
+  };
+  const folds: number[] = [];
+  const oof = await crossValidateFineTune(opts, { folds: 4, onFold: (f) => folds.push(f) });
+  assert.deepEqual(folds, [1, 2, 3, 4]);
+  assert.equal(oof.folds, 4);
+  assert.deepEqual([...oof.labels], [...train.labels, ...val.labels]);
+  for (const logits of [oof.logits.probe!, oof.logits.final]) {
+    assert.equal(logits.length, 96 * 4);
+    assert.ok(logits.every(Number.isFinite));
+    assert.ok(accuracy(logits, oof.labels, 4) > 0.8, `out-of-fold accuracy ${accuracy(logits, oof.labels, 4)}`);
+  }
+  assert.notDeepEqual([...oof.logits.probe!], [...oof.logits.final]);
 });

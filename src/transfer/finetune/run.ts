@@ -5,7 +5,7 @@ import type { SessionOptions } from '../../runtime/session.js';
 import { BestParams } from '../../train/callbacks/best-params.js';
 import { failOnDivergence } from '../../train/callbacks/fail-on-divergence.js';
 import type { Callback } from '../../train/events.js';
-import type { ParamGroupSpec } from '../../train/optim/types.js';
+import type { AnchorSpec, ParamGroupSpec } from '../../train/optim/types.js';
 import {
   type Schedule,
   constantSchedule,
@@ -57,6 +57,12 @@ export interface FineTuneOptions {
   weightDecay?: number;
   labelSmoothing?: number;
   classWeights?: number[];
+  /**
+   * L2-SP (Li et al. 2018): pull every trained pretrained weight back towards its pretrained value with this
+   * strength (decoupled, like AdamW's weight decay, which it replaces for those weights; the new head keeps
+   * plain weight decay). 0 or undefined: no anchor.
+   */
+  anchor?: number;
   seed?: number;
   /**
    * keep the parameters of the epoch with the lowest validation loss, per phase. Default: in head-only
@@ -67,6 +73,11 @@ export interface FineTuneOptions {
    * 1-5 of 15 and scored 79.0% on average, the last epoch 85.0%.
    */
   restoreBest?: boolean;
+  /**
+   * probe phases stop after this epoch of their schedule (`stopAfter` of trainHead): cross-validation's
+   * folds, which have no validation split, train their probe to the epoch the full run's probe kept
+   */
+  probeStopAfter?: number;
   session?: SessionOptions;
   /**
    * the provider the training graphs are built for (default: the session's device). A graph built for WebGPU
@@ -95,6 +106,8 @@ export interface FineTuneProgress {
   batchNormStats?: { layers: number; samples: number };
   /** the phase in progress after its last finished epoch (absent between phases) */
   trainer?: TrainingCheckpoint;
+  /** the values `params` held when the last probe phase ended (what `auto` falls back to) */
+  probeValues?: Record<string, Float32Array>;
 }
 
 export interface PhaseStart {
@@ -125,6 +138,11 @@ export interface FineTuneResult {
   history: (EpochRecord & { phase: string })[];
   phases: PhaseSummary[];
   batchNormStats?: { layers: number; samples: number };
+  /**
+   * every initializer changed by the end of the last probe phase, with its value then: applied to the
+   * starting model, they give the probed model (the linear probe LP-FT started from)
+   */
+  probeValues?: Record<string, Float32Array>;
   seconds: number;
 }
 
@@ -163,6 +181,7 @@ export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
   if (bns.length > 0 && !resumed) await recalibrate();
   const history: FineTuneResult['history'] = resumed ? resumed.history.map((h) => ({ ...h })) : [];
   const phases: PhaseSummary[] = resumed ? resumed.phases.map((p) => ({ ...p })) : [];
+  let probeValues = resumed?.probeValues;
   const progress = (phasesDone: number, trainer?: TrainingCheckpoint, trainerParams?: readonly string[]) =>
     opts.onProgress?.({
       phasesDone,
@@ -175,6 +194,7 @@ export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
       phases: phases.map((p) => ({ ...p })),
       batchNormStats,
       trainer,
+      probeValues,
     });
   let epochBase = history.length;
   for (const [index, phase] of opts.phases.entries()) {
@@ -187,6 +207,7 @@ export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
       for (const rec of r.history) history.push({ ...rec, phase: phase.name });
       phases.push({ ...r.summary, seconds: (performance.now() - t0) / 1000 });
       epochBase += r.history.length;
+      probeValues = paramsFromModel(current, [...touched]);
       await progress(index + 1);
       continue;
     }
@@ -230,9 +251,15 @@ export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
     const trainer = new Trainer({
       graph: prepared.graph,
       params: paramsFromModel(current, prepared.graph.params),
-      optimizer: { name: 'adamw', lr: phase.lr, weightDecay: opts.weightDecay, groups: prepared.groups },
+      optimizer: {
+        name: 'adamw',
+        lr: phase.lr,
+        weightDecay: phase.weightDecay ?? opts.weightDecay,
+        groups: prepared.groups,
+        ...(prepared.anchor ? { anchor: prepared.anchor } : {}),
+      },
       schedule: phaseSchedule(phase.schedule),
-      batchSize: opts.batchSize ?? 32,
+      batchSize: phase.batchSize ?? opts.batchSize ?? 32,
       epochs: phase.epochs,
       seed: (opts.seed ?? 0) + index,
       callbacks,
@@ -263,7 +290,14 @@ export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
     await progress(index + 1);
   }
   if (bns.length > 0 && phases.some((p) => p.kind === 'train')) await recalibrate();
-  return { model: current, history, phases, batchNormStats, seconds: (performance.now() - started) / 1000 };
+  return {
+    model: current,
+    history,
+    phases,
+    batchNormStats,
+    ...(probeValues ? { probeValues } : {}),
+    seconds: (performance.now() - started) / 1000,
+  };
 }
 
 export interface PreparedPhase {
@@ -273,6 +307,8 @@ export interface PreparedPhase {
   train: ArrayDataset;
   val?: ArrayDataset;
   groups?: ParamGroupSpec[];
+  /** L2-SP: the pretrained values the trained backbone weights are pulled towards, and how hard */
+  anchor?: AnchorSpec;
   trainableCount: number;
 }
 
@@ -313,10 +349,11 @@ export async function preparePhase(opts: FineTuneOptions, current: Model, phase:
     inputs = 'cached, moved up through frozen blocks once';
   }
   const upper = upperGraph(withTrainingBatchNorms(current, bns), at);
+  const smoothing = phase.labelSmoothing ?? opts.labelSmoothing;
   const loss: LossSpec = {
     kind: 'softmax-cross-entropy',
     ...(opts.classWeights ? { classWeights: opts.classWeights } : {}),
-    ...(opts.labelSmoothing ? { labelSmoothing: opts.labelSmoothing } : {}),
+    ...(smoothing ? { labelSmoothing: smoothing } : {}),
   };
   const graph = buildTrainingGraph(upper, {
     logits: opts.logits,
@@ -328,9 +365,16 @@ export async function preparePhase(opts: FineTuneOptions, current: Model, phase:
   const groups =
     phase.discriminative !== undefined && blocks.length > 1
       ? discriminativeGroups(
-          blocks.map((p) => ({ name: p.block.name, params: p.trainable })),
+          blocks.map((p) => ({ name: p.block.name, params: p.trainable, depth: plan.blocks.indexOf(p) })),
           phase.discriminative,
+          plan.blocks.length,
         )
+      : undefined;
+  // the anchor holds the pretrained values of the backbone weights this phase trains (the head is new)
+  const pretrained = blocks.filter((p) => p.block.kind !== 'head').flatMap((p) => p.trainable);
+  const anchor =
+    opts.anchor && pretrained.length
+      ? { strength: opts.anchor, values: paramsFromModel(opts.model, pretrained) }
       : undefined;
   const asDataset = (s: LabelledSamples): ArrayDataset => ({
     features: s.data,
@@ -344,6 +388,7 @@ export async function preparePhase(opts: FineTuneOptions, current: Model, phase:
     train: asDataset(train),
     val: val ? asDataset(val) : undefined,
     groups,
+    anchor,
     trainableCount: trainable.reduce((a, p) => a + (current.graph.initializers.get(p)?.size ?? 0), 0),
   };
 }
@@ -377,12 +422,13 @@ async function probeHead(
     val,
     epochs: phase.epochs,
     lr: phase.lr,
-    batchSize: opts.batchSize,
-    weightDecay: opts.weightDecay,
+    batchSize: phase.batchSize ?? opts.batchSize,
+    weightDecay: phase.weightDecay ?? opts.weightDecay,
     seed: (opts.seed ?? 0) + index,
     classWeights: opts.classWeights,
-    labelSmoothing: opts.labelSmoothing,
+    labelSmoothing: phase.labelSmoothing ?? opts.labelSmoothing,
     restoreBest: opts.restoreBest,
+    stopAfter: opts.probeStopAfter,
     session: opts.session,
     onEpoch: (record, epochs) => opts.onEpoch?.({ phase: phase.name, record, epochs }),
   });

@@ -1,4 +1,4 @@
-import type { HeadKind } from './types.js';
+import type { HeadKind, HeadTrainingDefaults } from './types.js';
 
 export interface LinearHead {
   kind: 'linear';
@@ -11,6 +11,15 @@ export interface LinearHead {
  * to 1e-2), epochs (100 to 300) and label smoothing moved accuracy on the full test set by less than half a
  * point (smoothing lost 1.5), so the defaults stay plain.
  */
+/** How the linear probe trains when the user says nothing (also the probe fine-tune starts from). */
+export const LINEAR_HEAD_DEFAULTS: HeadTrainingDefaults = {
+  epochs: 100,
+  lr: 3e-3,
+  batchSize: 64,
+  weightDecay: 1e-2,
+  dropout: 0,
+};
+
 export const linearHead: HeadKind<LinearHead> = {
   name: 'linear',
   aliases: ['logistic'],
@@ -21,6 +30,6 @@ export const linearHead: HeadKind<LinearHead> = {
   fit: {
     kind: 'gradient',
     hidden: () => [],
-    defaults: { epochs: 100, lr: 3e-3, batchSize: 64, weightDecay: 1e-2, dropout: 0 },
+    defaults: LINEAR_HEAD_DEFAULTS,
   },
 };

@@ -1,32 +1,35 @@
-import { STRATEGY_DEFAULTS, discriminativeRatio, headPhase } from './phases.js';
-import { TEXT_FINE_TUNE_OPTIONS, WEIGHT_OPTIONS, type Strategy } from './types.js';
+import { STRATEGY_DEFAULTS, discriminativeRatio, probePhase } from './phases.js';
+import { FINE_TUNE_OPTIONS, TEXT_FINE_TUNE_OPTIONS, type Strategy } from './types.js';
 
 /**
- * fastai's fine_tune: a short head-only warm-up on the frozen backbone, then the head and the unfrozen
- * blocks together at half the rate, with discriminative rates and a one-cycle schedule. On text, the word
- * vectors (or a sentence encoder's last layers, `--unfreeze last:N`) train with the head.
+ * LP-FT with fastai's discriminative rates: the linear probe first (trained as `--strategy linear-probe`
+ * trains it), then the unfrozen blocks and the probed head together, starting from the probe, with rates
+ * spread over the whole depth of the network (the blocks near the head train at nearly the head's rate),
+ * optionally anchored to the pretrained weights (`--anchor`, L2-SP). Starting from a trained head keeps a
+ * random one from distorting the features, so on small data fine-tuning starts where the probe ended. On
+ * text, the word vectors (or a sentence encoder's last layers, `--unfreeze last:N`) train with the head.
  */
 export const fineTune = {
   name: 'fine-tune',
-  summary: 'a head warm-up, then the last blocks and the head with discriminative rates',
+  summary: 'the linear probe, then the last blocks and the head from it, with discriminative rates',
   family: 'weights',
   data: ['image', 'text'],
   heads: ['linear', 'mlp'],
-  options: { image: WEIGHT_OPTIONS, text: TEXT_FINE_TUNE_OPTIONS },
-  defaultUnfreeze: 'last:3',
-  phases: (unfrozen, s) => {
-    const head = headPhase(s);
-    return [
-      ...(head.epochs > 0 ? [head] : []),
-      {
-        name: 'unfrozen',
-        kind: 'train',
-        blocks: [...unfrozen],
-        epochs: s.epochs,
-        lr: s.lr / 2,
-        discriminative: discriminativeRatio(s, STRATEGY_DEFAULTS.discriminative),
-        schedule: s.schedule ?? 'onecycle',
-      },
-    ];
-  },
+  options: { image: FINE_TUNE_OPTIONS, text: TEXT_FINE_TUNE_OPTIONS },
+  defaultUnfreeze: STRATEGY_DEFAULTS.fineTune.unfreeze,
+  phases: (unfrozen, s) => [probePhase(s), fineTunePhase(unfrozen, s)],
 } as const satisfies Strategy;
+
+/** fine-tune's second phase: the unfrozen blocks and the probed head. */
+export function fineTunePhase(unfrozen: readonly number[], s: Parameters<typeof probePhase>[0]) {
+  const d = STRATEGY_DEFAULTS.fineTune;
+  return {
+    name: 'fine-tune',
+    kind: 'train' as const,
+    blocks: [...unfrozen],
+    epochs: s.epochs,
+    lr: s.lr * d.lrFactor,
+    discriminative: discriminativeRatio(s, d.discriminative),
+    schedule: s.schedule ?? d.schedule,
+  };
+}

@@ -1,6 +1,6 @@
 import type { PhaseSpec, StrategySettings } from './phases.js';
 import { discriminativeRatio } from './phases.js';
-import { WEIGHT_OPTIONS, type Strategy } from './types.js';
+import { ANCHORED_OPTIONS, type Strategy } from './types.js';
 
 /** The head and every unfrozen block from the first step, at one rate. */
 export function fullPhases(unfrozen: readonly number[], s: StrategySettings): PhaseSpec[] {
@@ -23,7 +23,7 @@ export const full = {
   family: 'weights',
   data: ['image'],
   heads: ['linear', 'mlp'],
-  options: { image: WEIGHT_OPTIONS },
+  options: { image: ANCHORED_OPTIONS },
   defaultUnfreeze: 'all',
   phases: fullPhases,
 } as const satisfies Strategy;

@@ -1,5 +1,5 @@
 import { type PhaseSpec, STRATEGY_DEFAULTS, discriminativeRatio, headPhase } from './phases.js';
-import { WEIGHT_OPTIONS, type Strategy } from './types.js';
+import { ANCHORED_OPTIONS, type Strategy } from './types.js';
 
 /** ULMFiT's gradual unfreezing: the head first, then one more block from the top per stage. */
 export const gradual = {
@@ -8,7 +8,7 @@ export const gradual = {
   family: 'weights',
   data: ['image'],
   heads: ['linear', 'mlp'],
-  options: { image: WEIGHT_OPTIONS },
+  options: { image: [...ANCHORED_OPTIONS, 'headEpochs'] },
   defaultUnfreeze: 'last:3',
   phases: (unfrozen, s) => {
     const head = headPhase(s);

@@ -1,4 +1,5 @@
 import { GraftError } from '../../errors.js';
+import { auto } from './auto.js';
 import type { FreezePlan } from '../finetune/freeze-plan.js';
 import { type HeadChoice, formatHeadChoice, parseHeadChoice } from '../heads/index.js';
 import { featureExtract } from './feature-extract.js';
@@ -20,6 +21,7 @@ export const STRATEGIES = [
   knn,
   prototype,
   fineTune,
+  auto,
   gradual,
   lpFt,
   full,
@@ -40,7 +42,13 @@ export const DEFAULT_STRATEGY = { image: 'linear-probe', text: 'feature-extract'
 
 export type { DataKind, Strategy, StrategyFamily } from './types.js';
 export type { PhaseSchedule, PhaseSpec, StrategySettings } from './phases.js';
-export { FEATURE_OPTIONS, TEXT_FINE_TUNE_OPTIONS, WEIGHT_OPTIONS } from './types.js';
+export {
+  ANCHORED_OPTIONS,
+  FEATURE_OPTIONS,
+  FINE_TUNE_OPTIONS,
+  TEXT_FINE_TUNE_OPTIONS,
+  WEIGHT_OPTIONS,
+} from './types.js';
 
 /** Names of the strategies of a family (all when undefined). */
 export type StrategyNameOf<F extends StrategyFamily | undefined> = F extends 'weights'
@@ -87,6 +95,7 @@ export function isFineTuneStrategy(name: string | undefined): name is FineTuneSt
 export function planPhases(strategy: FineTuneStrategy, plan: FreezePlan, s: StrategySettings): PhaseSpec[] {
   const info = strategyInfo(strategy, { family: 'weights', data: 'image' });
   checkPositive(s.epochs, 'epochs');
+  if (s.probeEpochs !== undefined) checkPositive(s.probeEpochs, 'probe-epochs');
   const unfrozen = plan.blocks
     .map((p, i) => ({ p, i }))
     .filter(({ p }) => p.block.kind !== 'head' && p.trainable.length > 0)

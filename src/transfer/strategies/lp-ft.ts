@@ -1,20 +1,21 @@
-import { STRATEGY_DEFAULTS, discriminativeRatio, headPhase } from './phases.js';
-import { WEIGHT_OPTIONS, type Strategy } from './types.js';
+import { discriminativeRatio, probePhase } from './phases.js';
+import { FINE_TUNE_OPTIONS, type Strategy } from './types.js';
 
 /**
- * LP-FT (Kumar et al. 2022): a linear probe trained to convergence, then everything unfrozen at a tenth of
- * the rate, starting from the probed head, so a random head cannot distort the features.
+ * LP-FT as Kumar et al. (2022) wrote it: the linear probe (trained as `--strategy linear-probe` trains it),
+ * then everything unfrozen at a tenth of the rate with one rate for all, starting from the probed head, so
+ * a random head cannot distort the features.
  */
 export const lpFt = {
   name: 'lp-ft',
-  summary: 'a linear probe to convergence, then the unfrozen blocks at a tenth of the rate',
+  summary: 'the linear probe, then the unfrozen blocks at a tenth of the rate',
   family: 'weights',
   data: ['image'],
   heads: ['linear', 'mlp'],
-  options: { image: WEIGHT_OPTIONS },
+  options: { image: FINE_TUNE_OPTIONS },
   defaultUnfreeze: 'last:3',
   phases: (unfrozen, s) => [
-    { ...headPhase(s), name: 'probe', epochs: s.probeEpochs ?? STRATEGY_DEFAULTS.probeEpochs },
+    probePhase(s),
     {
       name: 'fine-tune',
       kind: 'train',

@@ -1,5 +1,7 @@
 import { GraftError } from '../../errors.js';
 import type { ParamGroupSpec } from '../../train/optim/types.js';
+import { LINEAR_HEAD_DEFAULTS } from '../heads/linear.js';
+import type { HeadTrainingDefaults } from '../heads/types.js';
 
 export type PhaseSchedule = 'onecycle' | 'cosine' | 'constant';
 
@@ -14,6 +16,10 @@ export interface PhaseSpec {
   /** ratio of the earliest block's rate to `lr` (0.01 = fastai's slice(lr/100, lr)); undefined: one rate */
   discriminative?: number;
   schedule: PhaseSchedule;
+  /** this phase's own batch size, weight decay and label smoothing (else the run's) */
+  batchSize?: number;
+  weightDecay?: number;
+  labelSmoothing?: number;
 }
 
 export interface StrategySettings {
@@ -21,31 +27,41 @@ export interface StrategySettings {
   epochs: number;
   /** base learning rate (the head's rate in the main phase is derived from it per strategy) */
   lr: number;
-  /** epochs of the head-only phase (fine-tune, gradual); lp-ft's probe runs `probeEpochs` */
+  /** epochs of gradual's short head-only warm-up */
   headEpochs?: number;
+  /** epochs of the linear probe fine-tune and lp-ft start from (default: the head kind's own, as the linear-probe strategy trains it) */
   probeEpochs?: number;
+  /** how the run's head kind trains alone on features (default: the linear head's) */
+  probeDefaults?: HeadTrainingDefaults;
   /** discriminative ratio; false turns it off; default 0.01 for fine-tune and gradual, off otherwise */
   discriminative?: number | false;
   schedule?: PhaseSchedule;
 }
 
 /**
- * Defaults chosen on Fashion-MNIST (900 training images, 96 px) with EfficientNet-B0's last two blocks,
- * test accuracy on the 10k test set (label smoothing 0.1): full 85.5% at lr 3e-3 (83.5% at 1e-3 with one
- * block), lp-ft 85.0%, fine-tune 84.1% with 3 head epochs (82.7% with 10: a converged head leaves the
- * blocks little to learn on 900 images), gradual 84.1%; the linear probe 82.5%.
+ * Defaults of the strategies that train blocks. The base rate and epochs were chosen on Fashion-MNIST (900
+ * training images, 96 px) with EfficientNet-B0's last two blocks, test accuracy on the 10k test set (label
+ * smoothing 0.1): full 85.5% at lr 3e-3 (83.5% at 1e-3 with one block), gradual 84.1%, the linear probe
+ * 82.5%. fine-tune's own settings (LP-FT, discriminative rates over the whole depth) were measured at 10, 25
+ * and 100 images per class on Fashion-MNIST and on the glyph task: see docs/benchmarks.md.
  */
 export const STRATEGY_DEFAULTS = {
   epochs: 15,
   lr: 3e-3,
   headEpochs: 3,
-  probeEpochs: 100,
   discriminative: 0.01,
+  fineTune: {
+    unfreeze: 'last:3',
+    /** the fine-tune phase's base rate as a fraction of --lr */
+    lrFactor: 0.5,
+    discriminative: 0.01,
+    schedule: 'onecycle' as PhaseSchedule,
+  },
 } as const;
 
 /**
- * The head-only phase several strategies start with: the head alone on cached pooled features, at three
- * times the base rate, cosine-annealed.
+ * The head-only warm-up gradual starts with: the head alone on cached pooled features, at three times the
+ * base rate, cosine-annealed, for a few epochs.
  */
 export function headPhase(s: StrategySettings): PhaseSpec {
   return {
@@ -58,33 +74,60 @@ export function headPhase(s: StrategySettings): PhaseSpec {
   };
 }
 
+/**
+ * The linear probe fine-tune and lp-ft start from (LP-FT, Kumar et al. 2022): the head alone on cached
+ * pooled features, trained exactly as the linear-probe strategy trains it (the head kind's own epochs, rate,
+ * batch size and weight decay, no label smoothing, the lowest-validation-loss epoch kept). So the probe a
+ * fine-tune starts from is the model `--strategy linear-probe` would have given, and `auto` can fall back to it.
+ */
+export function probePhase(s: StrategySettings): PhaseSpec {
+  const d = s.probeDefaults ?? LINEAR_HEAD_DEFAULTS;
+  return {
+    name: 'probe',
+    kind: 'probe',
+    blocks: [],
+    epochs: s.probeEpochs ?? d.epochs,
+    lr: d.lr,
+    schedule: 'cosine',
+    batchSize: d.batchSize,
+    weightDecay: d.weightDecay,
+    labelSmoothing: 0,
+  };
+}
+
 /** The discriminative ratio in effect: the user's, none when turned off, else the strategy's default. */
 export function discriminativeRatio(s: StrategySettings, strategyDefault: number | undefined): number | undefined {
   return s.discriminative === false ? undefined : (s.discriminative ?? strategyDefault);
 }
 
 /**
- * Discriminative learning rates as optimizer parameter groups: the head trains at the base rate and the
- * blocks below it at rates falling geometrically to `ratio` times the base rate for the earliest trained
- * block (fastai's `slice(lr * ratio, lr)` spread evenly, block by block).
+ * Discriminative learning rates as optimizer parameter groups, spread over the whole depth of the network as
+ * fastai's `slice(lr * ratio, lr)` spreads them over all its layer groups: the head (the last of `depth`
+ * positions) trains at the base rate, the network's first block would train at `ratio` times it, and each
+ * block in between at the geometric interpolation for its position. Blocks that train get the rate of where
+ * they sit, frozen ones simply have none: with `last:2` of EfficientNet-B0's 19 blocks and ratio 0.01 the two
+ * blocks train at 0.60 and 0.77 of the base rate. (Spreading the slice over the trained blocks alone gave
+ * those two lr/100 and lr/10: they hardly moved, and fine-tuning fell below the probe on small data.)
  */
 export function discriminativeGroups(
-  blocks: readonly { name: string; params: readonly string[] }[],
+  blocks: readonly { name: string; params: readonly string[]; depth: number }[],
   ratio: number,
+  depth: number,
 ): ParamGroupSpec[] {
   if (!(ratio > 0 && ratio <= 1)) {
     throw new GraftError('BAD_INPUT', 'The discriminative ratio must lie in (0, 1]', {
       found: String(ratio),
-      fix: 'use e.g. --discriminative 0.01 (the earliest block trains at lr/100)',
+      fix: 'use e.g. --discriminative 0.01 (the first block of the network would train at lr/100)',
     });
   }
-  const withParams = blocks.filter((b) => b.params.length > 0);
-  const n = withParams.length;
-  return withParams.map((b, i) => ({
-    name: b.name,
-    params: [...b.params],
-    lrMultiplier: n === 1 ? 1 : Math.pow(ratio, (n - 1 - i) / (n - 1)),
-  }));
+  const last = depth - 1;
+  return blocks
+    .filter((b) => b.params.length > 0)
+    .map((b) => ({
+      name: b.name,
+      params: [...b.params],
+      lrMultiplier: last <= 0 ? 1 : Math.pow(ratio, Math.max(0, last - b.depth) / last),
+    }));
 }
 
 export function formatPhase(p: PhaseSpec, blockNames: readonly string[]): string {

@@ -35,6 +35,7 @@ test('filters and lookups: families, data kinds, and an unknown name listing the
   ]);
   assert.deepEqual(strategyNames({ family: 'weights', data: 'image' }), [
     'fine-tune',
+    'auto',
     'gradual',
     'lp-ft',
     'full',
@@ -52,4 +53,25 @@ test('head kinds parse what they format, and aliases resolve', () => {
     for (const text of k.syntax.filter((t) => !t.includes('K'))) assert.equal(parseHeadChoice(text).kind, k.name, text);
   assert.deepEqual(parseHeadChoice('logistic'), { kind: 'linear' });
   assert.deepEqual(parseHeadChoice('ncm'), { kind: 'prototype' });
+});
+
+test("auto runs fine-tune's phases and is the only strategy that keeps the better of its probe and its final model", () => {
+  const auto = strategyInfo('auto');
+  const ft = strategyInfo('fine-tune');
+  assert.equal(auto.keepsBetter, true);
+  assert.equal(auto.phases, ft.phases);
+  assert.equal(auto.defaultUnfreeze, ft.defaultUnfreeze);
+  assert.deepEqual(
+    STRATEGIES.filter((s) => (s as Strategy).keepsBetter).map((s) => s.name),
+    ['auto'],
+  );
+  // the probe-starting strategies read --probe-epochs; gradual keeps its short --head-epochs warm-up
+  for (const name of ['fine-tune', 'auto', 'lp-ft'])
+    assert.ok(strategyInfo(name).options.image!.includes('probeEpochs'), name);
+  assert.ok(!strategyInfo('fine-tune').options.image!.includes('headEpochs'));
+  assert.ok(strategyInfo('gradual').options.image!.includes('headEpochs'));
+  // pretrained weights can be anchored; a network trained from scratch has none to anchor to
+  for (const name of ['fine-tune', 'auto', 'lp-ft', 'gradual', 'full'])
+    assert.ok(strategyInfo(name).options.image!.includes('anchor'), name);
+  assert.ok(!strategyInfo('scratch').options.image!.includes('anchor'));
 });

@@ -33,6 +33,11 @@ export interface Strategy {
   fromScratch?: boolean;
   /** weights family on images: its phases, given the indices of the blocks the freeze plan unfroze */
   phases?(unfrozen: readonly number[], s: StrategySettings): PhaseSpec[];
+  /**
+   * weights family: after its phases, keep the model its probe phase ended with or the final one, whichever
+   * does better on held-out data (the `auto` strategy)
+   */
+  keepsBetter?: boolean;
 }
 
 /** What every head trained by gradient reads. */
@@ -41,21 +46,25 @@ const HEAD_TRAINING = ['head', 'epochs', 'lr', 'batch', 'weightDecay'] as const;
 /** Settings of the strategies that fit a head on cached features. */
 export const FEATURE_OPTIONS: readonly string[] = [...HEAD_TRAINING, 'dropout', 'classWeight'];
 
-/** Settings of the strategies that train backbone blocks of an image model. */
+/** Settings of every strategy that trains backbone blocks of an image model. */
 export const WEIGHT_OPTIONS: readonly string[] = [
   ...HEAD_TRAINING,
   'unfreeze',
   'freeze',
   'bn',
   'inputSize',
-  'headEpochs',
-  'probeEpochs',
   'discriminative',
   'schedule',
   'labelSmoothing',
   'fromScratch',
   'augment',
 ];
+
+/** Settings of the strategies that fine-tune pretrained weights: they can be anchored to them (L2-SP). */
+export const ANCHORED_OPTIONS: readonly string[] = [...WEIGHT_OPTIONS, 'anchor'];
+
+/** Settings of the strategies that start from the linear probe (fine-tune, lp-ft). */
+export const FINE_TUNE_OPTIONS: readonly string[] = [...ANCHORED_OPTIONS, 'probeEpochs'];
 
 /**
  * Settings of text fine-tuning: word vectors train with the head (the first three), or a sentence encoder's

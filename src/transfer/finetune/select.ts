@@ -1,0 +1,77 @@
+// How `auto` chooses between the probe and the fine-tuned model: on held-out predictions of both, the one
+// that gets more examples right, and on a tie the one with the lower log loss.
+import { logLoss, softmax, topKAccuracy } from '../../eval/index.js';
+
+/**
+ * Held-out examples `auto` wants before it decides on the validation split alone; with fewer it decides by
+ * k-fold cross-validation on all labelled examples. Why 300: the two candidates disagree on roughly q = 10%
+ * of the examples (measured on Fashion-MNIST and the glyphs at 10-100 images per class), so the standard
+ * error of their measured accuracy difference on n examples is about sqrt(q / n). A decision on noise costs
+ * most when the true gap is about one standard error (picked wrong ~16% of the time), an expected loss of
+ * ~0.16 sqrt(q / n): 0.3 points at n = 300, 0.5 points at n = 100. Cross-validation scores every labelled
+ * example instead of a tenth of them.
+ */
+export const AUTO_MIN_HELD_OUT = 300;
+
+export interface CandidateScore {
+  name: string;
+  /** fraction right on the held-out examples */
+  accuracy: number;
+  /** mean log loss on them (uncalibrated) */
+  logLoss: number;
+}
+
+export interface Selection {
+  /** the name of the candidate kept */
+  kept: string;
+  method: 'validation' | 'cross-validation';
+  /** held-out predictions each candidate was judged on */
+  examples: number;
+  /** cross-validation: the folds */
+  folds?: number;
+  scores: CandidateScore[];
+  /** one sentence: which was kept and why */
+  reason: string;
+}
+
+/**
+ * Picks the candidate with the higher held-out accuracy, and on equal accuracy the lower log loss (the
+ * first listed when both tie). Candidates' logits are row-major [n, classes] for the same examples.
+ */
+export function selectCandidate(
+  candidates: readonly { name: string; logits: Float32Array }[],
+  labels: Int32Array,
+  numClasses: number,
+  how: { method: Selection['method']; folds?: number },
+): Selection {
+  const scores: CandidateScore[] = candidates.map((c) => {
+    const probs = softmax({ data: c.logits, numClasses });
+    return {
+      name: c.name,
+      accuracy: topKAccuracy(probs, labels, 1),
+      logLoss: logLoss(probs, labels),
+    };
+  });
+  let best = scores[0]!;
+  for (const s of scores.slice(1)) {
+    // compare counts of right answers, not float fractions
+    const right = Math.round(s.accuracy * labels.length);
+    const bestRight = Math.round(best.accuracy * labels.length);
+    if (right > bestRight || (right === bestRight && s.logLoss < best.logLoss)) best = s;
+  }
+  const others = scores.filter((s) => s !== best);
+  const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
+  const where =
+    how.method === 'validation'
+      ? `on ${labels.length} validation examples`
+      : `out of fold in ${how.folds}-fold cross-validation on ${labels.length} labelled examples`;
+  const tie = others.some((o) => Math.round(o.accuracy * labels.length) === Math.round(best.accuracy * labels.length));
+  const reason =
+    `kept ${best.name}: accuracy ${pct(best.accuracy)}` +
+    others.map((o) => ` vs ${pct(o.accuracy)} for ${o.name}`).join('') +
+    ` ${where}` +
+    (tie
+      ? `, a tie broken by log loss (${best.logLoss.toFixed(3)} vs ${others.map((o) => o.logLoss.toFixed(3)).join(', ')})`
+      : '');
+  return { kept: best.name, method: how.method, examples: labels.length, folds: how.folds, scores, reason };
+}
