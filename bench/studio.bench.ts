@@ -20,7 +20,7 @@ export const description =
 
 const MODEL = 'efficientnet_b0.imagenet';
 const FIXTURE = fileURLToPath(new URL('../fixtures/fashion-mnist-small', import.meta.url));
-const FT = { epochs: 2, headEpochs: 1, batch: 32 };
+const FT = { epochs: 2, probeEpochs: 1, batch: 32 };
 
 interface PageFigures {
   imagesPerSecond: number;
@@ -98,8 +98,8 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
           'last:1',
           '--epochs',
           String(FT.epochs),
-          '--head-epochs',
-          String(FT.headEpochs),
+          '--probe-epochs',
+          String(FT.probeEpochs),
           '--batch',
           String(FT.batch),
         ]);
@@ -132,7 +132,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
           fine = await trainPage('fine-tune', {
             blocks: 1,
             epochs: FT.epochs,
-            'head-epochs': FT.headEpochs,
+            'probe-epochs': FT.probeEpochs,
             batch: FT.batch,
           });
         } finally {

@@ -57,7 +57,7 @@ try {
 
   await page.selectOption('#strategy', 'fine-tune');
   await page.fill('#epochs', '3');
-  await page.fill('#head-epochs', '3');
+  await page.fill('#probe-epochs', '3');
   await page.click('#train');
   await page.waitForSelector('#test-accuracy', { timeout: 900_000 });
   await shot('train');

@@ -54,3 +54,15 @@ export function writeLeftOut(
   for (const b of items.slice(0, 20)) w(`  ${b.path}  (${b.reason})`);
   if (items.length > 20) w(`  ... and ${items.length - 20} more (${opts.more ?? '--json lists them all'})`);
 }
+
+/** Resolves on the first SIGINT or SIGTERM (Ctrl-C, a container stopping), then stops listening for them. */
+export async function untilStopSignal(): Promise<void> {
+  let onSignal = () => {};
+  await new Promise<void>((done) => {
+    onSignal = done;
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+  process.removeListener('SIGINT', onSignal);
+  process.removeListener('SIGTERM', onSignal);
+}

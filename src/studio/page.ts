@@ -151,7 +151,10 @@ function build(): void {
         ),
         field('Blocks to fine-tune', el('input', { id: 'blocks', type: 'number', min: 1, value: 1 })),
         field('Epochs (0: default)', el('input', { id: 'epochs', type: 'number', min: 0, value: 0 })),
-        field('Head warm-up epochs', el('input', { id: 'head-epochs', type: 'number', min: 0, value: 2 })),
+        field(
+          'Probe epochs, before the blocks train (0: default)',
+          el('input', { id: 'probe-epochs', type: 'number', min: 0, value: 2 }),
+        ),
         field('Batch size', el('input', { id: 'batch', type: 'number', min: 1, value: 32 })),
         field('Seed', el('input', { id: 'seed', type: 'number', value: 0 })),
         field('wasm threads', el('input', { id: 'threads', type: 'number', min: 1, max: 16, value: 2 })),
@@ -433,7 +436,7 @@ function updateButtons(): void {
   for (const id of ['export-onnx', 'export-zip', 'try-file', 'webcam']) byId<HTMLButtonElement>(id).disabled = !trained;
   const ft = byId<HTMLSelectElement>('strategy').value === 'fine-tune';
   byId<HTMLInputElement>('blocks').disabled = !ft;
-  byId<HTMLInputElement>('head-epochs').disabled = !ft;
+  byId<HTMLInputElement>('probe-epochs').disabled = !ft;
 }
 
 const num = (id: string) => Number(byId<HTMLInputElement>(id).value);
@@ -456,7 +459,7 @@ async function startTraining(): Promise<void> {
       strategy,
       blocks: num('blocks'),
       epochs: num('epochs'),
-      headEpochs: num('head-epochs'),
+      probeEpochs: num('probe-epochs'),
       batchSize: num('batch'),
       seed: num('seed'),
       threads: num('threads'),

@@ -34,7 +34,7 @@ export interface TrainRequest {
   /** fine-tune: how many of the last blocks train (with the head) */
   blocks: number;
   epochs: number;
-  headEpochs: number;
+  probeEpochs: number;
   lr?: number;
   batchSize: number;
   seed: number;

@@ -22,7 +22,7 @@ import { type StudioProcess, graftJson, startStudioCli } from './test-utils/cli.
 
 const FIXTURE = fileURLToPath(new URL('../../fixtures/fashion-mnist-small', import.meta.url));
 /** the same settings on both sides (the page's fields, graft train's flags) */
-const FT = { epochs: 4, headEpochs: 2, batch: 32 };
+const FT = { epochs: 4, probeEpochs: 2, batch: 32 };
 
 interface TrainJson {
   test: { accuracy: number; examples: number };
@@ -59,8 +59,9 @@ describe('graft studio in Chromium', { timeout: 600_000 }, () => {
       );
     let knn: TrainJson;
     let prototype: TrainJson;
-    [studio, probe, fineTune, knn, prototype] = await Promise.all([
-      startStudioCli(['--port', '0'], env),
+    // the server first, on its own: if a CLI run below fails, after() must still find it to stop it
+    studio = await startStudioCli(['--port', '0'], env);
+    [probe, fineTune, knn, prototype] = await Promise.all([
       train('lp', []),
       train('ft', [
         '--strategy',
@@ -69,8 +70,8 @@ describe('graft studio in Chromium', { timeout: 600_000 }, () => {
         'last:1',
         '--epochs',
         String(FT.epochs),
-        '--head-epochs',
-        String(FT.headEpochs),
+        '--probe-epochs',
+        String(FT.probeEpochs),
         '--batch',
         String(FT.batch),
       ]),
@@ -212,7 +213,7 @@ describe('graft studio in Chromium', { timeout: 600_000 }, () => {
     const acc = await trainInPage('fine-tune', {
       blocks: 1,
       epochs: FT.epochs,
-      'head-epochs': FT.headEpochs,
+      'probe-epochs': FT.probeEpochs,
       batch: FT.batch,
     });
     t.diagnostic(`page ${acc}, graft train ${fineTune.test.accuracy}; ${await page.textContent('#train-status')}`);

@@ -281,7 +281,7 @@ async function train(req: TrainRequest): Promise<TrainResult> {
       strategy: 'fine-tune',
       unfreeze: `last:${req.blocks}`,
       epochs: req.epochs,
-      headEpochs: req.headEpochs,
+      probeEpochs: req.probeEpochs || undefined,
       lr: req.lr,
       batchSize: req.batchSize,
       seed: req.seed,

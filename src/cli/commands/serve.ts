@@ -1,3 +1,4 @@
+import { untilStopSignal } from '../io.js';
 import { startServer } from '../../serve/server.js';
 import { limitsFromOptions } from '../../data/limits.js';
 import type { CommandContext, ServeCliSettings } from '../commands.js';
@@ -45,14 +46,7 @@ export async function run({ app, options, args, io }: CommandContext<ServeCliSet
     }
   }
   // until SIGINT or SIGTERM: then stop taking requests, answer those in flight, release the model
-  let onSignal = () => {};
-  await new Promise<void>((done) => {
-    onSignal = done;
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-  });
-  process.removeListener('SIGINT', onSignal);
-  process.removeListener('SIGTERM', onSignal);
+  await untilStopSignal();
   await server.close();
   if (!options.quiet && !options.json) io.stderr.write('stopped\n');
   return 0;

@@ -1,3 +1,4 @@
+import { untilStopSignal } from '../io.js';
 import type { CommandContext, StudioCliSettings } from '../commands.js';
 
 export async function run({ app, options, io }: CommandContext<StudioCliSettings>): Promise<number> {
@@ -31,14 +32,7 @@ export async function run({ app, options, io }: CommandContext<StudioCliSettings
     }
   }
   // until SIGINT or SIGTERM
-  let onSignal = () => {};
-  await new Promise<void>((done) => {
-    onSignal = done;
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-  });
-  process.removeListener('SIGINT', onSignal);
-  process.removeListener('SIGTERM', onSignal);
+  await untilStopSignal();
   await studio.close();
   if (!options.quiet && !options.json) io.stderr.write('stopped\n');
   return 0;
