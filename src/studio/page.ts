@@ -10,7 +10,7 @@ import { decodeModel } from '../onnx/codec.js';
 import { renderChart } from '../report/charts.js';
 import { confusionSpec, countsSpec, curveRows, curveSpec, mostConfused, reliabilitySpec } from '../report/html.js';
 import { zipStore } from '../util/zip.js';
-import { type PickedFile, type StudioDataset, readPickedFiles } from './dataset.js';
+import { type PickedFile, type StudioDataset, placeFiles, readPickedFiles } from './dataset.js';
 import { append, byId, el, fill, percent, seconds, svgNode } from './dom.js';
 import type { EpochEvent, FromWorker, ModelInfo, Scored, StudioStrategy, ToWorker, TrainResult } from './protocol.js';
 
@@ -21,6 +21,8 @@ interface CachedModel {
 }
 
 const state: {
+  /** the files of the data step, as placed under their class folders */
+  picked: PickedFile[];
   data?: StudioDataset;
   modelBytes?: ArrayBuffer;
   modelName?: string;
@@ -28,7 +30,7 @@ const state: {
   result?: TrainResult;
   history: (EpochEvent & { n: number })[];
   training: boolean;
-} = { history: [], training: false };
+} = { picked: [], history: [], training: false };
 
 let worker: Worker;
 let waiting: ((m: FromWorker) => void) | undefined;
@@ -104,12 +106,22 @@ function build(): void {
       'data',
       1,
       'Data',
-      'Pick (or drop) a folder with one sub-folder per class, or train/, val/ and test/ folders of class folders. Without a val/ folder, 10% of each class is held out, as graft train does.',
+      'Pick (or drop) a folder with one sub-folder per class, or train/, val/ and test/ folders of class folders; or name a class and pick its images, one class after another. Without a val/ folder, 10% of each class is held out, as graft train does.',
       el(
         'div',
         { id: 'drop', class: 'drop', tabindex: 0, 'aria-describedby': 'data-status' },
         field('Image folder', el('input', { id: 'data-input', type: 'file', webkitdirectory: true, multiple: true })),
         el('span', { class: 'hint' }, ' or drop a folder here'),
+      ),
+      el(
+        'div',
+        { class: 'row', id: 'add-class' },
+        field('or name a class', el('input', { id: 'class-name', type: 'text', placeholder: 'e.g. cat' })),
+        field(
+          'and pick its images',
+          el('input', { id: 'class-images', type: 'file', multiple: true, accept: 'image/*' }),
+        ),
+        el('button', { id: 'class-add', type: 'button' }, 'Add to the data'),
       ),
       el('p', { id: 'data-status', role: 'status', 'aria-live': 'polite' }),
       el('div', { id: 'data-summary' }),
@@ -222,6 +234,7 @@ function build(): void {
 // ------------------------------------------------------------------------------------------------------ data
 
 async function onFiles(files: PickedFile[]): Promise<void> {
+  state.picked = files;
   say('data-status', `Reading ${files.length} files…`);
   fill(byId('data-summary'));
   state.data = undefined;
@@ -308,6 +321,34 @@ function thumb(file: Blob, alt: string): HTMLImageElement {
   const img = el('img', { src: url, alt, width: 40, height: 40, loading: 'lazy' });
   img.addEventListener('load', () => URL.revokeObjectURL(url), { once: true });
   return img;
+}
+
+/** Why a name typed for a class cannot be one (a folder name on the CLI's side), or undefined. */
+function classNameProblem(name: string): string | undefined {
+  if (!name) return 'Type a class name first.';
+  if (/[/\\]/.test(name) || name.startsWith('.') || name.length > 100) {
+    return 'A class name cannot hold / or \\, start with a dot, or be longer than 100 characters.';
+  }
+  return undefined;
+}
+
+/**
+ * The data step's files with loose images added as a class: placed in the class's folder, beside the classes
+ * picked before (in train/ when a train/ val/ test/ layout was picked), renamed when a name is taken.
+ */
+function withClass(picked: readonly PickedFile[], name: string, files: File[]): PickedFile[] {
+  // the first class added gets a folder above it, as a picked folder has: a lone class folder would be taken
+  // for the picked folder itself
+  const { root, layout } = picked.length ? placeFiles(picked.map((f) => f.path)) : { root: 'added', layout: '' };
+  const base = [root, layout === 'split-folders' ? 'train' : '', name].filter(Boolean).join('/');
+  const taken = new Set(picked.map((f) => f.path));
+  const added = files.map((file) => {
+    let path = `${base}/${file.name}`;
+    for (let k = 2; taken.has(path); k++) path = `${base}/${k}-${file.name}`;
+    taken.add(path);
+    return { path, file };
+  });
+  return [...picked, ...added];
 }
 
 /** A dropped folder's files with their paths (DataTransfer entries), read recursively. */
@@ -777,6 +818,16 @@ function wire(): void {
   input.addEventListener('change', () => {
     const files = Array.from(input.files ?? []).map((file) => ({ path: file.webkitRelativePath || file.name, file }));
     void onFiles(files);
+  });
+  byId<HTMLButtonElement>('class-add').addEventListener('click', () => {
+    const images = byId<HTMLInputElement>('class-images');
+    const name = byId<HTMLInputElement>('class-name').value.trim();
+    const why = classNameProblem(name);
+    if (why) return say('data-status', why);
+    const files = Array.from(images.files ?? []);
+    if (!files.length) return say('data-status', `Pick the images of ${JSON.stringify(name)} first.`);
+    images.value = '';
+    void onFiles(withClass(state.picked, name, files));
   });
   const drop = byId('drop');
   drop.addEventListener('dragover', (e) => {

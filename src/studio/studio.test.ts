@@ -124,7 +124,7 @@ describe('graft studio in Chromium', { timeout: 600_000 }, () => {
     assert.deepEqual(unlabelled, []);
     const order: string[] = [];
     await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
-    for (let i = 0; i < 11; i++) {
+    for (let i = 0; i < 14; i++) {
       await page.keyboard.press('Tab');
       order.push(await page.evaluate(() => document.activeElement?.id ?? ''));
     }
@@ -132,6 +132,9 @@ describe('graft studio in Chromium', { timeout: 600_000 }, () => {
     assert.deepEqual(order, [
       'drop',
       'data-input',
+      'class-name',
+      'class-images',
+      'class-add',
       'model-select',
       'model-file',
       'model-url',
@@ -332,6 +335,77 @@ describe('graft studio escapes names from the files', { timeout: 300_000 }, () =
         (await page.textContent('#train-status')) ?? '',
         /1 file did not decode and was left out: .*cut\.png \(decode failed/,
       );
+    } finally {
+      await browser.close();
+      await studio.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('graft studio builds a data set from loose images and class names', { timeout: 300_000 }, () => {
+  it('adds picked images under a typed class name, renames clashing file names, refuses bad names, and trains', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'graft-studio-loose-'));
+    const env = { GRAFT_CACHE_DIR: join(dir, 'cache'), HOME: dir, XDG_CONFIG_HOME: join(dir, 'config') };
+    const png = (value: number, noise: number) =>
+      sharp(
+        Buffer.from(
+          Uint8Array.from({ length: 28 * 28 }, (_, i) => Math.max(0, Math.min(255, value + ((i * noise) % 23)))),
+        ),
+        { raw: { width: 28, height: 28, channels: 1 } },
+      )
+        .png()
+        .toBuffer();
+    // two flat folders of loose images, with the same file names in both
+    const loose: Record<string, string[]> = { dark: [], light: [] };
+    for (const [name, value] of [
+      ['dark', 30],
+      ['light', 220],
+    ] as const) {
+      mkdirSync(join(dir, name));
+      for (let i = 0; i < 6; i++) {
+        const file = join(dir, name, `img${i}.png`);
+        writeFileSync(file, await png(value, i + 1));
+        loose[name]!.push(file);
+      }
+    }
+    writeFileSync(join(dir, 'tiny.onnx'), encodeModel(studioBackbone()));
+    const studio = await startStudioCli(['--port', '0'], env);
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu'],
+    });
+    try {
+      const page = await browser.newPage();
+      await page.goto(studio.url);
+      await page.waitForSelector('body[data-ready="true"]');
+      const add = async (name: string, files: string[]) => {
+        await page.fill('#class-name', name);
+        if (files.length) await page.setInputFiles('#class-images', files);
+        await page.click('#class-add');
+      };
+      await add('a/b', loose.dark!);
+      await page.waitForFunction(() =>
+        /cannot hold \//.test(document.getElementById('data-status')?.textContent ?? ''),
+      );
+      await add('dark', loose.dark!);
+      await add('light', loose.light!);
+      await page.waitForFunction(() => document.querySelectorAll('#class-table tbody tr').length === 2);
+      // the same file name again in a class: renamed, kept
+      mkdirSync(join(dir, 'more'));
+      writeFileSync(join(dir, 'more', 'img1.png'), await png(200, 17));
+      await add('light', [join(dir, 'more', 'img1.png')]);
+      await page.waitForFunction(() =>
+        /13 images in 2 classes/.test(document.getElementById('data-status')?.textContent ?? ''),
+      );
+      const names = await page.$$eval('#class-table tbody th', (ths) => ths.map((t) => t.textContent));
+      assert.deepEqual(names.sort(), ['dark', 'light']);
+      await page.setInputFiles('#model-file', join(dir, 'tiny.onnx'));
+      await page.waitForSelector('#model-blocks');
+      await page.selectOption('#strategy', 'prototype');
+      await page.click('#train');
+      await page.waitForSelector('#test-accuracy', { timeout: 120_000 });
     } finally {
       await browser.close();
       await studio.stop();
