@@ -283,6 +283,25 @@ describe('graft studio in Chromium', { timeout: 600_000 }, () => {
   });
 });
 
+/** Runs `body` on the page of a `graft studio` started for it (stopped after, with its browser). */
+async function withStudioPage(env: NodeJS.ProcessEnv, body: (page: Page) => Promise<void>): Promise<void> {
+  const studio = await startStudioCli(['--port', '0'], env);
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu'],
+  });
+  try {
+    const page = await browser.newPage();
+    await page.goto(studio.url);
+    await page.waitForSelector('body[data-ready="true"]');
+    await body(page);
+  } finally {
+    await browser.close();
+    await studio.stop();
+  }
+}
+
 describe('graft studio escapes names from the files', { timeout: 300_000 }, () => {
   it('class and file names holding HTML show as text, never as markup', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'graft-studio-names-'));
@@ -305,39 +324,30 @@ describe('graft studio escapes names from the files', { timeout: 300_000 }, () =
       .toBuffer();
     writeFileSync(join(dir, 'data', hostile, 'cut.png'), whole.subarray(0, 45));
     writeFileSync(join(dir, 'tiny.onnx'), encodeModel(studioBackbone()));
-    const studio = await startStudioCli(['--port', '0'], env);
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu'],
-    });
     try {
-      const page = await browser.newPage();
-      await page.goto(studio.url);
-      await page.waitForSelector('body[data-ready="true"]');
-      await page.setInputFiles('#data-input', join(dir, 'data'));
-      await page.waitForSelector('#class-table');
-      await page.setInputFiles('#model-file', join(dir, 'tiny.onnx'));
-      await page.waitForSelector('#model-blocks');
-      await page.selectOption('#strategy', 'prototype');
-      await page.click('#train');
-      await page.waitForSelector('#test-accuracy', { timeout: 120_000 });
-      const names = await page.$$eval('#class-table tbody th', (ths) => ths.map((t) => t.textContent));
-      assert.deepEqual(names.sort(), [...classes].sort());
-      const perClass = await page.$$eval('#per-class tbody th', (ths) => ths.map((t) => t.textContent));
-      assert.deepEqual(perClass.sort(), [...classes].sort());
-      // no element was made from a name: no <img src=x>, no <b>, no <svg onload>, no handler ran
-      assert.equal(await page.locator('img[src="x"], b, svg[onload]').count(), 0);
-      assert.equal(await page.evaluate(() => (window as { pwned?: number }).pwned), undefined);
-      assert.match((await page.textContent('#top-losses')) ?? '', /<svg onload=window\.pwned=2>\d\.png/);
-      // one bad file never stops a run: it is named, with why, and the rest trained
-      assert.match(
-        (await page.textContent('#train-status')) ?? '',
-        /1 file did not decode and was left out: .*cut\.png \(decode failed/,
-      );
+      await withStudioPage(env, async (page) => {
+        await page.setInputFiles('#data-input', join(dir, 'data'));
+        await page.waitForSelector('#class-table');
+        await page.setInputFiles('#model-file', join(dir, 'tiny.onnx'));
+        await page.waitForSelector('#model-blocks');
+        await page.selectOption('#strategy', 'prototype');
+        await page.click('#train');
+        await page.waitForSelector('#test-accuracy', { timeout: 120_000 });
+        const names = await page.$$eval('#class-table tbody th', (ths) => ths.map((t) => t.textContent));
+        assert.deepEqual(names.sort(), [...classes].sort());
+        const perClass = await page.$$eval('#per-class tbody th', (ths) => ths.map((t) => t.textContent));
+        assert.deepEqual(perClass.sort(), [...classes].sort());
+        // no element was made from a name: no <img src=x>, no <b>, no <svg onload>, no handler ran
+        assert.equal(await page.locator('img[src="x"], b, svg[onload]').count(), 0);
+        assert.equal(await page.evaluate(() => (window as { pwned?: number }).pwned), undefined);
+        assert.match((await page.textContent('#top-losses')) ?? '', /<svg onload=window\.pwned=2>\d\.png/);
+        // one bad file never stops a run: it is named, with why, and the rest trained
+        assert.match(
+          (await page.textContent('#train-status')) ?? '',
+          /1 file did not decode and was left out: .*cut\.png \(decode failed/,
+        );
+      });
     } finally {
-      await browser.close();
-      await studio.stop();
       rmSync(dir, { recursive: true, force: true });
     }
   });
@@ -370,45 +380,36 @@ describe('graft studio builds a data set from loose images and class names', { t
       }
     }
     writeFileSync(join(dir, 'tiny.onnx'), encodeModel(studioBackbone()));
-    const studio = await startStudioCli(['--port', '0'], env);
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu'],
-    });
     try {
-      const page = await browser.newPage();
-      await page.goto(studio.url);
-      await page.waitForSelector('body[data-ready="true"]');
-      const add = async (name: string, files: string[]) => {
-        await page.fill('#class-name', name);
-        if (files.length) await page.setInputFiles('#class-images', files);
-        await page.click('#class-add');
-      };
-      await add('a/b', loose.dark!);
-      await page.waitForFunction(() =>
-        /cannot hold \//.test(document.getElementById('data-status')?.textContent ?? ''),
-      );
-      await add('dark', loose.dark!);
-      await add('light', loose.light!);
-      await page.waitForFunction(() => document.querySelectorAll('#class-table tbody tr').length === 2);
-      // the same file name again in a class: renamed, kept
-      mkdirSync(join(dir, 'more'));
-      writeFileSync(join(dir, 'more', 'img1.png'), await png(200, 17));
-      await add('light', [join(dir, 'more', 'img1.png')]);
-      await page.waitForFunction(() =>
-        /13 images in 2 classes/.test(document.getElementById('data-status')?.textContent ?? ''),
-      );
-      const names = await page.$$eval('#class-table tbody th', (ths) => ths.map((t) => t.textContent));
-      assert.deepEqual(names.sort(), ['dark', 'light']);
-      await page.setInputFiles('#model-file', join(dir, 'tiny.onnx'));
-      await page.waitForSelector('#model-blocks');
-      await page.selectOption('#strategy', 'prototype');
-      await page.click('#train');
-      await page.waitForSelector('#test-accuracy', { timeout: 120_000 });
+      await withStudioPage(env, async (page) => {
+        const add = async (name: string, files: string[]) => {
+          await page.fill('#class-name', name);
+          if (files.length) await page.setInputFiles('#class-images', files);
+          await page.click('#class-add');
+        };
+        await add('a/b', loose.dark!);
+        await page.waitForFunction(() =>
+          /cannot hold \//.test(document.getElementById('data-status')?.textContent ?? ''),
+        );
+        await add('dark', loose.dark!);
+        await add('light', loose.light!);
+        await page.waitForFunction(() => document.querySelectorAll('#class-table tbody tr').length === 2);
+        // the same file name again in a class: renamed, kept
+        mkdirSync(join(dir, 'more'));
+        writeFileSync(join(dir, 'more', 'img1.png'), await png(200, 17));
+        await add('light', [join(dir, 'more', 'img1.png')]);
+        await page.waitForFunction(() =>
+          /13 images in 2 classes/.test(document.getElementById('data-status')?.textContent ?? ''),
+        );
+        const names = await page.$$eval('#class-table tbody th', (ths) => ths.map((t) => t.textContent));
+        assert.deepEqual(names.sort(), ['dark', 'light']);
+        await page.setInputFiles('#model-file', join(dir, 'tiny.onnx'));
+        await page.waitForSelector('#model-blocks');
+        await page.selectOption('#strategy', 'prototype');
+        await page.click('#train');
+        await page.waitForSelector('#test-accuracy', { timeout: 120_000 });
+      });
     } finally {
-      await browser.close();
-      await studio.stop();
       rmSync(dir, { recursive: true, force: true });
     }
   });
