@@ -1,14 +1,9 @@
-import { applyTrainedParams, buildTrainingGraph } from '../../autodiff/build.js';
+import { applyTrainedParams } from '../../autodiff/build.js';
 import { GraftError } from '../../errors.js';
 import { GraphBuilder } from '../../onnx/builder.js';
 import { checkGraph } from '../../onnx/check.js';
 import type { Model } from '../../onnx/graph.js';
 import { attachHead } from '../../surgery/head.js';
-import { bestParams } from '../../train/callbacks/best-params.js';
-import { failOnDivergence } from '../../train/callbacks/fail-on-divergence.js';
-import type { Callback } from '../../train/events.js';
-import { cosineSchedule, withWarmup } from '../../train/schedules.js';
-import { Trainer, paramsFromModel } from '../../train/trainer.js';
 import type { ArrayDataset } from '../../train/types.js';
 import { headDropout, hiddenLayers } from '../heads/index.js';
 import { withoutDropout } from '../pipeline-head.js';
@@ -16,6 +11,7 @@ import { headForStrategy } from '../strategies/index.js';
 import { SentenceInputEncoder, writeTextMetadata } from './classifier.js';
 import { type EncoderUnfreeze, encoderParameters, parseEncoderUnfreeze, unfrozenWeights } from './encoder-params.js';
 import { startingStandardization } from './features.js';
+import { fitTextGraph } from './fit.js';
 import { ENCODER_INPUTS, sentenceFeatureModel } from './sentence-encoder.js';
 import {
   type TextBackbone,
@@ -88,48 +84,29 @@ export async function fineTuneSentenceEncoder(
     outputName: 'logits',
   });
   const trainable = [...weights, ...forward.headParams];
-  const graph = buildTrainingGraph(withFloatInputs(forward.model, sf.inputs), {
+  const maxLen = Math.max(1, ...trainIds.map((l) => l.length), ...(valIds ?? []).map((l) => l.length));
+  const fit = await fitTextGraph({
+    model: withFloatInputs(forward.model, sf.inputs),
     logits: forward.logits,
-    loss: { kind: 'softmax-cross-entropy', ...(opts.classWeights ? { classWeights: opts.classWeights } : {}) },
     trainable,
-  });
-  const best = opts.val ? bestParams({ monitor: 'valLoss', restoreAtEnd: true }) : undefined;
-  const progress: Callback = {
-    name: 'textProgress',
-    order: 90,
-    afterEpoch: (t) => {
-      if (t.lastRecord) opts.onEvent?.({ type: 'epoch', record: t.lastRecord, epochs });
-    },
-  };
-  const trainer = new Trainer({
-    graph,
-    params: paramsFromModel(forward.model, graph.params),
+    classWeights: opts.classWeights,
     optimizer: {
       name: 'adamw',
       lr,
       weightDecay,
       groups: [{ name: 'encoder', params: weights, lrMultiplier: encoderLrScale, weightDecay: 0 }],
     },
-    schedule: withWarmup(0.1, cosineSchedule()),
+    warmup: 0.1,
     batchSize,
     epochs,
     seed,
-    callbacks: [failOnDivergence({ what: 'text encoder fine-tune' }), ...(best ? [best] : []), progress],
+    what: 'text encoder fine-tune',
     session: opts.session,
+    onEpoch: (record, epochs) => opts.onEvent?.({ type: 'epoch', record, epochs }),
+    train: tokenDataset(trainIds, opts.train.labels, sf.inputs, maxLen),
+    val: valIds && opts.val ? tokenDataset(valIds, opts.val.labels, sf.inputs, maxLen) : undefined,
   });
-  const maxLen = Math.max(1, ...trainIds.map((l) => l.length), ...(valIds ?? []).map((l) => l.length));
-  const fitStarted = performance.now();
-  let fit;
-  try {
-    fit = await trainer.fit(
-      tokenDataset(trainIds, opts.train.labels, sf.inputs, maxLen),
-      valIds && opts.val ? tokenDataset(valIds, opts.val.labels, sf.inputs, maxLen) : undefined,
-    );
-  } finally {
-    await trainer.dispose();
-  }
-  const trainSeconds = (performance.now() - fitStarted) / 1000;
-  const params = best?.best ? best.best.params : fit.params;
+  const { params, trainSeconds } = fit;
   const model = withoutDropout(applyTrainedParams(forward.model, params));
   writeTextMetadata(model, encoder, opts.classes);
   const texts = trainIds.length;
@@ -139,7 +116,7 @@ export async function fineTuneSentenceEncoder(
     strategy: 'fine-tune',
     head,
     history: fit.history,
-    bestEpoch: best?.best?.epoch,
+    bestEpoch: fit.bestEpoch,
     stopReason: fit.stopReason,
     config: {
       epochs,
@@ -155,7 +132,7 @@ export async function fineTuneSentenceEncoder(
       paddedTokens: maxLen,
       maxTokens: encoder.tokenizer.maxTokens,
       ...(hiddenLayers(head).length ? { hidden: hiddenLayers(head), dropout } : {}),
-      ...(best?.best ? { bestEpoch: best.best.epoch } : {}),
+      ...(fit.bestEpoch !== undefined ? { bestEpoch: fit.bestEpoch } : {}),
     },
     timing: {
       featureSeconds,

@@ -1,14 +1,9 @@
-import { applyTrainedParams, buildTrainingGraph } from '../../autodiff/build.js';
+import { applyTrainedParams } from '../../autodiff/build.js';
 import { GraftError } from '../../errors.js';
 import type { Model } from '../../onnx/graph.js';
 import { Session, type SessionOptions } from '../../runtime/session.js';
 import { composeHead } from '../../surgery/compose.js';
 import { attachHead } from '../../surgery/head.js';
-import { bestParams } from '../../train/callbacks/best-params.js';
-import { failOnDivergence } from '../../train/callbacks/fail-on-divergence.js';
-import type { Callback } from '../../train/events.js';
-import { cosineSchedule, withWarmup } from '../../train/schedules.js';
-import { Trainer, paramsFromModel } from '../../train/trainer.js';
 import type { EpochRecord } from '../../train/types.js';
 import { mulberry32 } from '../../util/rng.js';
 import { type HeadChoice, DEFAULT_MLP_HIDDEN, headDropout, hiddenLayers } from '../heads/index.js';
@@ -24,6 +19,7 @@ import {
   writeTextMetadata,
 } from './classifier.js';
 import { runInBatches, startingStandardization } from './features.js';
+import { fitTextGraph } from './fit.js';
 import { SentenceTokenizer, type TextTokenizer, sentenceFeatureModel } from './sentence-encoder.js';
 import { type ScoredPiece, SentencePieceTokenizer } from './sentencepiece.js';
 import { type WordTokenizerConfig, wordTokenizerConfig } from './tokenizer.js';
@@ -428,23 +424,11 @@ async function fineTuneWordVectors(opts: TrainTextOptions): Promise<TrainedTextM
   };
   const forward = build('float32');
   const trainable = [EMBEDDING_TABLE, ...forward.headParams];
-  const graph = buildTrainingGraph(forward.model, {
+  const fit = await fitTextGraph({
+    model: forward.model,
     logits: forward.logits,
-    loss: { kind: 'softmax-cross-entropy', ...(opts.classWeights ? { classWeights: opts.classWeights } : {}) },
     trainable,
-    target: opts.session?.device,
-  });
-  const best = opts.val ? bestParams({ monitor: 'valLoss', restoreAtEnd: true }) : undefined;
-  const progress: Callback = {
-    name: 'textProgress',
-    order: 90,
-    afterEpoch: (t) => {
-      if (t.lastRecord) opts.onEvent?.({ type: 'epoch', record: t.lastRecord, epochs });
-    },
-  };
-  const trainer = new Trainer({
-    graph,
-    params: paramsFromModel(forward.model, graph.params),
+    classWeights: opts.classWeights,
     optimizer: {
       name: 'adamw',
       lr,
@@ -452,25 +436,17 @@ async function fineTuneWordVectors(opts: TrainTextOptions): Promise<TrainedTextM
       // decaying pretrained vectors towards zero would erase what they know
       groups: [{ name: 'word vectors', params: [EMBEDDING_TABLE], weightDecay: 0, lrMultiplier: embeddingLrScale }],
     },
-    schedule: withWarmup(0.05, cosineSchedule()),
+    warmup: 0.05,
     batchSize,
     epochs,
     seed,
-    callbacks: [failOnDivergence({ what: 'text fine-tune' }), ...(best ? [best] : []), progress],
+    what: 'text fine-tune',
     session: opts.session,
+    onEpoch: (record, epochs) => opts.onEvent?.({ type: 'epoch', record, epochs }),
+    train: idsDataset(trainIds, opts.train.labels),
+    val: valIds && opts.val ? idsDataset(valIds, opts.val.labels) : undefined,
   });
-  const fitStarted = performance.now();
-  let fit;
-  try {
-    fit = await trainer.fit(
-      idsDataset(trainIds, opts.train.labels),
-      valIds && opts.val ? idsDataset(valIds, opts.val.labels) : undefined,
-    );
-  } finally {
-    await trainer.dispose();
-  }
-  const trainSeconds = (performance.now() - fitStarted) / 1000;
-  const params = best?.best ? best.best.params : fit.params;
+  const { params, trainSeconds } = fit;
   const model = withoutDropout(applyTrainedParams(build('int64').model, params));
   writeTextMetadata(model, encoder, opts.classes);
   return {
@@ -479,7 +455,7 @@ async function fineTuneWordVectors(opts: TrainTextOptions): Promise<TrainedTextM
     strategy: 'fine-tune',
     head,
     history: fit.history,
-    bestEpoch: best?.best?.epoch,
+    bestEpoch: fit.bestEpoch,
     stopReason: fit.stopReason,
     config: {
       epochs,
@@ -495,7 +471,7 @@ async function fineTuneWordVectors(opts: TrainTextOptions): Promise<TrainedTextM
       keepTopWords: keepTop,
       embeddingLrScale,
       ...(hiddenLayers(head).length ? { hidden: hiddenLayers(head), dropout } : {}),
-      ...(best?.best ? { bestEpoch: best.best.epoch } : {}),
+      ...(fit.bestEpoch !== undefined ? { bestEpoch: fit.bestEpoch } : {}),
       ...tokenizerConfigFacts(encoder),
     },
     timing: { featureSeconds, trainSeconds },
