@@ -24,6 +24,23 @@ export function append(parent: Node, ...children: Child[]): void {
   }
 }
 
+/** A table with its caption and column headers, and the body its rows go into. */
+export function headedTable(
+  id: string,
+  caption: string,
+  headers: readonly string[],
+): { table: HTMLTableElement; body: HTMLTableSectionElement } {
+  const body = el('tbody');
+  const table = el(
+    'table',
+    { id },
+    el('caption', {}, caption),
+    el('thead', {}, el('tr', {}, ...headers.map((h) => el('th', { scope: 'col' }, h)))),
+    body,
+  );
+  return { table, body };
+}
+
 /** Replaces an element's children. */
 export function fill(parent: Element, ...children: Child[]): void {
   parent.replaceChildren();

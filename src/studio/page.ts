@@ -11,7 +11,7 @@ import { renderChart } from '../report/charts.js';
 import { confusionSpec, countsSpec, curveRows, curveSpec, mostConfused, reliabilitySpec } from '../report/html.js';
 import { zipStore } from '../util/zip.js';
 import { type PickedFile, type StudioDataset, placeFiles, readPickedFiles } from './dataset.js';
-import { append, byId, el, fill, percent, seconds, svgNode } from './dom.js';
+import { append, byId, el, fill, headedTable, percent, seconds, svgNode } from './dom.js';
 import type { EpochEvent, FromWorker, ModelInfo, Scored, StudioStrategy, ToWorker, TrainResult } from './protocol.js';
 
 interface CachedModel {
@@ -257,25 +257,7 @@ async function onFiles(files: PickedFile[]): Promise<void> {
     `${c.usable} images in ${ds.labels.size} classes (${ds.layout}): ${c.perSplit.train} train, ${c.perSplit.val} val, ${c.perSplit.test} test; ${c.skipped} skipped.`,
   );
   const summary = byId('data-summary');
-  const table = el(
-    'table',
-    { id: 'class-table' },
-    el('caption', {}, 'Images per class'),
-    el(
-      'thead',
-      {},
-      el(
-        'tr',
-        {},
-        el('th', { scope: 'col' }, 'class'),
-        el('th', { scope: 'col' }, 'train'),
-        el('th', { scope: 'col' }, 'val'),
-        el('th', { scope: 'col' }, 'test'),
-        el('th', { scope: 'col' }, 'examples'),
-      ),
-    ),
-  );
-  const body = el('tbody');
+  const { table, body } = headedTable('class-table', 'Images per class', ['class', 'train', 'val', 'test', 'examples']);
   for (const name of ds.labels.names) {
     const n = c.perClass[name]!;
     const thumbs = el('td', { class: 'thumbs' });
@@ -292,7 +274,6 @@ async function onFiles(files: PickedFile[]): Promise<void> {
       ),
     );
   }
-  table.appendChild(body);
   append(summary, table);
   if (ds.labels.size <= 40) {
     append(
@@ -674,17 +655,7 @@ async function showEvaluation(r: TrainResult): Promise<void> {
 }
 
 function perClassTable(rep: ClassificationReport): HTMLElement {
-  const t = el(
-    'table',
-    { id: 'per-class' },
-    el('caption', {}, 'Per class'),
-    el(
-      'thead',
-      {},
-      el('tr', {}, ...['class', 'precision', 'recall', 'F1', 'support'].map((h) => el('th', { scope: 'col' }, h))),
-    ),
-  );
-  const body = el('tbody');
+  const { table: t, body } = headedTable('per-class', 'Per class', ['class', 'precision', 'recall', 'F1', 'support']);
   for (const row of rep.perClass) {
     body.appendChild(
       el(
@@ -698,7 +669,6 @@ function perClassTable(rep: ClassificationReport): HTMLElement {
       ),
     );
   }
-  t.appendChild(body);
   return t;
 }
 
@@ -711,24 +681,7 @@ async function tryFiles(files: File[]): Promise<void> {
     say('try-status', m.type === 'error' ? m.message : 'unexpected answer');
     return;
   }
-  const table = el(
-    'table',
-    { id: 'try-table' },
-    el('caption', {}, 'Top classes'),
-    el(
-      'thead',
-      {},
-      el(
-        'tr',
-        {},
-        el('th', { scope: 'col' }, 'image'),
-        el('th', { scope: 'col' }, 'file'),
-        el('th', { scope: 'col' }, 'top-1'),
-        el('th', { scope: 'col' }, 'top-3'),
-      ),
-    ),
-  );
-  const body = el('tbody');
+  const { table, body } = headedTable('try-table', 'Top classes', ['image', 'file', 'top-1', 'top-3']);
   m.results.forEach((r, i) => {
     const f = files[i]!;
     const cells =
@@ -739,7 +692,6 @@ async function tryFiles(files: File[]): Promise<void> {
       el('tr', {}, el('td', {}, thumb(f, f.name)), el('th', { scope: 'row', class: 'name' }, f.name), ...cells),
     );
   });
-  table.appendChild(body);
   fill(byId('try-results'), table);
   say('try-status', `${files.length} images classified.`);
 }
