@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
+import type { WebBackbone } from '../app-web/backbone.js';
 import { GraftError } from '../errors.js';
 import type { DataLimits } from '../data/limits.js';
 import { type Preprocessing, type ResizeMode, preprocessingKey } from '../data/preprocessing.js';
-import type { Model } from '../onnx/graph.js';
 import { cut } from '../surgery/cut.js';
 import { preprocessingFromMetadata } from '../transfer/pipeline-graft.js';
 import { detectFeatureValue, imageInputOf, poolFeatures } from '../transfer/image-backbone.js';
@@ -32,24 +32,13 @@ export interface BackboneOptions extends SourceSettings {
   limits?: DataLimits;
 }
 
-/** A pretrained network cut at its feature output, ready to embed images. */
-export interface Backbone {
-  /** as the user named it */
-  name: string;
-  /** sha256 of the ONNX file the backbone was cut from */
-  sha256: string;
-  /** the cut model: one data input, one output `featureValue` holding pooled [N, dim] features */
-  model: Model;
-  featureValue: string;
-  inputName: string;
-  /** one preprocessed image: [3, H, W] (NCHW) or [H, W, 3] */
-  itemDims: number[];
-  dim: number;
-  preprocessing: Preprocessing;
+/**
+ * A pretrained network cut at its feature output, ready to embed images: what the browser recipes hold of one
+ * (WebBackbone), and in Node the feature-store namespace, the cache entry it came from and its limits.
+ */
+export interface Backbone extends WebBackbone {
   /** feature-store namespace: model hash + cut + pooling + preprocessing, so any change is a new cache */
   namespace: string;
-  /** how spatial or token features were reduced to one vector */
-  pooling: string;
   pulled: Omit<PullResult, 'entry'>;
   /** the limits its preprocessing was checked against (kept for resizes) */
   limits?: DataLimits;
