@@ -5,8 +5,7 @@
 // adapter), a temperature fitted on the validation images, and the grafted classifier with its labels and
 // preprocessing. It imports nothing of Node, so it runs under onnxruntime-node too (the tests compare both).
 import { GraftError } from '../errors.js';
-import { exampleSize, resizeToModel, toRgb, writeNormalized, type RawImage } from '../data/image.js';
-import { planResize } from '../data/preprocessing.js';
+import { exampleSize, writeModelInput, type RawImage } from '../data/image.js';
 import { fitTemperature } from '../eval/index.js';
 import { encodeModel } from '../onnx/codec.js';
 import type { Model } from '../onnx/graph.js';
@@ -379,14 +378,7 @@ function toSamples(set: LabelledImages, backbone: WebBackbone, numClasses: numbe
     data = set.pixels;
   } else if (set.images) {
     data = new Float32Array(set.images.length * per);
-    set.images.forEach((img, i) => {
-      const rgb = toRgb(img, p.alpha);
-      const sized =
-        rgb.width === p.size[1] && rgb.height === p.size[0]
-          ? rgb
-          : resizeToModel(rgb, planResize(rgb.width, rgb.height, p), p);
-      writeNormalized(sized, p, data, i);
-    });
+    set.images.forEach((img, i) => writeModelInput(img, p, data, i));
   } else {
     throw new GraftError('BAD_INPUT', `The ${what} set has no images`, { fix: 'pass `images` or `pixels`' });
   }

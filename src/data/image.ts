@@ -1,5 +1,5 @@
 import { GraftError } from '../errors.js';
-import type { Preprocessing, ResizePlan } from './preprocessing.js';
+import { type Preprocessing, type ResizePlan, planResize } from './preprocessing.js';
 
 /**
  * Decoded pixels, interleaved (HWC), in the 0..255 range. Uint8 straight from a decoder or canvas
@@ -205,6 +205,19 @@ export function exampleSize(p: Preprocessing): number {
 export function batchDims(n: number, p: Preprocessing): [number, number, number, number] {
   const [h, w] = p.size;
   return p.layout === 'NCHW' ? [n, p.channels, h, w] : [n, h, w, p.channels];
+}
+
+/**
+ * Writes a decoded image of any size as example `index` of a batch: made RGB, resized by the preprocessing's
+ * rule (`planResize`) unless it already has the model size, then normalised (`writeNormalized`).
+ */
+export function writeModelInput(img: RawImage, p: Preprocessing, out: Float32Array, index: number): void {
+  const rgb = toRgb(img, p.alpha);
+  const sized =
+    rgb.width === p.size[1] && rgb.height === p.size[0]
+      ? rgb
+      : resizeToModel(rgb, planResize(rgb.width, rgb.height, p), p);
+  writeNormalized(sized, p, out, index);
 }
 
 /**

@@ -8,8 +8,8 @@
 import { type WebBackbone, readBackbone } from '../app-web/backbone.js';
 import { planFineTune, runFineTune, withFineTuneData } from '../app-web/finetune.js';
 import { chooseDevice } from '../app-web/device.js';
-import { type RawImage, exampleSize, resizeToModel, toRgb, writeNormalized } from '../data/image.js';
-import { type Preprocessing, planResize } from '../data/preprocessing.js';
+import { type RawImage, exampleSize, writeModelInput } from '../data/image.js';
+import type { Preprocessing } from '../data/preprocessing.js';
 import { classificationReport, fitTemperature } from '../eval/index.js';
 import { encodeModel } from '../onnx/codec.js';
 import type { Model } from '../onnx/graph.js';
@@ -58,16 +58,6 @@ function pixelsOf(source: CanvasImageSource, width: number, height: number): Raw
   return { data: d.data, width, height, channels: 4 };
 }
 
-/** Writes one image into row `row` of a batch, resized and normalised as the model expects. */
-function writeImage(img: RawImage, p: Preprocessing, out: Float32Array, row: number): void {
-  const rgb = toRgb(img, p.alpha);
-  const sized =
-    rgb.width === p.size[1] && rgb.height === p.size[0]
-      ? rgb
-      : resizeToModel(rgb, planResize(rgb.width, rgb.height, p), p);
-  writeNormalized(sized, p, out, row);
-}
-
 interface Forwarded {
   /** one row per item that decoded, in the order given */
   rows: Float32Array;
@@ -109,7 +99,7 @@ async function forwardImages(
       const good: number[] = [];
       for (const item of batch) {
         try {
-          writeImage(await decodeImage(files[item]!), p, pixels, good.length);
+          writeModelInput(await decodeImage(files[item]!), p, pixels, good.length);
           good.push(item);
         } catch (e) {
           failed.push({ item, reason: `decode failed: ${firstLine(e)}` });
@@ -439,7 +429,7 @@ async function classify(img: RawImage, top: number): Promise<Scored[]> {
   trained.session ??= await Session.create(trained.model, { device: 'wasm' });
   const p = info.preprocessing;
   const pixels = new Float32Array(exampleSize(p));
-  writeImage(img, p, pixels, 0);
+  writeModelInput(img, p, pixels, 0);
   const dims = p.layout === 'NCHW' ? [1, 3, p.size[0], p.size[1]] : [1, p.size[0], p.size[1], 3];
   const out = await trained.session.run({ [info.inputName]: f32(pixels, dims) });
   const probs = out[info.probabilities ?? CLASSIFIER_PROBABILITIES]!.data as Float32Array;
