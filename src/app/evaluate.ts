@@ -32,6 +32,39 @@ export function evalItems<T extends { split: Split }>(
   return { split, chosen };
 }
 
+/**
+ * The items whose label is one of the model's classes; the others are reported, one issue per unknown label,
+ * and none left is an error naming the model's classes (`what` says how the data names them).
+ */
+export function scorableItems<T extends { label: string; id: string }>(
+  chosen: readonly T[],
+  labels: LabelMap,
+  issues: DatasetIssue[],
+  data: string,
+  what: { expected: string; fix: string },
+): T[] {
+  const unknown = new Map<string, string[]>();
+  for (const it of chosen) {
+    if (labels.has(it.label)) continue;
+    const files = unknown.get(it.label) ?? [];
+    if (!files.length) unknown.set(it.label, files);
+    files.push(it.id);
+  }
+  for (const [label, files] of unknown) {
+    issues.push({ kind: 'unknown-class', files, skipped: true, detail: `the model has no class '${label}'`, label });
+  }
+  const known = chosen.filter((it) => labels.has(it.label));
+  if (known.length === 0) {
+    throw new GraftError('BAD_INPUT', 'None of the classes in the data set is a class of the model', {
+      file: data,
+      expected: `${what.expected}: ${labels.names.slice(0, 20).join(', ')}`,
+      found: [...new Set(chosen.map((it) => it.label))].slice(0, 20).join(', '),
+      fix: what.fix,
+    });
+  }
+  return known;
+}
+
 export interface EvaluateOptions {
   /** run folder or model.onnx */
   model: string;
@@ -75,29 +108,10 @@ export async function evaluateClassifier(opts: EvaluateOptions): Promise<Evaluat
     const ds = await scanImages(data, { minClasses: 1, limits: opts.limits });
     issues.push(...ds.report.issues);
     const { split, chosen } = evalItems(ds.items, opts.split, data, 'images');
-    const unknown = chosen.filter((it) => !labels.has(it.label));
-    const known = chosen.filter((it) => labels.has(it.label));
-    if (unknown.length) {
-      const byLabel = new Map<string, string[]>();
-      for (const it of unknown) byLabel.set(it.label, [...(byLabel.get(it.label) ?? []), it.id]);
-      for (const [label, files] of byLabel) {
-        issues.push({
-          kind: 'unknown-class',
-          files,
-          skipped: true,
-          detail: `the model has no class '${label}'`,
-          label,
-        });
-      }
-    }
-    if (known.length === 0) {
-      throw new GraftError('BAD_INPUT', 'None of the classes in the data set is a class of the model', {
-        file: data,
-        expected: `folders named after the model's classes: ${labels.names.slice(0, 20).join(', ')}`,
-        found: [...new Set(chosen.map((it) => it.label))].slice(0, 20).join(', '),
-        fix: 'evaluate on data laid out like the training data (one folder per class)',
-      });
-    }
+    const known = scorableItems(chosen, labels, issues, data, {
+      expected: "folders named after the model's classes",
+      fix: 'evaluate on data laid out like the training data (one folder per class)',
+    });
     const loader = new ImageLoader(known, {
       preprocessing: classifier.info.preprocessing,
       labels,

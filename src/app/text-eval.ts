@@ -1,6 +1,5 @@
 // Node-only: scoring a trained text classifier on a labelled text table or folder.
 import { resolve } from 'node:path';
-import { GraftError } from '../errors.js';
 import type { DataLimits } from '../data/limits.js';
 import { LabelMap } from '../data/labels.js';
 import { loadTextDataset } from '../data/node/text.js';
@@ -8,7 +7,7 @@ import type { DatasetIssue } from '../data/report.js';
 import { classificationReport } from '../eval/index.js';
 import type { SessionOptions } from '../runtime/session.js';
 import { badFilesOf } from './data.js';
-import { type EvalSplit, type EvaluateResult, evalItems } from './evaluate.js';
+import { type EvalSplit, type EvaluateResult, evalItems, scorableItems } from './evaluate.js';
 import { oneLine, openTextClassifier, textModelPath } from './text-predict.js';
 
 export interface EvaluateTextOptions {
@@ -54,24 +53,10 @@ export async function evaluateTextClassifier(opts: EvaluateTextOptions): Promise
     });
     issues.push(...ds.report.issues);
     const { split, chosen } = evalItems(ds.items, opts.split, data, 'texts');
-    const known = chosen.filter((it) => labels.has(it.label));
-    for (const label of new Set(chosen.filter((it) => !labels.has(it.label)).map((it) => it.label))) {
-      issues.push({
-        kind: 'unknown-class',
-        files: chosen.filter((it) => it.label === label).map((it) => it.id),
-        skipped: true,
-        detail: `the model has no class '${label}'`,
-        label,
-      });
-    }
-    if (known.length === 0) {
-      throw new GraftError('BAD_INPUT', 'None of the classes in the data set is a class of the model', {
-        file: data,
-        expected: `labels among the model's classes: ${labels.names.slice(0, 20).join(', ')}`,
-        found: [...new Set(chosen.map((it) => it.label))].slice(0, 20).join(', '),
-        fix: 'evaluate on data labelled like the training data',
-      });
-    }
+    const known = scorableItems(chosen, labels, issues, data, {
+      expected: "labels among the model's classes",
+      fix: 'evaluate on data labelled like the training data',
+    });
     const C = labels.size;
     const bs = opts.batchSize ?? 64;
     const logits = new Float64Array(known.length * C);
