@@ -8,7 +8,7 @@
 //   npm run bench -- finetune-sweep --study=DIR [--fractions=1,2.5,10] [--seeds=0,1,2] [--input-size=96]
 //        [--threads=2] [--out=DIR] --variant=NAME:key=value,key=value [--variant=...]
 //   keys: strategy, lr, epochs, unfreeze, anchor, labelSmoothing, weightDecay, discriminative (0: off),
-//         schedule, probeEpochs, batch
+//         schedule, probeEpochs, batch, interpolate
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +24,17 @@ function arg(args: string[], name: string): string | undefined {
   return args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 }
 
-const NUMERIC = ['lr', 'epochs', 'anchor', 'labelSmoothing', 'weightDecay', 'discriminative', 'probeEpochs', 'batch'];
+const NUMERIC = [
+  'lr',
+  'epochs',
+  'anchor',
+  'labelSmoothing',
+  'weightDecay',
+  'discriminative',
+  'probeEpochs',
+  'batch',
+  'interpolate',
+];
 
 interface Variant {
   name: string;

@@ -32,6 +32,7 @@ const SAVED: Record<string, 'string' | 'number' | 'boolean'> = {
   probeEpochs: 'number',
   discriminative: 'number',
   anchor: 'number',
+  interpolate: 'number',
   schedule: 'string',
   batchSize: 'number',
   weightDecay: 'number',

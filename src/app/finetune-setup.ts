@@ -68,6 +68,11 @@ export interface FineTuneImageSettings extends SourceSettings {
   discriminative?: number;
   /** L2-SP: strength of the pull of trained pretrained weights back to their pretrained values (0: none) */
   anchor?: number;
+  /**
+   * fine-tune (and auto): WiSE-FT, the weight of the fine-tuned values when the fine-tune phase ends, against
+   * the probe's values it started from (1: the fine-tuned values as they are, 0: the probe)
+   */
+  interpolate?: number;
   schedule?: PhaseSchedule;
   batchSize?: number;
   weightDecay?: number;
@@ -187,6 +192,12 @@ export async function setupFineTune(opts: FineTuneSetupOptions): Promise<FineTun
       },
     );
   }
+  if (opts.interpolate !== undefined && !(opts.interpolate >= 0 && opts.interpolate <= 1)) {
+    throw new GraftError('BAD_INPUT', '--interpolate is a weight between 0 and 1', {
+      found: `--interpolate ${opts.interpolate}`,
+      fix: 'use e.g. --interpolate 0.5 (halfway between the probe and the fine-tuned weights) or 1 (no interpolation)',
+    });
+  }
   const data = resolve(cwd, opts.data);
   const ds = await scanRunImages(
     data,
@@ -243,6 +254,7 @@ export async function setupFineTune(opts: FineTuneSetupOptions): Promise<FineTun
     probeDefaults: gradientFit(head)?.defaults,
     discriminative: opts.discriminative === 0 ? false : opts.discriminative,
     schedule: opts.schedule,
+    interpolate: opts.interpolate,
   });
   const names = plan.blocks.map((p) => p.block.name);
   emit({ type: 'phases', lines: phases.map((p) => formatPhase(p, names)) });

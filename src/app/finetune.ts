@@ -99,7 +99,11 @@ async function chooseModel(
         : p.kind === 'probe'
           ? `the last epoch of phase ${p.name}`
           : `the last epoch of phase ${p.name} (phases that train blocks keep their last epoch: their rate anneals to ~0 and their validation loss is a poor guide on small data)`;
-    return { epoch, epochs, phase: p.name, reason: why };
+    const wise =
+      p.interpolated !== undefined
+        ? `, its weights then set to start + ${p.interpolated} x (trained - start), between the phase's start and its end (WiSE-FT, --interpolate)`
+        : '';
+    return { epoch, epochs, phase: p.name, reason: why + wise };
   };
   const lastIndex = result.phases.length - 1;
   const final: ModelChoice = { model: result.model, kept: phaseKept(lastIndex) };
@@ -287,6 +291,7 @@ export async function fineTuneImageClassifier(opts: FineTuneImageOptions): Promi
     probeEpochs: opts.probeEpochs ?? null,
     discriminative: opts.discriminative ?? null,
     anchor: opts.anchor ?? 0,
+    interpolate: result.phases.find((p) => p.interpolated !== undefined)?.interpolated ?? 1,
     schedule: opts.schedule ?? null,
     weightDecay: opts.weightDecay ?? null,
     labelSmoothing: opts.labelSmoothing ?? 0,

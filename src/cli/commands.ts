@@ -131,7 +131,7 @@ export type LrFindSettings = OutputSettings &
   BackboneCliSettings &
   RuntimeCliSettings &
   Pick<HeadCliSettings, 'head' | 'lr' | 'batch' | 'weightDecay' | 'valSplit' | 'seed'> &
-  Omit<FineTuneCliSettings, 'augment' | 'headEpochs' | 'probeEpochs' | 'schedule' | 'anchor'> &
+  Omit<FineTuneCliSettings, 'augment' | 'headEpochs' | 'probeEpochs' | 'schedule' | 'anchor' | 'interpolate'> &
   LrFindOnlySettings & { strategy?: FineTuneStrategy };
 export type DemoSettings = OutputSettings &
   SourceSettings &

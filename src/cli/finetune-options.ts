@@ -13,6 +13,7 @@ export interface FineTuneCliSettings {
   probeEpochs?: number;
   discriminative?: number;
   anchor?: number;
+  interpolate?: number;
   schedule?: PhaseSchedule;
   labelSmoothing?: number;
   fromScratch?: boolean;
@@ -81,6 +82,14 @@ export const fineTuneOptions: OptionTable<FineTuneCliSettings> = {
     placeholder: 'S',
     description:
       'fine-tuning a pretrained model: pull the trained weights back to their pretrained values with strength S (L2-SP; default 0: off)',
+  },
+  interpolate: {
+    flag: 'interpolate',
+    type: 'number',
+    min: 0,
+    placeholder: 'A',
+    description:
+      'fine-tune, lp-ft, auto: end at probe + A x (fine-tuned - probe), a weight-space ensemble of the two (WiSE-FT; 1: the fine-tuned weights)',
   },
   schedule: {
     flag: 'schedule',

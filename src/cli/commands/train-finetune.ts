@@ -31,6 +31,7 @@ export async function runFineTune(ctx: CommandContext<TrainSettings>): Promise<n
     probeEpochs: options.probeEpochs,
     discriminative: options.discriminative,
     anchor: options.anchor,
+    interpolate: options.interpolate,
     schedule: options.schedule,
     batchSize: options.batch,
     weightDecay: options.weightDecay,

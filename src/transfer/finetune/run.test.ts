@@ -479,3 +479,57 @@ test('cross-validating a fine-tune: out-of-fold logits of the probe and of the f
   }
   assert.notDeepEqual([...oof.logits.probe!], [...oof.logits.final]);
 });
+
+test('WiSE-FT: the fine-tune phase ends at start + A x (trained - start): 0 is the probe, 1 the plain fine-tune, 0.5 halfway; a resume ends at the same model', async () => {
+  const { cls, plan, featureValue } = await pretrainedSetup();
+  const train = await cached(cls.model, plan.boundary, 64, 11);
+  const val = await cached(cls.model, plan.boundary, 16, 12);
+  const opts = {
+    model: cls.model,
+    logits: cls.logits,
+    featureValue,
+    headParams: cls.headParams,
+    plan,
+    data: { at: plan.boundary, train, val },
+    numClasses: 4,
+    seed: 4,
+    session: ONE_THREAD,
+  };
+  const phases = (interpolate?: number) =>
+    planPhases('fine-tune', plan, { epochs: 3, lr: 1e-2, probeEpochs: 4, interpolate });
+  assert.equal(
+    phases()[1]!.interpolate,
+    STRATEGY_DEFAULTS.fineTune.interpolate < 1 ? STRATEGY_DEFAULTS.fineTune.interpolate : undefined,
+  );
+  assert.equal(phases(1)[1]!.interpolate, undefined, '1: no interpolation');
+  assert.equal(planPhases('lp-ft', plan, { epochs: 3, lr: 1e-2, interpolate: 0.3 })[1]!.interpolate, 0.3);
+  const plain = await fineTune({ ...opts, phases: phases(1) });
+  const none = await fineTune({ ...opts, phases: phases(0) });
+  const records: FineTuneProgress[] = [];
+  const half = await fineTune({
+    ...opts,
+    phases: phases(0.5),
+    onProgress: (p) => void records.push(decodeRecord(encodeRecord('progress', p), 'progress') as FineTuneProgress),
+  });
+  assert.equal(half.phases[1]!.interpolated, 0.5);
+  assert.equal(plain.phases[1]!.interpolated, undefined);
+  const value = (m: typeof plain.model, p: string) => m.graph.initializers.get(p)!.toArray() as Float32Array;
+  const trained = plan.trainable;
+  let moved = 0;
+  for (const p of trained) {
+    // where the phase started: the probe's head on the pretrained blocks
+    const start = plain.probeValues![p] ?? value(cls.model, p);
+    const end = value(plain.model, p);
+    const mid = value(half.model, p);
+    assert.deepEqual([...value(none.model, p)], [...start], `${p}: interpolate 0 keeps the starting value`);
+    for (let i = 0; i < end.length; i++) {
+      assert.ok(Math.abs(mid[i]! - (start[i]! + 0.5 * (end[i]! - start[i]!))) < 1e-6, `${p}[${i}]`);
+      moved += Math.abs(end[i]! - start[i]!);
+    }
+  }
+  assert.ok(moved > 0, 'the fine-tune phase moved the weights');
+  // resumed in the middle of the fine-tune phase, the run ends at the same interpolated model
+  const mid = records.find((r) => r.phasesDone === 1 && r.trainer)!;
+  const resumed = await fineTune({ ...opts, phases: phases(0.5), resumeFrom: mid });
+  for (const p of trained) assert.deepEqual([...value(resumed.model, p)], [...value(half.model, p)], p);
+});

@@ -130,6 +130,8 @@ export interface PhaseSummary {
   trainableParams: number;
   bestEpoch?: number;
   stopReason?: string;
+  /** the phase's WiSE-FT weight, when its trained values were moved back towards its starting ones */
+  interpolated?: number;
 }
 
 export interface FineTuneResult {
@@ -182,14 +184,12 @@ export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
   const history: FineTuneResult['history'] = resumed ? resumed.history.map((h) => ({ ...h })) : [];
   const phases: PhaseSummary[] = resumed ? resumed.phases.map((p) => ({ ...p })) : [];
   let probeValues = resumed?.probeValues;
-  const progress = (phasesDone: number, trainer?: TrainingCheckpoint, trainerParams?: readonly string[]) =>
+  const progress = (phasesDone: number, trainer?: TrainingCheckpoint) =>
     opts.onProgress?.({
       phasesDone,
-      // while a phase runs its values live in the trainer's checkpoint; the model has them from earlier phases
-      params: paramsFromModel(
-        current,
-        [...touched].filter((n) => !trainerParams?.includes(n)),
-      ),
+      // while a phase runs, its current values live in the trainer's checkpoint and the model holds the values
+      // the phase started from (which its interpolation needs)
+      params: paramsFromModel(current, [...touched]),
       history: history.map((h) => ({ ...h })),
       phases: phases.map((p) => ({ ...p })),
       batchNormStats,
@@ -236,7 +236,7 @@ export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
       callbacks.push({
         name: 'fineTuneCheckpoint',
         order: 95,
-        afterEpoch: async (t) => progress(index, t.snapshot(), prepared.graph.params),
+        afterEpoch: async (t) => progress(index, t.snapshot()),
       });
     }
     const refresh = opts.data.refresh;
@@ -272,7 +272,12 @@ export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
     } finally {
       await trainer.dispose();
     }
-    current = applyTrainedParams(current, fit.params);
+    const alpha = phase.interpolate;
+    const trained =
+      alpha === undefined
+        ? fit.params
+        : interpolate(paramsFromModel(current, prepared.graph.params), fit.params, alpha);
+    current = applyTrainedParams(current, trained);
     for (const p of prepared.graph.params) touched.add(p);
     for (const rec of fit.history) history.push({ ...rec, phase: phase.name });
     epochBase += fit.history.length;
@@ -286,6 +291,7 @@ export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
       trainableParams: prepared.trainableCount,
       bestEpoch: best?.best?.epoch,
       stopReason: fit.stopReason,
+      ...(alpha !== undefined ? { interpolated: alpha } : {}),
     });
     await progress(index + 1);
   }
@@ -447,6 +453,26 @@ async function probeHead(
       stopReason: trained.stopReason,
     },
   };
+}
+
+/**
+ * WiSE-FT's weight-space ensemble: start + alpha * (trained - start), tensor by tensor. Every trained tensor
+ * must have a starting value of the same size.
+ */
+export function interpolate(
+  start: Readonly<Record<string, Float32Array>>,
+  trained: Readonly<Record<string, Float32Array>>,
+  alpha: number,
+): Record<string, Float32Array> {
+  const out: Record<string, Float32Array> = {};
+  for (const [name, t] of Object.entries(trained)) {
+    const s = start[name];
+    if (!s || s.length !== t.length) throw new Error(`interpolate: no starting value of ${t.length} for '${name}'`);
+    const v = new Float32Array(t.length);
+    for (let i = 0; i < t.length; i++) v[i] = s[i]! + alpha * (t[i]! - s[i]!);
+    out[name] = v;
+  }
+  return out;
 }
 
 export function phaseSchedule(kind: PhaseSchedule): Schedule {

@@ -1,4 +1,4 @@
-import { STRATEGY_DEFAULTS, discriminativeRatio, probePhase } from './phases.js';
+import { STRATEGY_DEFAULTS, discriminativeRatio, interpolation, probePhase } from './phases.js';
 import { FINE_TUNE_OPTIONS, TEXT_FINE_TUNE_OPTIONS, type Strategy } from './types.js';
 
 /**
@@ -31,5 +31,6 @@ export function fineTunePhase(unfrozen: readonly number[], s: Parameters<typeof 
     lr: s.lr * d.lrFactor,
     discriminative: discriminativeRatio(s, d.discriminative),
     schedule: s.schedule ?? d.schedule,
+    ...interpolation(s, d.interpolate),
   };
 }

@@ -1,4 +1,4 @@
-import { discriminativeRatio, probePhase } from './phases.js';
+import { discriminativeRatio, interpolation, probePhase } from './phases.js';
 import { FINE_TUNE_OPTIONS, type Strategy } from './types.js';
 
 /**
@@ -24,6 +24,7 @@ export const lpFt = {
       lr: s.lr / 10,
       discriminative: discriminativeRatio(s, undefined),
       schedule: s.schedule ?? 'cosine',
+      ...interpolation(s, 1),
     },
   ],
 } as const satisfies Strategy;

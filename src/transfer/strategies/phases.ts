@@ -16,6 +16,12 @@ export interface PhaseSpec {
   /** ratio of the earliest block's rate to `lr` (0.01 = fastai's slice(lr/100, lr)); undefined: one rate */
   discriminative?: number;
   schedule: PhaseSchedule;
+  /**
+   * WiSE-FT (Wortsman et al. 2022): when the phase ends, its trained values move back towards the values it
+   * started from, start + interpolate * (trained - start). 1 or undefined: the trained values as they are;
+   * 0: the starting values (for fine-tune, the probe on the pretrained blocks).
+   */
+  interpolate?: number;
   /** this phase's own batch size, weight decay and label smoothing (else the run's) */
   batchSize?: number;
   weightDecay?: number;
@@ -36,6 +42,8 @@ export interface StrategySettings {
   /** discriminative ratio; false turns it off; default 0.01 for fine-tune and gradual, off otherwise */
   discriminative?: number | false;
   schedule?: PhaseSchedule;
+  /** fine-tune: WiSE-FT weight of the fine-tuned values against the probe's (PhaseSpec.interpolate); default per strategy */
+  interpolate?: number;
 }
 
 /**
@@ -56,6 +64,8 @@ export const STRATEGY_DEFAULTS = {
     lrFactor: 0.5,
     discriminative: 0.01,
     schedule: 'onecycle' as PhaseSchedule,
+    /** WiSE-FT weight of the fine-tuned values (1: none) */
+    interpolate: 1 as number,
   },
 } as const;
 
@@ -93,6 +103,12 @@ export function probePhase(s: StrategySettings): PhaseSpec {
     weightDecay: d.weightDecay,
     labelSmoothing: 0,
   };
+}
+
+/** The WiSE-FT weight of a phase that starts from the probe: the user's, else the strategy's; none when 1. */
+export function interpolation(s: StrategySettings, strategyDefault: number): Pick<PhaseSpec, 'interpolate'> {
+  const alpha = s.interpolate ?? strategyDefault;
+  return alpha < 1 ? { interpolate: alpha } : {};
 }
 
 /** The discriminative ratio in effect: the user's, none when turned off, else the strategy's default. */

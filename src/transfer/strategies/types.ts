@@ -63,8 +63,8 @@ export const WEIGHT_OPTIONS: readonly string[] = [
 /** Settings of the strategies that fine-tune pretrained weights: they can be anchored to them (L2-SP). */
 export const ANCHORED_OPTIONS: readonly string[] = [...WEIGHT_OPTIONS, 'anchor'];
 
-/** Settings of the strategies that start from the linear probe (fine-tune, lp-ft). */
-export const FINE_TUNE_OPTIONS: readonly string[] = [...ANCHORED_OPTIONS, 'probeEpochs'];
+/** Settings of the strategies that start from the linear probe (fine-tune, lp-ft, auto): it can also end near it (WiSE-FT). */
+export const FINE_TUNE_OPTIONS: readonly string[] = [...ANCHORED_OPTIONS, 'probeEpochs', 'interpolate'];
 
 /**
  * Settings of text fine-tuning: word vectors train with the head (the first three), or a sentence encoder's
