@@ -378,7 +378,12 @@ test('a fine-tune stopped after any epoch resumes from its progress record to th
 test('L2-SP: the anchor holds the pretrained values of the trained backbone weights, and a strong one keeps them there', async () => {
   const { cls, plan, featureValue } = await pretrainedSetup();
   const train = await cached(cls.model, plan.boundary, 96, 4);
-  const phases = planPhases('fine-tune', plan, { epochs: 10, lr: 1e-2, probeEpochs: 5 });
+  // the fine-tune phase trains at 5e-3 (lr x STRATEGY_DEFAULTS.fineTune.lrFactor)
+  const phases = planPhases('fine-tune', plan, {
+    epochs: 10,
+    lr: 5e-3 / STRATEGY_DEFAULTS.fineTune.lrFactor,
+    probeEpochs: 5,
+  });
   const opts = {
     model: cls.model,
     logits: cls.logits,

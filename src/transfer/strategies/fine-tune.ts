@@ -3,15 +3,17 @@ import { FINE_TUNE_OPTIONS, TEXT_FINE_TUNE_OPTIONS, type Strategy } from './type
 
 /**
  * LP-FT with fastai's discriminative rates: the linear probe first (trained as `--strategy linear-probe`
- * trains it), then the unfrozen blocks and the probed head together, starting from the probe, with rates
- * spread over the whole depth of the network (the blocks near the head train at nearly the head's rate),
- * optionally anchored to the pretrained weights (`--anchor`, L2-SP). Starting from a trained head keeps a
- * random one from distorting the features, so on small data fine-tuning starts where the probe ended. On
- * text, the word vectors (or a sentence encoder's last layers, `--unfreeze last:N`) train with the head.
+ * trains it), then the unfrozen blocks and the probed head together, starting from the probe, at a low rate
+ * (lr/20: 1.5e-4 by default) spread over the whole depth of the network (the blocks near the head train at
+ * nearly the head's rate), optionally anchored to the pretrained weights (`--anchor`, L2-SP) or interpolated
+ * back towards the probe at the end (`--interpolate`, WiSE-FT). Starting from a trained head keeps a random
+ * one from distorting the features, and the low rate keeps the fine-tune near the probe it started from, so
+ * on small data it does not fall below it. On text, the word vectors (or a sentence encoder's last layers,
+ * `--unfreeze last:N`) train with the head.
  */
 export const fineTune = {
   name: 'fine-tune',
-  summary: 'the linear probe, then the last blocks and the head from it, with discriminative rates',
+  summary: 'the linear probe, then the last blocks and the head from it at a low rate, with discriminative rates',
   family: 'weights',
   data: ['image', 'text'],
   heads: ['linear', 'mlp'],
