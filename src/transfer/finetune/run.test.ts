@@ -124,6 +124,25 @@ function pretrainedSetup(): Promise<ReturnType<typeof setup>> {
   return pretrained;
 }
 
+/** The pretrained tiny CNN with cached training (and validation) textures: fineTune's options but the phases. */
+async function pretrainedRun(counts: { train: number; val?: number }, dataSeed: number, seed: number) {
+  const { cls, plan, featureValue } = await pretrainedSetup();
+  const train = await cached(cls.model, plan.boundary, counts.train, dataSeed);
+  const val = counts.val ? await cached(cls.model, plan.boundary, counts.val, dataSeed + 1) : undefined;
+  const opts = {
+    model: cls.model,
+    logits: cls.logits,
+    featureValue,
+    headParams: cls.headParams,
+    plan,
+    data: { at: plan.boundary, train, ...(val ? { val } : {}) },
+    numClasses: 4,
+    seed,
+    session: ONE_THREAD,
+  };
+  return { cls, plan, featureValue, train, val, opts };
+}
+
 for (const strategy of ['fine-tune', 'lp-ft', 'gradual', 'full'] as FineTuneStrategy[]) {
   test(`${strategy}: a new head on a pretrained backbone learns the textures from cached activations; each phase says how it got its inputs`, async () => {
     const { cls, plan, featureValue } = await pretrainedSetup();
@@ -376,26 +395,15 @@ test('a fine-tune stopped after any epoch resumes from its progress record to th
 });
 
 test('L2-SP: the anchor holds the pretrained values of the trained backbone weights, and a strong one keeps them there', async () => {
-  const { cls, plan, featureValue } = await pretrainedSetup();
-  const train = await cached(cls.model, plan.boundary, 96, 4);
+  const run = await pretrainedRun({ train: 96 }, 4, 1);
+  const { cls, plan } = run;
   // the fine-tune phase trains at 5e-3 (lr x STRATEGY_DEFAULTS.fineTune.lrFactor)
   const phases = planPhases('fine-tune', plan, {
     epochs: 10,
     lr: 5e-3 / STRATEGY_DEFAULTS.fineTune.lrFactor,
     probeEpochs: 5,
   });
-  const opts = {
-    model: cls.model,
-    logits: cls.logits,
-    featureValue,
-    headParams: cls.headParams,
-    plan,
-    phases,
-    data: { at: plan.boundary, train },
-    numClasses: 4,
-    seed: 1,
-    session: ONE_THREAD,
-  };
+  const opts = { ...run.opts, phases };
   const prepared = await preparePhase({ ...opts, anchor: 5 }, cls.model, phases[1]!);
   const backbone = plan.trainable.filter((p) => !cls.headParams.includes(p));
   assert.deepEqual(Object.keys(prepared.anchor!.values).sort(), [...backbone].sort(), 'backbone weights only');
@@ -426,22 +434,10 @@ test('L2-SP: the anchor holds the pretrained values of the trained backbone weig
 });
 
 test('fine-tune returns the probed values it started from, which give the probe model; resumes keep them', async () => {
-  const { cls, plan, featureValue } = await pretrainedSetup();
-  const train = await cached(cls.model, plan.boundary, 64, 7);
-  const val = await cached(cls.model, plan.boundary, 16, 8);
+  const run = await pretrainedRun({ train: 64, val: 16 }, 7, 3);
+  const { cls, plan } = run;
   const records: FineTuneProgress[] = [];
-  const opts = {
-    model: cls.model,
-    logits: cls.logits,
-    featureValue,
-    headParams: cls.headParams,
-    plan,
-    phases: planPhases('fine-tune', plan, { epochs: 2, lr: 1e-2, probeEpochs: 4 }),
-    data: { at: plan.boundary, train, val },
-    numClasses: 4,
-    seed: 3,
-    session: ONE_THREAD,
-  };
+  const opts = { ...run.opts, phases: planPhases('fine-tune', plan, { epochs: 2, lr: 1e-2, probeEpochs: 4 }) };
   const r = await fineTune({ ...opts, onProgress: (p) => void records.push(p) });
   assert.deepEqual(Object.keys(r.probeValues!).sort(), [...cls.headParams].sort());
   // the probe's values are what the head held when the probe phase ended, before fine-tuning moved it
@@ -456,27 +452,18 @@ test('fine-tune returns the probed values it started from, which give the probe 
 });
 
 test('cross-validating a fine-tune: out-of-fold logits of the probe and of the final model for every pooled example', async () => {
-  const { cls, plan, featureValue } = await pretrainedSetup();
-  const train = await cached(cls.model, plan.boundary, 80, 9);
-  const val = await cached(cls.model, plan.boundary, 16, 10);
+  const run = await pretrainedRun({ train: 80, val: 16 }, 9, 3);
+  const { plan, train, val } = run;
   const opts = {
-    model: cls.model,
-    logits: cls.logits,
-    featureValue,
-    headParams: cls.headParams,
-    plan,
+    ...run.opts,
     // the probe's defaults (batch 64, lr 3e-3) take ~200 epochs on 72 examples of the tiny network
     phases: planPhases('fine-tune', plan, { epochs: 2, lr: 1e-2, probeEpochs: 200 }),
-    data: { at: plan.boundary, train, val },
-    numClasses: 4,
-    seed: 3,
-    session: ONE_THREAD,
   };
   const folds: number[] = [];
   const oof = await crossValidateFineTune(opts, { folds: 4, onFold: (f) => folds.push(f) });
   assert.deepEqual(folds, [1, 2, 3, 4]);
   assert.equal(oof.folds, 4);
-  assert.deepEqual([...oof.labels], [...train.labels, ...val.labels]);
+  assert.deepEqual([...oof.labels], [...train.labels, ...val!.labels]);
   for (const logits of [oof.logits.probe!, oof.logits.final]) {
     assert.equal(logits.length, 96 * 4);
     assert.ok(logits.every(Number.isFinite));
@@ -486,20 +473,7 @@ test('cross-validating a fine-tune: out-of-fold logits of the probe and of the f
 });
 
 test('WiSE-FT: the fine-tune phase ends at start + A x (trained - start): 0 is the probe, 1 the plain fine-tune, 0.5 halfway; a resume ends at the same model', async () => {
-  const { cls, plan, featureValue } = await pretrainedSetup();
-  const train = await cached(cls.model, plan.boundary, 64, 11);
-  const val = await cached(cls.model, plan.boundary, 16, 12);
-  const opts = {
-    model: cls.model,
-    logits: cls.logits,
-    featureValue,
-    headParams: cls.headParams,
-    plan,
-    data: { at: plan.boundary, train, val },
-    numClasses: 4,
-    seed: 4,
-    session: ONE_THREAD,
-  };
+  const { cls, plan, opts } = await pretrainedRun({ train: 64, val: 16 }, 11, 4);
   const phases = (interpolate?: number) =>
     planPhases('fine-tune', plan, { epochs: 3, lr: 1e-2, probeEpochs: 4, interpolate });
   assert.equal(
