@@ -113,7 +113,7 @@ test('the exported model scores the test images as the run reported, from pixels
   );
 });
 
-test('a second run at the same boundary reuses every cached activation; augmentation recomputes them each epoch', async () => {
+test('a second run at the same boundary reuses every cached activation (lp-ft, interpolated halfway back); augmentation recomputes them each epoch', async () => {
   const again = await fineTuneImageClassifier({
     data,
     out: join(dir, 'run-lpft'),
@@ -123,10 +123,15 @@ test('a second run at the same boundary reuses every cached activation; augmenta
     unfreeze: 'last:2',
     epochs: 2,
     probeEpochs: 5,
+    interpolate: 0.5,
     ...session,
   });
   assert.equal(again.activations.computed, 0);
   assert.equal(again.activations.reused, 4 * 28);
+  // WiSE-FT: run.json and the kept model's reason say the weights were moved back halfway
+  assert.equal((await readRunFolder(again.runDir)).run.config.interpolate, 0.5);
+  assert.match(again.kept.reason, /start \+ 0\.5 x \(trained - start\).*WiSE-FT, --interpolate/);
+  assert.equal((await readRunFolder(first.runDir)).run.config.interpolate, 1, 'no interpolation unless asked');
   const aug = await fineTuneImageClassifier({
     data,
     out: join(dir, 'run-aug'),

@@ -13,7 +13,7 @@ import { FINE_TUNE_OPTIONS, TEXT_FINE_TUNE_OPTIONS, type Strategy } from './type
  */
 export const fineTune = {
   name: 'fine-tune',
-  summary: 'the linear probe, then the last blocks and the head from it at a low rate, with discriminative rates',
+  summary: 'the linear probe, then the last blocks and the head from it at lr/20, with discriminative rates',
   family: 'weights',
   data: ['image', 'text'],
   heads: ['linear', 'mlp'],
