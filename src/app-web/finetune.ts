@@ -74,6 +74,8 @@ export interface WebFineTuneOptions {
   headEpochs?: number;
   probeEpochs?: number;
   discriminative?: number;
+  /** fine-tune, lp-ft: WiSE-FT, end at probe + interpolate x (fine-tuned - probe) (default: the strategy's) */
+  interpolate?: number;
   schedule?: PhaseSchedule;
   batchSize?: number;
   weightDecay?: number;
@@ -188,6 +190,7 @@ export async function planFineTune(opts: FineTunePlanOptions): Promise<FineTuneP
     probeEpochs: opts.probeEpochs,
     discriminative: opts.discriminative === 0 ? false : opts.discriminative,
     schedule: opts.schedule,
+    interpolate: opts.interpolate,
   });
   emit({
     type: 'phases',

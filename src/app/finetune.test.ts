@@ -12,6 +12,7 @@ import { saveOnnxFile } from '../node/onnx-file.js';
 import { evaluateClassifier } from './evaluate.js';
 import { type FineTuneImageResult, fineTuneImageClassifier } from './finetune.js';
 import { lrFindImages } from './finetune-lr-find.js';
+import { STRATEGY_DEFAULTS } from '../transfer/strategies/phases.js';
 import { TINY_PREPROCESSING, fashionSlice, removeTempDirs, tempDir } from './test-utils/fixtures.js';
 
 let dir: string;
@@ -131,7 +132,11 @@ test('a second run at the same boundary reuses every cached activation (lp-ft, i
   // WiSE-FT: run.json and the kept model's reason say the weights were moved back halfway
   assert.equal((await readRunFolder(again.runDir)).run.config.interpolate, 0.5);
   assert.match(again.kept.reason, /start \+ 0\.5 x \(trained - start\).*WiSE-FT, --interpolate/);
-  assert.equal((await readRunFolder(first.runDir)).run.config.interpolate, 1, 'no interpolation unless asked');
+  assert.equal(
+    (await readRunFolder(first.runDir)).run.config.interpolate,
+    STRATEGY_DEFAULTS.fineTune.interpolate,
+    "fine-tune's own default",
+  );
   const aug = await fineTuneImageClassifier({
     data,
     out: join(dir, 'run-aug'),
