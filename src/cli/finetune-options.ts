@@ -89,7 +89,7 @@ export const fineTuneOptions: OptionTable<FineTuneCliSettings> = {
     min: 0,
     placeholder: 'A',
     description:
-      'fine-tune, lp-ft, auto: end at probe + A x (fine-tuned - probe), a weight-space ensemble of the two (WiSE-FT; 1: the fine-tuned weights)',
+      'fine-tune, lp-ft, auto: end at probe + A x (fine-tuned - probe), a weight-space ensemble of the two (WiSE-FT; default 0.5, lp-ft 1: the fine-tuned weights)',
   },
   schedule: {
     flag: 'schedule',

@@ -5,15 +5,17 @@ import { FINE_TUNE_OPTIONS, TEXT_FINE_TUNE_OPTIONS, type Strategy } from './type
  * LP-FT with fastai's discriminative rates: the linear probe first (trained as `--strategy linear-probe`
  * trains it), then the unfrozen blocks and the probed head together, starting from the probe, at a low rate
  * (lr/20: 1.5e-4 by default) spread over the whole depth of the network (the blocks near the head train at
- * nearly the head's rate), optionally anchored to the pretrained weights (`--anchor`, L2-SP) or interpolated
- * back towards the probe at the end (`--interpolate`, WiSE-FT). Starting from a trained head keeps a random
- * one from distorting the features, and the low rate keeps the fine-tune near the probe it started from, so
- * on small data it does not fall below it. On text, the word vectors (or a sentence encoder's last layers,
+ * nearly the head's rate), ending halfway between the probe and the fine-tuned weights (`--interpolate`,
+ * WiSE-FT; 0.5 by default), optionally anchored to the pretrained weights (`--anchor`, L2-SP). Starting from a
+ * trained head keeps a random one from distorting the features; the low rate keeps the fine-tune near the probe
+ * it started from, and the interpolation takes back half of what small data overfits, so on small data it does
+ * not fall below the probe. On text, the word vectors (or a sentence encoder's last layers,
  * `--unfreeze last:N`) train with the head.
  */
 export const fineTune = {
   name: 'fine-tune',
-  summary: 'the linear probe, then the last blocks and the head from it at lr/20, with discriminative rates',
+  summary:
+    'the linear probe, then the last blocks and the head from it at lr/20 with discriminative rates, ending halfway back to the probe',
   family: 'weights',
   data: ['image', 'text'],
   heads: ['linear', 'mlp'],
