@@ -130,7 +130,7 @@ async function chooseModel(
       ],
       val.labels,
       k,
-      { method: 'validation' },
+      { method: 'validation', prefer: names[1] },
     );
   } else {
     const pooled = setup.data.train.labels.length + (val?.labels.length ?? 0);
@@ -157,7 +157,7 @@ async function chooseModel(
       ],
       oof.labels,
       k,
-      { method: 'cross-validation', folds: oof.folds },
+      { method: 'cross-validation', folds: oof.folds, prefer: names[1] },
     );
     const keptLogits = selection.kept === names[0] ? oof.logits.probe! : oof.logits.final;
     calibrateOn = { logits: keptLogits, labels: oof.labels, folds: oof.folds };
