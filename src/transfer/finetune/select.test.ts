@@ -56,17 +56,16 @@ test('auto keeps the candidate with more held-out examples right, and on a tie t
   );
 });
 
-test('with a preferred candidate, another replaces it only when it gets more right by more than one standard error', () => {
+test('with a preferred candidate, another replaces it only when it gets more right by more than two standard errors', () => {
   // 20 examples of two classes; each candidate's logits put the right class first where it is right
   const labels = Int32Array.from({ length: 20 }, (_, i) => i % 2);
   const logitsRightOn = (right: (i: number) => boolean) =>
     Float32Array.from({ length: 40 }, (_, j) => {
       const i = j >> 1;
-      const cls = j & 1;
       const answer = right(i) ? labels[i]! : 1 - labels[i]!;
-      return cls === answer ? 1 : 0;
+      return (j & 1) === answer ? 1 : 0;
     });
-  const choose = (probe: (i: number) => boolean, fineTune: (i: number) => boolean) =>
+  const choose = (probe: (i: number) => boolean, fineTune: (i: number) => boolean, prefer?: string) =>
     selectCandidate(
       [
         { name: 'probe', logits: logitsRightOn(probe) },
@@ -74,45 +73,44 @@ test('with a preferred candidate, another replaces it only when it gets more rig
       ],
       labels,
       2,
-      { method: 'cross-validation', folds: 5, prefer: 'fine-tune' },
+      { method: 'cross-validation', folds: 5, ...(prefer ? { prefer } : {}) },
     );
-  // the probe right on 0-15, the fine-tune on 0-13: b = 0, c = 2, 2 > sqrt(2) = 1.41: the probe is kept
+  // the probe right on 0-17, the fine-tune on 0-11: only the probe 6, only the fine-tune 0; 6 > 2 sqrt(6) = 4.9
   const clear = choose(
-    (i) => i < 16,
-    (i) => i < 14,
+    (i) => i < 18,
+    (i) => i < 12,
+    'fine-tune',
   );
   assert.equal(clear.kept, 'probe');
   assert.match(
     clear.reason,
-    /^kept probe: accuracy 80\.0% vs 70\.0% for fine-tune .*, more than one standard error above fine-tune$/,
+    /^kept probe: accuracy 90\.0% vs 60\.0% for fine-tune .*, more than two standard errors above fine-tune$/,
   );
-  // the probe right on 0-15, the fine-tune on 0-14 and 19: b = 1, c = 2, 1 < sqrt(3): the fine-tune stays
+  // the probe right on 0-17, the fine-tune on 0-12: 5 > 2 sqrt(5) = 4.47: still the probe
+  assert.equal(
+    choose(
+      (i) => i < 18,
+      (i) => i < 13,
+      'fine-tune',
+    ).kept,
+    'probe',
+  );
+  // the probe right on 0-17, the fine-tune on 0-13: 4 is not above 2 sqrt(4) = 4: the fine-tune stays
   const noise = choose(
-    (i) => i < 16,
-    (i) => i < 15 || i === 19,
+    (i) => i < 18,
+    (i) => i < 14,
+    'fine-tune',
   );
   assert.equal(noise.kept, 'fine-tune');
   assert.match(
     noise.reason,
-    /^kept fine-tune: accuracy 80\.0% vs 80\.0% for probe .*; fine-tune is kept unless another gets more examples right by more than one standard error, and none did$/,
+    /^kept fine-tune: accuracy 70\.0% vs 90\.0% for probe .*; fine-tune is kept unless another gets more examples right by more than two standard errors, and none did$/,
   );
-  // the probe right on 0-16 (17), the fine-tune on 0-14 and 19 (16): only the probe 15 and 16, only the
-  // fine-tune 19: one more right is within the noise (1 < sqrt(3))
-  const worse = choose(
-    (i) => i < 17,
-    (i) => i < 15 || i === 19,
-  );
-  assert.equal(worse.kept, 'fine-tune', 'one example more right is within the noise');
-  // the same comparison without a preference keeps the one with more right
+  // without a preference the one with more right is kept
   assert.equal(
-    selectCandidate(
-      [
-        { name: 'probe', logits: logitsRightOn((i) => i < 17) },
-        { name: 'fine-tune', logits: logitsRightOn((i) => i < 15 || i === 19) },
-      ],
-      labels,
-      2,
-      { method: 'cross-validation', folds: 5 },
+    choose(
+      (i) => i < 18,
+      (i) => i < 14,
     ).kept,
     'probe',
   );
@@ -121,6 +119,7 @@ test('with a preferred candidate, another replaces it only when it gets more rig
     choose(
       (i) => i < 12,
       (i) => i < 12,
+      'fine-tune',
     ).kept,
     'fine-tune',
   );
