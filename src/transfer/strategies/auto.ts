@@ -4,7 +4,7 @@ import { FINE_TUNE_OPTIONS, type Strategy } from './types.js';
 /**
  * The fine-tune, or the probe it started from when the probe does clearly better on held-out data:
  * fine-tune's phases run (the linear probe, then the blocks from it), and the run keeps the probe only when it
- * gets more held-out examples right by more than one standard error of the difference (selectCandidate's
+ * gets more held-out examples right by more than two standard errors of the difference (selectCandidate's
  * `prefer`). It decides on the validation split when that holds enough examples, else by k-fold
  * cross-validation on the labelled data (both candidates trained on each fold's rest, on the cached
  * activations), and says which it kept and why.
