@@ -64,7 +64,8 @@ export const STRATEGY_DEFAULTS = {
      * the fine-tune phase's base rate as a fraction of --lr: 1.5e-4 at the default 3e-3. Measured on
      * Fashion-MNIST at 10, 25 and 100 images per class (docs/benchmarks.md, issue 13): at 1.5e-3 (0.5) the
      * training loss rose after the warm-up and the run fell below the probe it started from at 10 and 25 per
-     * class; at 1.5e-4 it stayed at or above the probe in every seed.
+     * class (-1.0 and -1.7 points, three seeds); at 1.5e-4 it held at 25 per class over five seeds but not at
+     * 10 (-0.6), which the interpolation below mends.
      */
     lrFactor: 0.05,
     discriminative: 0.01,
