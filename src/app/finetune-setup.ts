@@ -192,12 +192,6 @@ export async function setupFineTune(opts: FineTuneSetupOptions): Promise<FineTun
       },
     );
   }
-  if (opts.interpolate !== undefined && !(opts.interpolate >= 0 && opts.interpolate <= 1)) {
-    throw new GraftError('BAD_INPUT', '--interpolate is a weight between 0 and 1', {
-      found: `--interpolate ${opts.interpolate}`,
-      fix: 'use e.g. --interpolate 0.5 (halfway between the probe and the fine-tuned weights) or 1 (no interpolation)',
-    });
-  }
   const data = resolve(cwd, opts.data);
   const ds = await scanRunImages(
     data,

@@ -342,6 +342,11 @@ test('strategies as phases: head warm-up then unfrozen; probe to convergence the
   assert.equal(planPhases('fine-tune', plan, { ...s, discriminative: false })[1]!.discriminative, undefined);
   assert.throws(() => planPhases('fine-tune', plan as FreezePlan, { epochs: 0, lr: 1 }), /positive whole number/);
   assert.throws(() => planPhases('fine-tune', plan, { ...s, probeEpochs: 0 }), /--probe-epochs must be a positive/);
+  for (const interpolate of [-0.1, 1.5, Number.NaN])
+    assert.throws(
+      () => planPhases('fine-tune', plan, { ...s, interpolate }),
+      /--interpolate is a weight between 0 and 1/,
+    );
 });
 
 test('a fine-tune stopped after any epoch resumes from its progress record to the very same model', async () => {

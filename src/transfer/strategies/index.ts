@@ -96,6 +96,12 @@ export function planPhases(strategy: FineTuneStrategy, plan: FreezePlan, s: Stra
   const info = strategyInfo(strategy, { family: 'weights', data: 'image' });
   checkPositive(s.epochs, 'epochs');
   if (s.probeEpochs !== undefined) checkPositive(s.probeEpochs, 'probe-epochs');
+  if (s.interpolate !== undefined && !(s.interpolate >= 0 && s.interpolate <= 1)) {
+    throw new GraftError('BAD_INPUT', '--interpolate is a weight between 0 and 1', {
+      found: `--interpolate ${s.interpolate}`,
+      fix: 'use e.g. --interpolate 0.5 (halfway between the probe and the fine-tuned weights) or 1 (no interpolation)',
+    });
+  }
   const unfrozen = plan.blocks
     .map((p, i) => ({ p, i }))
     .filter(({ p }) => p.block.kind !== 'head' && p.trainable.length > 0)
