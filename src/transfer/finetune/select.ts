@@ -1,7 +1,7 @@
 // How `auto` chooses between the probe and the fine-tuned model: on held-out predictions of both, the one
 // that gets more examples right, and on a tie the one with the lower log loss; or, with a preferred candidate,
 // that one unless another gets significantly more right.
-import { argmaxRows, logLoss, softmax, topKAccuracy } from '../../eval/index.js';
+import { argmaxRows, logLoss, softmax } from '../../eval/index.js';
 
 /**
  * Held-out examples `auto` wants before it decides on the validation split alone; with fewer it decides by
@@ -53,37 +53,33 @@ export function selectCandidate(
   numClasses: number,
   how: { method: Selection['method']; folds?: number; prefer?: string },
 ): Selection {
-  const scores: CandidateScore[] = candidates.map((c) => {
+  // per candidate: which examples it gets right (its top class, first on ties, is the label) and its log loss
+  const judged = candidates.map((c) => {
     const probs = softmax({ data: c.logits, numClasses });
-    return {
-      name: c.name,
-      accuracy: topKAccuracy(probs, labels, 1),
-      logLoss: logLoss(probs, labels),
-    };
+    const top = argmaxRows(probs);
+    const hits = Uint8Array.from(labels, (label, i) => (top[i] === label ? 1 : 0));
+    const right = hits.reduce((a, h) => a + h, 0);
+    return { hits, right, score: { name: c.name, accuracy: right / labels.length, logLoss: logLoss(probs, labels) } };
   });
+  const scores: CandidateScore[] = judged.map((j) => j.score);
   const preferred = how.prefer === undefined ? -1 : candidates.findIndex((c) => c.name === how.prefer);
   if (how.prefer !== undefined && preferred < 0) throw new Error(`selectCandidate: no candidate '${how.prefer}'`);
-  const hits = candidates.map((c) => rightAnswers(c.logits, labels, numClasses));
   // the candidates that may be kept: all, or the preferred one and those that beat it beyond the noise
-  const eligible = scores.filter((_, i) => preferred < 0 || i === preferred || beats(hits[i]!, hits[preferred]!));
-  let best = eligible[0]!;
-  for (const s of eligible.slice(1)) {
-    // compare counts of right answers, not float fractions
-    const right = Math.round(s.accuracy * labels.length);
-    const bestRight = Math.round(best.accuracy * labels.length);
-    if (right > bestRight || (right === bestRight && s.logLoss < best.logLoss)) best = s;
+  const eligible = judged.filter((j, i) => preferred < 0 || i === preferred || beats(j.hits, judged[preferred]!.hits));
+  let bestJudged = eligible[0]!;
+  for (const j of eligible.slice(1)) {
+    if (j.right > bestJudged.right || (j.right === bestJudged.right && j.score.logLoss < bestJudged.score.logLoss))
+      bestJudged = j;
   }
-  if (preferred >= 0 && eligible.length === 1) best = scores[preferred]!;
+  const best = bestJudged.score;
   const others = scores.filter((s) => s !== best);
   const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
   const where =
     how.method === 'validation'
       ? `on ${labels.length} validation examples`
       : `out of fold in ${how.folds}-fold cross-validation on ${labels.length} labelled examples`;
-  const tie =
-    preferred < 0 &&
-    others.some((o) => Math.round(o.accuracy * labels.length) === Math.round(best.accuracy * labels.length));
-  const kept = (preferred >= 0 && best === scores[preferred]) || undefined;
+  const tie = preferred < 0 && judged.some((j) => j !== bestJudged && j.right === bestJudged.right);
+  const keptPreferred = preferred >= 0 && best === scores[preferred];
   const reason =
     `kept ${best.name}: accuracy ${pct(best.accuracy)}` +
     others.map((o) => ` vs ${pct(o.accuracy)} for ${o.name}`).join('') +
@@ -91,18 +87,12 @@ export function selectCandidate(
     (tie
       ? `, a tie broken by log loss (${best.logLoss.toFixed(3)} vs ${others.map((o) => o.logLoss.toFixed(3)).join(', ')})`
       : '') +
-    (kept && others.length
+    (keptPreferred && others.length
       ? `; ${best.name} is kept unless another gets more examples right by more than two standard errors, and none did`
-      : preferred >= 0 && best !== scores[preferred]
+      : preferred >= 0 && !keptPreferred
         ? `, more than two standard errors above ${how.prefer}`
         : '');
   return { kept: best.name, method: how.method, examples: labels.length, folds: how.folds, scores, reason };
-}
-
-/** Per example: whether the top-scoring class is the label. */
-function rightAnswers(logits: Float32Array, labels: Int32Array, numClasses: number): Uint8Array {
-  const top = argmaxRows({ data: logits, numClasses });
-  return Uint8Array.from(labels, (label, i) => (top[i] === label ? 1 : 0));
 }
 
 /** Whether `a` gets more examples right than `b` by more than two standard errors of the paired difference. */
